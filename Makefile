@@ -1,0 +1,79 @@
+# monolab build. `make` builds build/monolab (with the CUDA backend when nvcc
+# is present and NO_CUDA is unset); `make run` runs the quickstart sweep;
+# `make test` runs every test that this machine can run.
+SHELL := /bin/bash
+CC ?= gcc
+PY := /usr/bin/python3
+BUILD := build
+NVCC ?= $(shell command -v nvcc 2>/dev/null)
+
+# Debian packages the build and the tests need; installed when run as root.
+DEB_PKGS := libyaml-dev libcjson-dev libopenblas-dev liblapacke-dev libcmocka-dev pkg-config \
+            gnuplot-nox python3-numpy python3-scipy python3-sklearn python3-torch python3-pytest
+
+CFLAGS ?= -O3 -march=x86-64-v3
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iinclude -Isrc -MMD -MP
+LDLIBS := -lyaml -lcjson -llapacke -lopenblas -lm -fopenmp
+
+LIB_SRC := $(filter-out src/main.c src/backend_cuda_stub.c,$(wildcard src/*.c))
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+# Until kernels/ provides the CUDA backend, every build links the stub.
+BACKEND_OBJ := $(BUILD)/obj/backend_cuda_stub.o
+
+TEST_C := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all run test test-c test-py bench deps clean
+all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump
+
+# Install what is missing (root), or say exactly what to run.
+$(BUILD)/.deps:
+	@mkdir -p $(BUILD)
+	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "missing packages; run: sudo apt-get install -y $$missing"; exit 1; \
+	  fi; \
+	fi
+	@touch $@
+deps: $(BUILD)/.deps
+
+$(BUILD)/obj/%.o: src/%.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libmonolab.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/monolab: $(BUILD)/obj/main.o $(BACKEND_OBJ) $(BUILD)/libmonolab.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(BACKEND_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc $^ -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/bench/%: bench/%.c $(BACKEND_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc $^ -o $@ $(LDLIBS)
+
+run: all
+	rm -rf runs/quickstart
+	$(BUILD)/monolab sweep configs/quickstart.yaml -o runs/quickstart
+
+test: all $(TEST_BIN)
+	@fail=0; for t in $(TEST_BIN); do echo "== $$t"; $$t || fail=1; done; \
+	$(PY) -m pytest -q tests || fail=1; \
+	echo "GPU tests skipped: no CUDA backend is built yet (kernels/ is empty), so there is nothing to run on a GPU."; \
+	exit $$fail
+
+bench: all $(BUILD)/bench/bench_cpu
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)} $(BUILD)/bench/bench_cpu
+	$(PY) bench/peers/torch_cpu_step.py
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/main.d

@@ -1,0 +1,42 @@
+/* The one interface every backend implements (DESIGN "Backend interface").
+ * The training loop, sweep planner, metrics and I/O sit above it and are
+ * written once. All buffers are the backend's own; the host sees only what
+ * the read-out calls copy back. */
+#ifndef MONOLAB_BACKEND_H
+#define MONOLAB_BACKEND_H
+#include "monolab/group.h"
+#include <stdint.h>
+
+typedef struct ml_backend {
+    const char *name;
+    /* Allocate and upload init params, embedders and feature probabilities. */
+    void *(*create)(const ml_group *g);
+    void (*destroy)(void *st);
+    /* Draw the batch of (stream, step) for every model: inputs x = P v and
+     * targets, B samples each. */
+    void (*sample)(void *st, const ml_group *g, uint32_t stream, uint32_t step);
+    /* pre = W1 x + b1, h = phi(pre), y = W2 h. */
+    void (*forward)(void *st, const ml_group *g);
+    /* Loss and gradients of the current batch. A model whose loss is not
+     * finite is frozen from here on (no more updates) and its step noted. */
+    void (*backward)(void *st, const ml_group *g, long step);
+    /* One optimiser step with lr_t = lr * sched, then bias decay if
+     * decay_on. Frozen models are left untouched. */
+    void (*optimize)(void *st, const ml_group *g, long step, float sched, int decay_on);
+    /* Per-model sum over the current batch of squared error / B (the logged
+     * loss term), for the eval batch. */
+    void (*mse)(void *st, const ml_group *g, double *out);
+    /* Loss of the last backward() per model, and the step each model froze
+     * at (-1 if it did not). */
+    void (*status)(void *st, const ml_group *g, double *loss, long *frozen_at);
+    /* Copy all parameters, [G][n_param], to the host. */
+    void (*params)(void *st, const ml_group *g, float *out);
+    /* Single-feature activations S, [G][k][N] (SPEC §1.9). */
+    void (*sfa)(void *st, const ml_group *g, float *S);
+} ml_backend;
+
+extern const ml_backend ml_backend_cpu;
+/* NULL when built without CUDA or when no device is usable; reason gets why. */
+const ml_backend *ml_backend_cuda_get(char *reason, size_t len);
+
+#endif

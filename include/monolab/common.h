@@ -1,0 +1,24 @@
+/* Shared helpers: allocation that never returns NULL, and the one way to
+ * report bad usage or bad input (one line on stderr, exit code 2). */
+#ifndef MONOLAB_COMMON_H
+#define MONOLAB_COMMON_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define ML_EXIT_USAGE 2
+
+void *ml_malloc(size_t n);
+void *ml_calloc(size_t n, size_t size);
+char *ml_strdup(const char *s);
+
+/* Print "monolab: <message>" and exit 2. Used for every user-facing error
+ * (bad config, bad CLI, bad file) so callers need no cleanup paths: output
+ * files are only ever replaced atomically or appended with fsync. */
+_Noreturn void ml_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Internal errors (out of memory, I/O failure on a file we created). Exit 1. */
+_Noreturn void ml_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+double ml_now(void); /* monotonic seconds */
+
+#endif

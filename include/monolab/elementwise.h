@@ -1,0 +1,75 @@
+/* Per-element math shared by the CPU backend and the CUDA kernels, so the
+ * two twins cannot drift: activations and their derivatives, the sampler's
+ * per-feature rule, and the optimiser updates (SPEC §1.4, §1.1, §1.7). */
+#ifndef MONOLAB_ELEMENTWISE_H
+#define MONOLAB_ELEMENTWISE_H
+#include "monolab/philox.h"
+#include <math.h>
+
+#ifdef __CUDACC__
+#define ML_HD __host__ __device__ __forceinline__
+#else
+#define ML_HD static inline
+#endif
+
+/* act: 0 relu, 1 gelu (exact erf form), 2 solu (z * exp(z), no softmax). */
+ML_HD float ml_act_fwd(int act, float z) {
+    if (act == 0) return z > 0.0f ? z : 0.0f;
+    if (act == 1) return 0.5f * z * (1.0f + erff(z * 0.70710678118654752f));
+    return z * expf(z);
+}
+
+/* d phi / dz. ReLU's derivative at 0 is 0, as in PyTorch. */
+ML_HD float ml_act_grad(int act, float z) {
+    if (act == 0) return z > 0.0f ? 1.0f : 0.0f;
+    if (act == 1) {
+        float cdf = 0.5f * (1.0f + erff(z * 0.70710678118654752f));
+        float pdf = 0.39894228040143268f * expf(-0.5f * z * z);
+        return cdf + z * pdf;
+    }
+    return expf(z) * (1.0f + z);
+}
+
+/* d|h|/dh as torch.abs: sign, and 0 at 0. */
+ML_HD float ml_sign(float h) { return h > 0.0f ? 1.0f : (h < 0.0f ? -1.0f : 0.0f); }
+
+/* Feature value for one (sample, feature) draw: active with probability p,
+ * value U[0,1). The abs task uses words 2,3 for the second sample v2. */
+ML_HD float ml_feature_value(ml_u32x4 w, float p, int is_abs) {
+    float v = ml_u01(w.v[0]) < p ? ml_u01(w.v[1]) : 0.0f;
+    if (is_abs) v -= ml_u01(w.v[2]) < p ? ml_u01(w.v[3]) : 0.0f;
+    return v;
+}
+
+/* Optimiser constants (torch_optimizer.Lamb 0.3 and torch.optim.Adam defaults). */
+#define ML_BETA1 0.9f
+#define ML_BETA2 0.999f
+#define ML_LAMB_EPS 1e-6f
+#define ML_ADAM_EPS 1e-8f
+#define ML_LAMB_CLAMP 10.0f
+
+/* LAMB first pass: moments, returns the Adam-like direction a. */
+ML_HD float ml_lamb_dir(float g, float *m, float *v) {
+    *m = ML_BETA1 * *m + (1.0f - ML_BETA1) * g;
+    *v = ML_BETA2 * *v + (1.0f - ML_BETA2) * g * g;
+    return *m / (sqrtf(*v) + ML_LAMB_EPS);
+}
+
+/* LAMB trust ratio from the squared norms of p and a. */
+ML_HD float ml_lamb_ratio(double p2, double a2) {
+    float pn = (float)sqrt(p2), an = (float)sqrt(a2);
+    if (pn > ML_LAMB_CLAMP) pn = ML_LAMB_CLAMP;
+    return (pn == 0.0f || an == 0.0f) ? 1.0f : pn / an;
+}
+
+/* Adam / AdamW with bias correction; t1 is the 1-based step. wd_factor is
+ * 1 - lr*weight_decay for AdamW, 1 for Adam. */
+ML_HD float ml_adam_update(float p, float g, float *m, float *v, float lr, float bc1, float bc2_sqrt, float wd_factor) {
+    p *= wd_factor;
+    *m = ML_BETA1 * *m + (1.0f - ML_BETA1) * g;
+    *v = ML_BETA2 * *v + (1.0f - ML_BETA2) * g * g;
+    float denom = sqrtf(*v) / bc2_sqrt + ML_ADAM_EPS;
+    return p - (lr / bc1) * (*m / denom);
+}
+
+#endif

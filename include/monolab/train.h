@@ -1,0 +1,35 @@
+/* The training loop, written once above the backends (SPEC §1.7-§1.8). */
+#ifndef MONOLAB_TRAIN_H
+#define MONOLAB_TRAIN_H
+#include "monolab/backend.h"
+#include "monolab/metrics.h"
+
+/* lr multiplier for 0-based step t: (1 + cos(pi t / T_max)) / 2, or 1. */
+double ml_schedule(ml_sched kind, int t_max, long t);
+
+/* True if a checkpoint is due after `done` completed steps (0 = init). */
+int ml_checkpoint_due(ml_ckpt policy, long done, long steps);
+
+typedef struct {
+    int n_log;          /* rows of the loss log */
+    long *log_step;     /* [n_log] */
+    float *log_loss;    /* [n_log][G] */
+    float *log_lr;      /* [n_log][G] */
+    double *final_loss; /* [G] loss of the last training batch */
+    double *eval_loss;  /* [G] held-out squared error (SPEC §1.6 first term) */
+    long *diverged;     /* [G] step at which the model froze, or -1 */
+    ml_mono_stats *mono;/* [G] */
+    float *params;      /* [G][n_param] final */
+    double seconds;     /* wall time of the whole group */
+} ml_train_result;
+
+/* Called with the parameters after `done` steps whenever a checkpoint is due. */
+typedef void (*ml_ckpt_cb)(void *ctx, const ml_group *g, long done, const float *params);
+/* Called every log interval with the number of steps done. */
+typedef void (*ml_progress_cb)(void *ctx, const ml_group *g, long done);
+
+void ml_train_group(const ml_backend *be, const ml_group *g, ml_train_result *res, ml_ckpt_cb ckpt,
+                    ml_progress_cb progress, void *ctx);
+void ml_train_result_free(ml_train_result *res);
+
+#endif

@@ -1,0 +1,382 @@
+/* CPU reference backend: OpenBLAS sgemm for the matrix products, OpenMP
+ * over (model, row block) for everything else.
+ *
+ * Determinism: every output element is produced by the same arithmetic in
+ * the same order whatever G or the thread count is. Work is split into
+ * row blocks of the *output* (never of a reduction), BLAS runs single-
+ * threaded inside each task, and every reduction (loss, LAMB norms, db1)
+ * runs in a fixed order over fixed-size chunks. That is what makes a model
+ * bit-identical alone and inside a group (tests/test_group.c). */
+#include "backend_cpu_internal.h"
+#include "monolab/backend.h"
+#include "monolab/common.h"
+#include "monolab/elementwise.h"
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* OpenBLAS's own thread pool would fight OpenMP; we parallelise above it. */
+extern void openblas_set_num_threads(int);
+
+#define CHUNK 8192 /* fixed reduction chunk: results never depend on threads */
+
+typedef struct {
+    float *params, *grads, *m1, *m2; /* [G][n_param] */
+    float *X;                        /* [G][B][m] */
+    float *T, *Y;                    /* [G][B][out]; Y becomes dY in backward */
+    float *PRE, *H, *dH;             /* [G][B][k] */
+    double *rowloss;                 /* [G][B] */
+    double *loss;                    /* [G] */
+    long *frozen_at;                 /* [G] */
+    double *part_p, *part_a;         /* LAMB partial norms, [G][n_chunks] */
+    size_t n_chunks;
+} cpu_state;
+
+static int blocks_per_model(int G) {
+    int T = omp_get_max_threads();
+    return G >= T ? 1 : (T + G - 1) / G;
+}
+
+static inline void block_range(int n, int q, int nb, int *lo, int *hi) {
+    *lo = (int)((long)n * q / nb);
+    *hi = (int)((long)n * (q + 1) / nb);
+}
+
+static void *cpu_create(const ml_group *g) {
+    openblas_set_num_threads(1);
+    cpu_state *s = ml_calloc(1, sizeof *s);
+    size_t G = (size_t)g->G, B = (size_t)g->B, np = g->n_param;
+    s->params = ml_malloc(sizeof(float) * G * np);
+    memcpy(s->params, g->init_params, sizeof(float) * G * np);
+    s->grads = ml_calloc(G * np, sizeof(float));
+    s->m1 = ml_calloc(G * np, sizeof(float));
+    s->m2 = ml_calloc(G * np, sizeof(float));
+    s->X = ml_calloc(G * B * g->m, sizeof(float));
+    s->T = ml_calloc(G * B * g->out, sizeof(float));
+    s->Y = ml_calloc(G * B * g->out, sizeof(float));
+    s->PRE = ml_calloc(G * B * g->k, sizeof(float));
+    s->H = ml_calloc(G * B * g->k, sizeof(float));
+    s->dH = ml_calloc(G * B * g->k, sizeof(float));
+    s->rowloss = ml_calloc(G * B, sizeof(double));
+    s->loss = ml_calloc(G, sizeof(double));
+    s->frozen_at = ml_malloc(G * sizeof(long));
+    for (size_t i = 0; i < G; i++) s->frozen_at[i] = -1;
+    /* chunks never straddle a tensor, so per-tensor norms are chunk sums */
+    size_t nW1 = g->off_b1, nb1 = (size_t)g->k, nW2 = np - g->off_W2;
+    s->n_chunks = (nW1 + CHUNK - 1) / CHUNK + (nb1 + CHUNK - 1) / CHUNK + (nW2 + CHUNK - 1) / CHUNK;
+    s->part_p = ml_calloc(G * s->n_chunks, sizeof(double));
+    s->part_a = ml_calloc(G * s->n_chunks, sizeof(double));
+    return s;
+}
+
+static void cpu_destroy(void *st) {
+    cpu_state *s = st;
+    if (!s) return;
+    free(s->params); free(s->grads); free(s->m1); free(s->m2);
+    free(s->X); free(s->T); free(s->Y); free(s->PRE); free(s->H); free(s->dH);
+    free(s->rowloss); free(s->loss); free(s->frozen_at); free(s->part_p); free(s->part_a);
+    free(s);
+}
+
+static void cpu_sample(void *st, const ml_group *g, uint32_t stream, uint32_t step) {
+    cpu_state *s = st;
+    const int B = g->B, N = g->N, m = g->m, out = g->out;
+    const int is_abs = g->shape.task == TASK_ABS, reproj = g->shape.task == TASK_REPROJECTOR;
+    const int nb = blocks_per_model(g->G);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int gi = 0; gi < g->G; gi++)
+        for (int q = 0; q < nb; q++) {
+            if (s->frozen_at[gi] >= 0) continue;
+            int lo, hi;
+            block_range(B, q, nb, &lo, &hi);
+            const float *p = g->feat_p + (size_t)gi * N;
+            const float *Pt = g->Pt + (size_t)gi * N * m;
+            const float *Qt = reproj ? g->Qt + (size_t)gi * N * m : NULL;
+            for (int b = lo; b < hi; b++) {
+                float *x = s->X + ((size_t)gi * B + b) * m;
+                float *t = s->T + ((size_t)gi * B + b) * out;
+                memset(x, 0, sizeof(float) * m);
+                memset(t, 0, sizeof(float) * out);
+                for (int i = 0; i < N; i++) {
+                    ml_u32x4 w = ml_draw(g->seed[gi], stream, step, (uint64_t)b * N + i);
+                    float v = ml_feature_value(w, p[i], is_abs);
+                    if (v == 0.0f) continue;
+                    /* x = P v as a gather over the active features */
+                    const float *col = Pt + (size_t)i * m;
+                    for (int c = 0; c < m; c++) x[c] += v * col[c];
+                    if (reproj) {
+                        const float *qc = Qt + (size_t)i * m;
+                        for (int c = 0; c < m; c++) t[c] += v * qc[c];
+                    } else {
+                        t[i] = is_abs ? fabsf(v) : v;
+                    }
+                }
+            }
+        }
+}
+
+static void cpu_forward(void *st, const ml_group *g) {
+    cpu_state *s = st;
+    const int B = g->B, m = g->m, k = g->k, out = g->out, act = (int)g->shape.act;
+    const int nb = blocks_per_model(g->G);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int gi = 0; gi < g->G; gi++)
+        for (int q = 0; q < nb; q++) {
+            if (s->frozen_at[gi] >= 0) continue;
+            int lo, hi;
+            block_range(B, q, nb, &lo, &hi);
+            if (hi <= lo) continue;
+            const float *P = s->params + (size_t)gi * g->n_param;
+            const float *W1 = P + g->off_W1, *b1 = P + g->off_b1, *W2 = P + g->off_W2;
+            const float *X = s->X + ((size_t)gi * B + lo) * m;
+            float *PRE = s->PRE + ((size_t)gi * B + lo) * k;
+            float *H = s->H + ((size_t)gi * B + lo) * k;
+            float *Y = s->Y + ((size_t)gi * B + lo) * out;
+            int nr = hi - lo;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, k, m, 1.0f, X, m, W1, m, 0.0f, PRE, k);
+            for (size_t r = 0; r < (size_t)nr; r++)
+                for (int j = 0; j < k; j++) {
+                    float z = PRE[r * k + j] + b1[j];
+                    PRE[r * k + j] = z;
+                    H[r * k + j] = ml_act_fwd(act, z);
+                }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, out, k, 1.0f, H, k, W2, k, 0.0f, Y, out);
+        }
+}
+
+/* rowloss[b] = sum_o (y - t)^2; optionally turn Y into dY = 2 (y - t) / B. */
+static void loss_rows(cpu_state *s, const ml_group *g, int make_grad) {
+    const int B = g->B, out = g->out, nb = blocks_per_model(g->G);
+    const float scale = 2.0f / (float)B;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int gi = 0; gi < g->G; gi++)
+        for (int q = 0; q < nb; q++) {
+            if (s->frozen_at[gi] >= 0) continue;
+            int lo, hi;
+            block_range(B, q, nb, &lo, &hi);
+            for (int b = lo; b < hi; b++) {
+                float *y = s->Y + ((size_t)gi * B + b) * out;
+                const float *t = s->T + ((size_t)gi * B + b) * out;
+                double acc = 0;
+                for (int o = 0; o < out; o++) {
+                    float d = y[o] - t[o];
+                    acc += (double)d * d;
+                    if (make_grad) y[o] = scale * d;
+                }
+                s->rowloss[(size_t)gi * B + b] = acc;
+            }
+        }
+    for (int gi = 0; gi < g->G; gi++) {
+        if (s->frozen_at[gi] >= 0) continue;
+        double acc = 0;
+        for (int b = 0; b < B; b++) acc += s->rowloss[(size_t)gi * B + b];
+        s->loss[gi] = acc / B;
+    }
+}
+
+static void cpu_mse(void *st, const ml_group *g, double *out) {
+    cpu_state *s = st;
+    loss_rows(s, g, 0);
+    for (int gi = 0; gi < g->G; gi++) out[gi] = s->frozen_at[gi] >= 0 ? NAN : s->loss[gi];
+}
+
+static void cpu_backward(void *st, const ml_group *g, long step) {
+    cpu_state *s = st;
+    const int B = g->B, m = g->m, k = g->k, out = g->out, act = (int)g->shape.act;
+    loss_rows(s, g, 1);
+    for (int gi = 0; gi < g->G; gi++)
+        if (s->frozen_at[gi] < 0 && !isfinite(s->loss[gi])) s->frozen_at[gi] = step;
+    const int nb = blocks_per_model(g->G);
+    /* dH = dY W2, then dPRE = (dH + l1/B sign(h)) * phi'(pre), by batch rows */
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int gi = 0; gi < g->G; gi++)
+        for (int q = 0; q < nb; q++) {
+            if (s->frozen_at[gi] >= 0) continue;
+            int lo, hi;
+            block_range(B, q, nb, &lo, &hi);
+            if (hi <= lo) continue;
+            const float *W2 = s->params + (size_t)gi * g->n_param + g->off_W2;
+            const float *dY = s->Y + ((size_t)gi * B + lo) * out;
+            float *dH = s->dH + ((size_t)gi * B + lo) * k;
+            const float *H = s->H + ((size_t)gi * B + lo) * k;
+            const float *PRE = s->PRE + ((size_t)gi * B + lo) * k;
+            int nr = hi - lo;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, k, out, 1.0f, dY, out, W2, k, 0.0f, dH, k);
+            const float reg = g->l1[gi] / (float)B;
+            for (size_t e = 0; e < (size_t)nr * k; e++) {
+                float d = dH[e];
+                if (reg != 0.0f) d += reg * ml_sign(H[e]);
+                dH[e] = d * ml_act_grad(act, PRE[e]);
+            }
+        }
+    /* Weight gradients, split by rows of the gradient (never over B). */
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int gi = 0; gi < g->G; gi++)
+        for (int q = 0; q < nb; q++) {
+            if (s->frozen_at[gi] >= 0) continue;
+            float *grad = s->grads + (size_t)gi * g->n_param;
+            const float *X = s->X + (size_t)gi * B * m;
+            const float *dY = s->Y + (size_t)gi * B * out;
+            const float *H = s->H + (size_t)gi * B * k;
+            const float *dP = s->dH + (size_t)gi * B * k;
+            int lo, hi;
+            block_range(out, q, nb, &lo, &hi);
+            if (hi > lo) /* dW2 = dYᵀ H */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo, k, B, 1.0f, dY + lo, out, H, k, 0.0f,
+                            grad + g->off_W2 + (size_t)lo * k, k);
+            block_range(k, q, nb, &lo, &hi);
+            if (hi > lo) { /* dW1 = dPREᵀ X, db1 = column sums of dPRE */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo, m, B, 1.0f, dP + lo, k, X, m, 0.0f,
+                            grad + g->off_W1 + (size_t)lo * m, m);
+                float *db1 = grad + g->off_b1;
+                for (int j = lo; j < hi; j++) db1[j] = 0.0f;
+                for (int b = 0; b < B; b++)
+                    for (int j = lo; j < hi; j++) db1[j] += dP[(size_t)b * k + j];
+            }
+        }
+}
+
+/* Chunk c of model parameters -> [lo, hi) and its tensor id (0 W1, 1 b1, 2 W2). */
+static void chunk_span(const ml_group *g, size_t c, size_t *lo, size_t *hi, int *tensor) {
+    size_t starts[3] = {g->off_W1, g->off_b1, g->off_W2};
+    size_t ends[3] = {g->off_b1, g->off_W2, g->n_param};
+    for (int t = 0; t < 3; t++) {
+        size_t n = (ends[t] - starts[t] + CHUNK - 1) / CHUNK;
+        if (c < n) {
+            *lo = starts[t] + c * CHUNK;
+            *hi = *lo + CHUNK < ends[t] ? *lo + CHUNK : ends[t];
+            *tensor = t;
+            return;
+        }
+        c -= n;
+    }
+    *lo = *hi = 0; /* unreachable for c < n_chunks */
+    *tensor = 0;
+}
+
+static void cpu_optimize(void *st, const ml_group *g, long step, float sched, int decay_on) {
+    cpu_state *s = st;
+    const size_t np = g->n_param, nc = s->n_chunks;
+    const ml_optim opt = g->shape.optimizer;
+    const int t1 = (int)step + 1;
+    const float bc1 = 1.0f - powf(ML_BETA1, (float)t1);
+    const float bc2s = sqrtf(1.0f - powf(ML_BETA2, (float)t1));
+    /* pass 1: moments (and for LAMB the direction and partial norms) */
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int gi = 0; gi < g->G; gi++)
+        for (size_t c = 0; c < nc; c++) {
+            if (s->frozen_at[gi] >= 0) continue;
+            size_t lo, hi;
+            int tensor;
+            chunk_span(g, c, &lo, &hi, &tensor);
+            float *p = s->params + gi * np, *gr = s->grads + gi * np, *m1 = s->m1 + gi * np, *m2 = s->m2 + gi * np;
+            const float lr = g->lr[gi] * sched;
+            if (opt == OPT_LAMB) {
+                double pp = 0, aa = 0;
+                for (size_t i = lo; i < hi; i++) {
+                    float a = ml_lamb_dir(gr[i], &m1[i], &m2[i]);
+                    gr[i] = a;
+                    pp += (double)p[i] * p[i];
+                    aa += (double)a * a;
+                }
+                s->part_p[gi * nc + c] = pp;
+                s->part_a[gi * nc + c] = aa;
+            } else {
+                const float wdf = opt == OPT_ADAMW ? 1.0f - lr * (float)g->shape.weight_decay : 1.0f;
+                for (size_t i = lo; i < hi; i++) p[i] = ml_adam_update(p[i], gr[i], &m1[i], &m2[i], lr, bc1, bc2s, wdf);
+            }
+        }
+    if (opt == OPT_LAMB) {
+        /* per-tensor trust ratio from the chunk partials, summed in order */
+        float *ratio = ml_malloc(sizeof(float) * 3 * (size_t)g->G);
+        for (int gi = 0; gi < g->G; gi++) {
+            double pp[3] = {0, 0, 0}, aa[3] = {0, 0, 0};
+            for (size_t c = 0; c < nc; c++) {
+                size_t lo, hi;
+                int t;
+                chunk_span(g, c, &lo, &hi, &t);
+                pp[t] += s->part_p[gi * nc + c];
+                aa[t] += s->part_a[gi * nc + c];
+            }
+            for (int t = 0; t < 3; t++) ratio[gi * 3 + t] = ml_lamb_ratio(pp[t], aa[t]);
+        }
+#pragma omp parallel for collapse(2) schedule(static)
+        for (int gi = 0; gi < g->G; gi++)
+            for (size_t c = 0; c < nc; c++) {
+                if (s->frozen_at[gi] >= 0) continue;
+                size_t lo, hi;
+                int t;
+                chunk_span(g, c, &lo, &hi, &t);
+                float *p = s->params + gi * np;
+                const float *a = s->grads + gi * np;
+                const float step_size = g->lr[gi] * sched * ratio[gi * 3 + t];
+                for (size_t i = lo; i < hi; i++) p[i] -= step_size * a[i];
+            }
+        free(ratio);
+    }
+    if (decay_on)
+        for (int gi = 0; gi < g->G; gi++) {
+            if (s->frozen_at[gi] >= 0) continue;
+            float *b1 = s->params + gi * np + g->off_b1;
+            const float f = 1.0f - g->decay[gi] * g->lr[gi]; /* the base lr (SPEC §1.7) */
+            for (int j = 0; j < g->k; j++) b1[j] *= f;
+        }
+}
+
+static void cpu_status(void *st, const ml_group *g, double *loss, long *frozen_at) {
+    cpu_state *s = st;
+    for (int gi = 0; gi < g->G; gi++) {
+        if (loss) loss[gi] = s->loss[gi];
+        if (frozen_at) frozen_at[gi] = s->frozen_at[gi];
+    }
+}
+
+static void cpu_params(void *st, const ml_group *g, float *out) {
+    cpu_state *s = st;
+    memcpy(out, s->params, sizeof(float) * g->G * g->n_param);
+}
+
+static void cpu_sfa(void *st, const ml_group *g, float *S) {
+    cpu_state *s = st;
+    const int N = g->N, m = g->m, k = g->k, act = (int)g->shape.act;
+    const int nb = blocks_per_model(g->G);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int gi = 0; gi < g->G; gi++)
+        for (int q = 0; q < nb; q++) {
+            int lo, hi;
+            block_range(k, q, nb, &lo, &hi);
+            if (hi <= lo) continue;
+            const float *P = s->params + (size_t)gi * g->n_param;
+            const float *W1 = P + g->off_W1, *b1 = P + g->off_b1;
+            float *Sg = S + (size_t)gi * k * N + (size_t)lo * N;
+            /* row j of S: neuron j's response to each lone feature e_i */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, N, m, 1.0f, W1 + (size_t)lo * m, m,
+                        g->Pt + (size_t)gi * N * m, m, 0.0f, Sg, N);
+            for (int j = lo; j < hi; j++)
+                for (int i = 0; i < N; i++) {
+                    float *v = &Sg[(size_t)(j - lo) * N + i];
+                    *v = ml_act_fwd(act, *v + b1[j]);
+                }
+        }
+}
+
+const ml_backend ml_backend_cpu = {
+    .name = "cpu",
+    .create = cpu_create,
+    .destroy = cpu_destroy,
+    .sample = cpu_sample,
+    .forward = cpu_forward,
+    .backward = cpu_backward,
+    .optimize = cpu_optimize,
+    .mse = cpu_mse,
+    .status = cpu_status,
+    .params = cpu_params,
+    .sfa = cpu_sfa,
+};
+
+/* Test access (backend_cpu_internal.h). */
+const float *ml_cpu_X(void *st) { return ((cpu_state *)st)->X; }
+const float *ml_cpu_T(void *st) { return ((cpu_state *)st)->T; }
+const float *ml_cpu_grads(void *st) { return ((cpu_state *)st)->grads; }

@@ -1,0 +1,460 @@
+/* Config schema, validation, overrides and grid expansion.
+ *
+ * Every leaf may be a list, which makes it a grid axis; `seeds` is the one
+ * exception (an int means 0..n-1). The grid is the cartesian product in
+ * schema order with seeds innermost, so the seeds of one point sit next to
+ * each other in runs.csv. */
+#include "monolab/config.h"
+#include "monolab/common.h"
+#include "monolab/yaml_tree.h"
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { F_INT, F_FLOAT, F_ENUM, F_BATCH } ftype;
+
+typedef struct {
+    const char *path;  /* dotted key */
+    ftype type;
+    size_t off;        /* into ml_run */
+    const char *def;   /* default as YAML text */
+    double lo, hi;     /* allowed range (inclusive unless lo_open) */
+    int lo_open;
+    const char *const *names; /* enum names, NULL-terminated */
+} field;
+
+static const char *const TASKS[] = {"decoder", "reprojector", "abs", NULL};
+static const char *const ACTS[] = {"relu", "gelu", "solu", NULL};
+static const char *const SAMPLINGS[] = {"uniform", "power_law", NULL};
+static const char *const OPTIMS[] = {"lamb", "adam", "adamw", NULL};
+static const char *const SCHEDS[] = {"cosine", "constant", NULL};
+static const char *const PRECS[] = {"fp32", "tf32", "bf16", NULL};
+static const char *const CKPTS[] = {"log2", "final", "none", NULL};
+
+#define OFF(f) offsetof(ml_run, f)
+#define BIG 1e300
+/* Defaults are the paper's k=1024 run (SPEC §1.8, §1.10). */
+static const field SCHEMA[] = {
+    {"task", F_ENUM, OFF(task), "decoder", 0, 0, 0, TASKS},
+    {"model.N", F_INT, OFF(N), "512", 1, 1 << 20, 0, NULL},
+    {"model.m", F_INT, OFF(m), "64", 1, 1 << 20, 0, NULL},
+    {"model.k", F_INT, OFF(k), "1024", 1, 1 << 24, 0, NULL},
+    {"model.activation", F_ENUM, OFF(act), "relu", 0, 0, 0, ACTS},
+    {"model.bias_offset", F_FLOAT, OFF(bias_offset), "0.0", -BIG, BIG, 0, NULL},
+    {"data.sampling", F_ENUM, OFF(sampling), "uniform", 0, 0, 0, SAMPLINGS},
+    {"data.eps", F_FLOAT, OFF(eps), "0.015625", 0, 1, 1, NULL},
+    {"train.steps", F_INT, OFF(steps), "131072", 1, 2147483647.0, 0, NULL},
+    {"train.batch", F_BATCH, OFF(batch), "8192", 1, 1 << 30, 0, NULL},
+    {"train.lr", F_FLOAT, OFF(lr), "0.003", 0, BIG, 0, NULL},
+    {"train.optimizer", F_ENUM, OFF(optimizer), "lamb", 0, 0, 0, OPTIMS},
+    {"train.schedule", F_ENUM, OFF(schedule), "cosine", 0, 0, 0, SCHEDS},
+    {"train.t_max", F_INT, OFF(t_max), "512", 1, 2147483647.0, 0, NULL},
+    {"train.decay", F_FLOAT, OFF(decay), "0.0", 0, BIG, 0, NULL},
+    {"train.l1", F_FLOAT, OFF(l1), "0.0", 0, BIG, 0, NULL},
+    {"train.weight_decay", F_FLOAT, OFF(weight_decay), "0.01", 0, BIG, 0, NULL},
+    {"train.precision", F_ENUM, OFF(precision), "tf32", 0, 0, 0, PRECS},
+    {"train.log_every", F_INT, OFF(log_every), "16", 1, 1 << 30, 0, NULL},
+    {"eval.batch", F_INT, OFF(eval_batch), "65536", 1, 1 << 30, 0, NULL},
+    {"checkpoints", F_ENUM, OFF(checkpoints), "log2", 0, 0, 0, CKPTS},
+};
+#define NFIELDS ((int)(sizeof SCHEMA / sizeof SCHEMA[0]))
+static const char *const SECTIONS[] = {"model", "data", "train", "eval", NULL};
+
+const char *ml_task_name(ml_task t) { return TASKS[t]; }
+const char *ml_act_name(ml_act a) { return ACTS[a]; }
+const char *ml_sampling_name(ml_sampling s) { return SAMPLINGS[s]; }
+const char *ml_optim_name(ml_optim o) { return OPTIMS[o]; }
+const char *ml_sched_name(ml_sched s) { return SCHEDS[s]; }
+const char *ml_precision_name(ml_precision p) { return PRECS[p]; }
+const char *ml_ckpt_name(ml_ckpt c) { return CKPTS[c]; }
+int ml_run_out_dim(const ml_run *r) { return r->task == TASK_REPROJECTOR ? r->m : r->N; }
+
+/* Where a node came from, for messages: "file:line" or "override 'k=v'". */
+typedef struct {
+    const char *file;
+    const char *override_text; /* set while validating an override's value */
+} origin;
+
+static const char *where(const char *file, int line) {
+    static char buf[1024];
+    if (line > 0) snprintf(buf, sizeof buf, "%s:%d", file, line);
+    else snprintf(buf, sizeof buf, "command-line override");
+    return buf;
+}
+
+static const field *find_field(const char *path) {
+    for (int i = 0; i < NFIELDS; i++)
+        if (!strcmp(SCHEMA[i].path, path)) return &SCHEMA[i];
+    return NULL;
+}
+
+static int is_section(const char *name) {
+    for (int i = 0; SECTIONS[i]; i++)
+        if (!strcmp(SECTIONS[i], name)) return 1;
+    return 0;
+}
+
+/* "0.25", "1e-3" or "1/64". Returns 0 on success. */
+static int parse_number(const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double a = strtod(s, &end);
+    if (end == s || errno) return -1;
+    if (*end == '/') {
+        const char *q = end + 1;
+        double b = strtod(q, &end);
+        if (end == q || b == 0) return -1;
+        a /= b;
+    }
+    while (isspace((unsigned char)*end)) end++;
+    if (*end) return -1;
+    *out = a;
+    return 0;
+}
+
+static int parse_int(const char *s, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+static void known_keys(char *buf, size_t n, const char *section) {
+    buf[0] = 0;
+    size_t sl = section ? strlen(section) : 0;
+    for (int i = 0; i < NFIELDS; i++) {
+        const char *p = SCHEMA[i].path;
+        const char *dot = strchr(p, '.');
+        const char *leaf = NULL;
+        if (section && dot && (size_t)(dot - p) == sl && !strncmp(p, section, sl)) leaf = dot + 1;
+        if (!section && !dot) leaf = p;
+        if (leaf) {
+            strncat(buf, buf[0] ? ", " : "", n - strlen(buf) - 1);
+            strncat(buf, leaf, n - strlen(buf) - 1);
+        }
+    }
+    if (!section) strncat(buf, ", name, seeds, model, data, train, eval", n - strlen(buf) - 1);
+}
+
+/* Check one scalar against its field and write it into run (if non-NULL). */
+static void apply_scalar(const field *f, const ynode *v, const char *file, ml_run *run) {
+    if (v->kind != YN_SCALAR)
+        ml_die("%s: '%s' must be a single value or a flat list", where(file, v->line), f->path);
+    const char *s = v->text;
+    char *base = (char *)run;
+    switch (f->type) {
+    case F_ENUM: {
+        for (int i = 0; f->names[i]; i++)
+            if (!strcmp(f->names[i], s)) {
+                if (run) *(int *)(base + f->off) = i;
+                return;
+            }
+        char opts[256] = "";
+        for (int i = 0; f->names[i]; i++) {
+            strcat(opts, i ? " | " : "");
+            strcat(opts, f->names[i]);
+        }
+        ml_die("%s: '%s' must be one of %s, got '%s'", where(file, v->line), f->path, opts, s);
+    }
+    case F_BATCH:
+        if (!strcmp(s, "auto")) {
+            if (run) *(int *)(base + f->off) = -1; /* resolved once k is known */
+            return;
+        }
+        /* fall through */
+    case F_INT: {
+        long x;
+        if (v->quoted || parse_int(s, &x))
+            ml_die("%s: '%s' must be an integer%s, got '%s'", where(file, v->line), f->path,
+                   f->type == F_BATCH ? " or \"auto\"" : "", s);
+        if (x < f->lo || x > f->hi)
+            ml_die("%s: '%s' must be in [%.0f, %.0f], got %ld", where(file, v->line), f->path, f->lo, f->hi, x);
+        if (!run) return;
+        if (f->off == OFF(steps)) *(long *)(base + f->off) = x;
+        else *(int *)(base + f->off) = (int)x;
+        return;
+    }
+    case F_FLOAT: {
+        double x;
+        if (v->quoted || parse_number(s, &x) || !isfinite(x))
+            ml_die("%s: '%s' must be a finite number, got '%s'", where(file, v->line), f->path, s);
+        if ((f->lo_open ? x <= f->lo : x < f->lo) || x > f->hi) {
+            if (f->hi >= BIG) ml_die("%s: '%s' must be >= %g, got %g", where(file, v->line), f->path, f->lo, x);
+            ml_die("%s: '%s' must be in %s%g, %g], got %g", where(file, v->line), f->path,
+                   f->lo_open ? "(" : "[", f->lo, f->hi, x);
+        }
+        if (run) *(double *)(base + f->off) = x;
+        return;
+    }
+    }
+}
+
+static void validate_tree(const ynode *root, const char *file) {
+    if (root->kind != YN_MAP) ml_die("%s: a config must be a mapping of keys", where(file, root->line));
+    char known[1024];
+    for (int i = 0; i < root->n; i++) {
+        const char *key = root->keys[i];
+        const ynode *v = root->items[i];
+        if (!strcmp(key, "name") || !strcmp(key, "seeds")) continue;
+        if (is_section(key)) {
+            if (v->kind != YN_MAP) ml_die("%s: '%s' must be a mapping", where(file, root->key_lines[i]), key);
+            for (int j = 0; j < v->n; j++) {
+                char path[256];
+                snprintf(path, sizeof path, "%s.%s", key, v->keys[j]);
+                if (!find_field(path)) {
+                    known_keys(known, sizeof known, key);
+                    ml_die("%s: unknown key '%s' (known in %s: %s)", where(file, v->key_lines[j]), path, key, known);
+                }
+            }
+            continue;
+        }
+        if (!find_field(key)) {
+            known_keys(known, sizeof known, NULL);
+            ml_die("%s: unknown key '%s' (known: %s)", where(file, root->key_lines[i]), key, known);
+        }
+    }
+    for (int i = 0; i < NFIELDS; i++) {
+        const field *f = &SCHEMA[i];
+        const ynode *v = root;
+        char tmp[256];
+        snprintf(tmp, sizeof tmp, "%s", f->path);
+        for (char *tok = strtok(tmp, "."); tok && v; tok = strtok(NULL, ".")) v = yn_map_get(v, tok);
+        if (!v) continue;
+        if (v->kind == YN_SEQ) {
+            if (v->n == 0) ml_die("%s: '%s' is an empty list", where(file, v->line), f->path);
+            for (int j = 0; j < v->n; j++) apply_scalar(f, v->items[j], file, NULL);
+        } else {
+            apply_scalar(f, v, file, NULL);
+        }
+    }
+}
+
+/* "model.k=[64,128]" -> tree edit. The value is parsed as YAML so lists work. */
+static void apply_override(ynode *root, const char *text) {
+    const char *eq = strchr(text, '=');
+    if (!eq || eq == text) ml_die("override '%s' must look like key=value (e.g. train.lr=0.01)", text);
+    char key[256];
+    size_t kl = (size_t)(eq - text);
+    if (kl >= sizeof key) ml_die("override '%s': key too long", text);
+    memcpy(key, text, kl);
+    key[kl] = 0;
+    char origin_s[512];
+    snprintf(origin_s, sizeof origin_s, "override '%s'", text);
+    ynode *val = yn_parse_string(eq + 1, origin_s);
+    /* Mark as coming from the command line so messages say so. */
+    val->line = 0;
+    for (int i = 0; i < val->n; i++) val->items[i]->line = 0;
+    if (val->kind == YN_MAP && val->n == 0) ml_die("override '%s' has an empty value", text);
+    if (strcmp(key, "name") && strcmp(key, "seeds") && !find_field(key)) {
+        char known[1024];
+        char sec[256];
+        const char *dot = strchr(key, '.');
+        snprintf(sec, sizeof sec, "%.*s", dot ? (int)(dot - key) : 0, key);
+        known_keys(known, sizeof known, dot && is_section(sec) ? sec : NULL);
+        ml_die("override '%s': unknown key '%s' (known: %s)", text, key, known);
+    }
+    ynode *node = root;
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", key);
+    char *save = NULL;
+    char *tok = strtok_r(tmp, ".", &save);
+    for (char *nexttok; (nexttok = strtok_r(NULL, ".", &save)); tok = nexttok) {
+        ynode *child = yn_map_get(node, tok);
+        if (!child) {
+            child = yn_new_map(0);
+            yn_map_set(node, tok, child, 0);
+        }
+        node = child;
+    }
+    yn_map_set(node, tok, val, 0);
+}
+
+/* Line of a field's node for cross-field messages (0 = default/override). */
+static int line_of(const ynode *const *vals, const char *path) {
+    for (int i = 0; i < NFIELDS; i++)
+        if (!strcmp(SCHEMA[i].path, path)) return vals[i] ? vals[i]->line : 0;
+    return 0;
+}
+
+static const ynode *get_path(const ynode *root, const char *path) {
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    const ynode *v = root;
+    for (char *tok = strtok(tmp, "."); tok && v; tok = strtok(NULL, ".")) v = yn_map_get(v, tok);
+    return v;
+}
+
+/* Grow-able string for the resolved YAML. */
+typedef struct { char *s; size_t n, cap; } sbuf;
+static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#include <stdarg.h>
+static void sb_add(sbuf *b, const char *fmt, ...) {
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        size_t room = b->cap - b->n;
+        int w = vsnprintf(b->s ? b->s + b->n : NULL, room, fmt, ap);
+        va_end(ap);
+        if ((size_t)w < room) { b->n += (size_t)w; return; }
+        b->cap = (b->cap + (size_t)w + 1) * 2;
+        b->s = realloc(b->s, b->cap);
+        if (!b->s) ml_fatal("out of memory");
+    }
+}
+
+static void sb_value(sbuf *b, const ynode *v, const char *def) {
+    if (!v) { sb_add(b, "%s", def); return; }
+    if (v->kind == YN_SCALAR) { sb_add(b, "%s", v->text); return; }
+    sb_add(b, "[");
+    for (int i = 0; i < v->n; i++) sb_add(b, "%s%s", i ? ", " : "", v->items[i]->text);
+    sb_add(b, "]");
+}
+
+static void quote_into(sbuf *b, const char *s) {
+    sb_add(b, "\"");
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') sb_add(b, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20) sb_add(b, " ");
+        else sb_add(b, "%c", *s);
+    }
+    sb_add(b, "\"");
+}
+
+static char *basename_noext(const char *path) {
+    const char *s = strrchr(path, '/');
+    s = s ? s + 1 : path;
+    char *r = ml_strdup(s);
+    char *dot = strrchr(r, '.');
+    if (dot && dot != r) *dot = 0;
+    return r;
+}
+
+void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **overrides) {
+    memset(cfg, 0, sizeof *cfg);
+    ynode *root = yn_parse_file(path);
+    if (root->kind != YN_MAP) ml_die("%s:%d: a config must be a mapping of keys", path, root->line);
+    for (int i = 0; i < n_over; i++) apply_override(root, overrides[i]);
+    validate_tree(root, path);
+
+    /* name */
+    const ynode *name = yn_map_get(root, "name");
+    if (name && name->kind != YN_SCALAR) ml_die("%s: 'name' must be a string", where(path, name->line));
+    cfg->name = name ? ml_strdup(name->text) : basename_noext(path);
+
+    /* seeds */
+    const ynode *sv = yn_map_get(root, "seeds");
+    int n_seeds = 1;
+    uint64_t *seeds;
+    if (!sv) {
+        seeds = ml_calloc(1, sizeof *seeds);
+    } else if (sv->kind == YN_SCALAR) {
+        long n;
+        if (sv->quoted || parse_int(sv->text, &n) || n < 1 || n > 1000000)
+            ml_die("%s: 'seeds' must be a count >= 1 or a list of seeds, got '%s'", where(path, sv->line), sv->text);
+        n_seeds = (int)n;
+        seeds = ml_calloc((size_t)n, sizeof *seeds);
+        for (int i = 0; i < n_seeds; i++) seeds[i] = (uint64_t)i;
+    } else if (sv->kind == YN_SEQ && sv->n > 0) {
+        n_seeds = sv->n;
+        seeds = ml_calloc((size_t)n_seeds, sizeof *seeds);
+        for (int i = 0; i < sv->n; i++) {
+            long x;
+            const ynode *it = sv->items[i];
+            if (it->kind != YN_SCALAR || it->quoted || parse_int(it->text, &x) || x < 0)
+                ml_die("%s: 'seeds' entries must be integers >= 0", where(path, it->line));
+            seeds[i] = (uint64_t)x;
+        }
+    } else {
+        ml_die("%s: 'seeds' must be a count >= 1 or a non-empty list", where(path, sv->line));
+    }
+
+    /* axes */
+    const ynode *vals[NFIELDS];
+    int counts[NFIELDS];
+    long total = n_seeds;
+    for (int i = 0; i < NFIELDS; i++) {
+        vals[i] = get_path(root, SCHEMA[i].path);
+        counts[i] = vals[i] && vals[i]->kind == YN_SEQ ? vals[i]->n : 1;
+        total *= counts[i];
+        if (total > 10000000) ml_die("%s: the grid expands to more than 10 million runs", path);
+    }
+    cfg->n_runs = (int)total;
+    cfg->runs = ml_calloc((size_t)total, sizeof(ml_run));
+    ynode *defaults[NFIELDS];
+    for (int i = 0; i < NFIELDS; i++) defaults[i] = yn_parse_string(SCHEMA[i].def, "schema default");
+    int idx[NFIELDS + 1];
+    memset(idx, 0, sizeof idx);
+    for (long r = 0; r < total; r++) {
+        ml_run *run = &cfg->runs[r];
+        long rem = r;
+        int si = (int)(rem % n_seeds);
+        rem /= n_seeds;
+        for (int i = NFIELDS - 1; i >= 0; i--) {
+            idx[i] = (int)(rem % counts[i]);
+            rem /= counts[i];
+        }
+        for (int i = 0; i < NFIELDS; i++) {
+            const ynode *v = vals[i] ? vals[i] : defaults[i];
+            if (v->kind == YN_SEQ) v = v->items[idx[i]];
+            apply_scalar(&SCHEMA[i], v, path, run);
+        }
+        run->seed = seeds[si];
+        run->index = (int)r;
+        snprintf(run->id, sizeof run->id, "r%06ld", r);
+        if (run->batch == -1) { /* "auto": hold B*k at 2^23 (SPEC §1.8) */
+            int lg = 0;
+            while ((1L << lg) < run->k) lg++;
+            run->batch = lg >= 23 ? 1 : 1 << (23 - lg);
+        }
+        /* Cross-field rules that no single key can check. */
+        if (run->m > run->N)
+            ml_die("%s: model.m (%d) must be <= model.N (%d): the embedder P has orthonormal columns in R^N",
+                   where(path, line_of(vals, "model.m")), run->m, run->N);
+        if (run->decay * run->lr >= 1.0)
+            ml_die("%s: train.decay * train.lr must be < 1 (bias decay multiplies b1 by 1 - decay*lr), got %g",
+                   where(path, line_of(vals, "train.decay")), run->decay * run->lr);
+    }
+    for (int i = 0; i < NFIELDS; i++) yn_free(defaults[i]);
+
+    /* Canonical resolved config: every key, defaults filled in. */
+    sbuf b = {0};
+    sb_add(&b, "name: ");
+    quote_into(&b, cfg->name);
+    sb_add(&b, "\nseeds: [");
+    for (int i = 0; i < n_seeds; i++) sb_add(&b, "%s%llu", i ? ", " : "", (unsigned long long)seeds[i]);
+    sb_add(&b, "]\n");
+    const char *cur_section = "";
+    for (int i = 0; i < NFIELDS; i++) {
+        const char *p = SCHEMA[i].path;
+        const char *dot = strchr(p, '.');
+        if (dot) {
+            if (strncmp(cur_section, p, (size_t)(dot - p)) || strlen(cur_section) != (size_t)(dot - p)) {
+                static char sec[64];
+                snprintf(sec, sizeof sec, "%.*s", (int)(dot - p), p);
+                cur_section = sec;
+                sb_add(&b, "%s:\n", sec);
+            }
+            sb_add(&b, "  %s: ", dot + 1);
+        } else {
+            cur_section = "";
+            sb_add(&b, "%s: ", p);
+        }
+        sb_value(&b, vals[i], SCHEMA[i].def);
+        sb_add(&b, "\n");
+    }
+    cfg->resolved_yaml = b.s;
+    free(seeds);
+    yn_free(root);
+}
+
+void ml_config_free(ml_sweep_config *cfg) {
+    free(cfg->name);
+    free(cfg->resolved_yaml);
+    free(cfg->runs);
+    memset(cfg, 0, sizeof *cfg);
+}

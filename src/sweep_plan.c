@@ -1,0 +1,38 @@
+#include "monolab/common.h"
+#include "monolab/group.h"
+#include "monolab/sweep.h"
+#include <stdlib.h>
+
+/* Runs join the first open group they can share shapes with, in grid order,
+ * so the plan (and hence runs.csv order) is a pure function of the runs. */
+int ml_plan_groups(const ml_run *const *runs, int n, size_t mem_budget, int max_g, const ml_run **order, int *starts) {
+    int *bucket = ml_malloc(sizeof(int) * (size_t)(n ? n : 1));
+    int n_b = 0;
+    const ml_run **lead = ml_malloc(sizeof *lead * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++) {
+        int b = 0;
+        while (b < n_b && !ml_runs_groupable(lead[b], runs[i])) b++;
+        if (b == n_b) lead[n_b++] = runs[i];
+        bucket[i] = b;
+    }
+    int pos = 0, n_groups = 0;
+    for (int b = 0; b < n_b; b++) {
+        size_t per = ml_group_bytes_per_model(lead[b]);
+        if (per > mem_budget)
+            ml_die("one model of run %s needs %.2f GB, more than the memory budget of %.2f GB (set MONOLAB_MEM_GB)",
+                   lead[b]->id, per / 1e9, mem_budget / 1e9);
+        int cap = (int)(mem_budget / per);
+        if (cap > max_g) cap = max_g;
+        int in_group = 0;
+        for (int i = 0; i < n; i++) {
+            if (bucket[i] != b) continue;
+            if (in_group == 0) starts[n_groups++] = pos;
+            order[pos++] = runs[i];
+            if (++in_group == cap) in_group = 0;
+        }
+    }
+    starts[n_groups] = pos;
+    free(bucket);
+    free(lead);
+    return n_groups;
+}

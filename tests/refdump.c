@@ -1,0 +1,139 @@
+/* Test helper: runs pieces of the CPU backend and dumps every tensor to a
+ * safetensors file, so tests/test_*.py can compare them with numpy and
+ * PyTorch. Not part of the user-facing CLI.
+ *   refdump step OUT.safetensors TASK ACT OPT [STEPS]
+ *   refdump embedder OUT.safetensors SEED N m
+ *   refdump schedule T_MAX STEPS            (prints lr factors) */
+#include "backend_cpu_internal.h"
+#include "monolab/backend.h"
+#include "monolab/common.h"
+#include "monolab/model_init.h"
+#include "monolab/philox.h"
+#include "monolab/safetensors.h"
+#include "monolab/train.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_enum(const char *s, const char *const *names) {
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(s, names[i])) return i;
+    ml_die("refdump: unknown value '%s'", s);
+}
+
+static const char *const TASKS[] = {"decoder", "reprojector", "abs", NULL};
+static const char *const ACTS[] = {"relu", "gelu", "solu", NULL};
+static const char *const OPTS[] = {"lamb", "adam", "adamw", NULL};
+
+static ml_run small_run(void) {
+    ml_run r = {0};
+    snprintf(r.id, sizeof r.id, "r000000");
+    r.seed = 7;
+    r.N = 24; r.m = 6; r.k = 20;
+    r.bias_offset = -0.25;
+    r.eps = 0.25;
+    r.steps = 4;
+    r.batch = 16;
+    r.lr = 0.01;
+    r.t_max = 3;
+    r.decay = 0.5;
+    r.l1 = 0.01;
+    r.weight_decay = 0.01;
+    r.log_every = 1;
+    r.eval_batch = 16;
+    r.checkpoints = CKPT_NONE;
+    return r;
+}
+
+static int cmd_step(int argc, char **argv) {
+    if (argc < 5) ml_die("usage: refdump step OUT TASK ACT OPT [STEPS]");
+    ml_run r = small_run();
+    r.task = parse_enum(argv[2], TASKS);
+    r.act = parse_enum(argv[3], ACTS);
+    r.optimizer = parse_enum(argv[4], OPTS);
+    int nsteps = argc > 5 ? atoi(argv[5]) : 3;
+    const ml_run *rp = &r;
+    ml_group *g = ml_group_create(&rp, 1);
+    void *st = ml_backend_cpu.create(g);
+    size_t np = g->n_param;
+    int B = g->B;
+    int nt = 3 + 6 * nsteps + 1;
+    ml_st_tensor *t = ml_calloc((size_t)nt, sizeof *t);
+    char (*names)[32] = ml_calloc((size_t)nt, 32);
+    float *bufs = ml_malloc(sizeof(float) * (size_t)nsteps * (np * 2 + (size_t)B * (g->m + g->out) + 1) + 16);
+    float *cur = bufs;
+    int n = 0;
+    t[n++] = (ml_st_tensor){"params0", "F32", 1, {(int64_t)np}, g->init_params};
+    t[n++] = (ml_st_tensor){"Pt", "F32", 2, {g->N, g->m}, g->Pt};
+    t[n++] = (ml_st_tensor){"Qt", "F32", 2, {g->N, g->m}, g->Qt ? g->Qt : g->Pt};
+    for (int s = 0; s < nsteps; s++) {
+        double sched = ml_schedule(r.schedule, r.t_max, s);
+        ml_backend_cpu.sample(st, g, ML_STREAM_TRAIN, (uint32_t)s);
+        memcpy(cur, ml_cpu_X(st), sizeof(float) * B * g->m);
+        snprintf(names[n], 32, "X%d", s);
+        t[n] = (ml_st_tensor){names[n], "F32", 2, {B, g->m}, cur}; n++; cur += B * g->m;
+        memcpy(cur, ml_cpu_T(st), sizeof(float) * B * g->out);
+        snprintf(names[n], 32, "T%d", s);
+        t[n] = (ml_st_tensor){names[n], "F32", 2, {B, g->out}, cur}; n++; cur += B * g->out;
+        ml_backend_cpu.forward(st, g);
+        ml_backend_cpu.backward(st, g, s);
+        double loss;
+        ml_backend_cpu.status(st, g, &loss, NULL);
+        *cur = (float)loss;
+        snprintf(names[n], 32, "loss%d", s);
+        t[n] = (ml_st_tensor){names[n], "F32", 1, {1}, cur}; n++; cur += 1;
+        memcpy(cur, ml_cpu_grads(st), sizeof(float) * np);
+        snprintf(names[n], 32, "grad%d", s);
+        t[n] = (ml_st_tensor){names[n], "F32", 1, {(int64_t)np}, cur}; n++; cur += np;
+        ml_backend_cpu.optimize(st, g, s, (float)sched, 2 * s < r.steps);
+        ml_backend_cpu.params(st, g, cur);
+        snprintf(names[n], 32, "params%d", s + 1);
+        t[n] = (ml_st_tensor){names[n], "F32", 1, {(int64_t)np}, cur}; n++; cur += np;
+    }
+    char meta[8][64];
+    const char *kv[16] = {"N", meta[0], "m", meta[1], "k", meta[2], "lr", meta[3], "decay", meta[4], "l1", meta[5],
+                          "steps", meta[6], "t_max", meta[7]};
+    snprintf(meta[0], 64, "%d", r.N);
+    snprintf(meta[1], 64, "%d", r.m);
+    snprintf(meta[2], 64, "%d", r.k);
+    snprintf(meta[3], 64, "%.9g", r.lr);
+    snprintf(meta[4], 64, "%.9g", r.decay);
+    snprintf(meta[5], 64, "%.9g", r.l1);
+    snprintf(meta[6], 64, "%ld", r.steps);
+    snprintf(meta[7], 64, "%d", r.t_max);
+    ml_st_write(argv[1], n, t, 8, kv);
+    ml_backend_cpu.destroy(st);
+    ml_group_free(g);
+    free(t); free(names); free(bufs);
+    return 0;
+}
+
+static int cmd_embedder(int argc, char **argv) {
+    if (argc < 5) ml_die("usage: refdump embedder OUT SEED N m");
+    uint64_t seed = strtoull(argv[2], NULL, 10);
+    int N = atoi(argv[3]), m = atoi(argv[4]);
+    double *G = ml_malloc(sizeof(double) * N * m);
+    float *Pt = ml_malloc(sizeof(float) * N * m);
+    ml_embedder_gaussian(seed, ML_STREAM_EMBED_P, N, m, G);
+    ml_embedder(seed, ML_STREAM_EMBED_P, N, m, Pt);
+    ml_st_tensor t[2] = {{"G", "F64", 2, {N, m}, G}, {"Pt", "F32", 2, {N, m}, Pt}};
+    ml_st_write(argv[1], 2, t, 0, NULL);
+    free(G); free(Pt);
+    return 0;
+}
+
+static int cmd_schedule(int argc, char **argv) {
+    if (argc < 3) ml_die("usage: refdump schedule T_MAX STEPS");
+    int tmax = atoi(argv[1]);
+    long steps = atol(argv[2]);
+    for (long t = 0; t < steps; t++) printf("%.17g\n", ml_schedule(SCHED_COSINE, tmax, t));
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) ml_die("usage: refdump step|embedder|schedule ...");
+    if (!strcmp(argv[1], "step")) return cmd_step(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "embedder")) return cmd_embedder(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "schedule")) return cmd_schedule(argc - 1, argv + 1);
+    ml_die("refdump: unknown command '%s'", argv[1]);
+}
