@@ -27,9 +27,13 @@ static void push(ynode *parent, char *key, int key_line, ynode *child) {
 }
 
 static void next_event(yparse *y, yaml_event_t *ev) {
-    if (!yaml_parser_parse(&y->p, ev))
+    if (!yaml_parser_parse(&y->p, ev)) {
+        if (y->p.context)
+            ml_die("%s:%zu: YAML syntax error: %s (%s at line %zu)", y->origin, y->p.problem_mark.line + 1,
+                   y->p.problem ? y->p.problem : "unknown", y->p.context, y->p.context_mark.line + 1);
         ml_die("%s:%zu: YAML syntax error: %s", y->origin, y->p.problem_mark.line + 1,
                y->p.problem ? y->p.problem : "unknown");
+    }
 }
 
 static ynode *parse_node(yparse *y, yaml_event_t *ev);

@@ -1,0 +1,164 @@
+"""The CLI contract: bad configs exit 2 with a specific one-line message,
+outputs have the promised shape, and a killed sweep resumes to the same
+runs.csv as an uninterrupted one."""
+import csv
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+import pytest
+
+from conftest import run
+from stio import load
+
+TINY = """\
+name: tiny
+seeds: 2
+task: decoder
+model:
+  N: 16
+  m: 4
+  k: [8, 16]
+  bias_offset: [0.0, -1.0]
+data:
+  eps: 0.125
+train:
+  steps: 64
+  batch: 32
+  lr: 0.01
+eval:
+  batch: 64
+checkpoints: log2
+"""
+
+BAD = [
+    # (yaml text, overrides, expected substring of the one-line message)
+    ("model:\n  N: 16\n  witdh: 3\n", [], "cfg.yaml:3: unknown key 'model.witdh'"),
+    ("colour: red\n", [], "cfg.yaml:1: unknown key 'colour'"),
+    ("model:\n  k: 0\n", [], "cfg.yaml:2: 'model.k' must be in [1,"),
+    ("model:\n  k: [16, -4]\n", [], "cfg.yaml:2: 'model.k' must be in [1,"),
+    ("model:\n  k: lots\n", [], "cfg.yaml:2: 'model.k' must be an integer, got 'lots'"),
+    ("data:\n  eps: 0\n", [], "cfg.yaml:2: 'data.eps' must be in (0, 1], got 0"),
+    ("data:\n  eps: 1.5\n", [], "'data.eps' must be in (0, 1], got 1.5"),
+    ("train:\n  lr: -0.1\n", [], "cfg.yaml:2: 'train.lr' must be >= 0, got -0.1"),
+    ("train:\n  optimizer: sgd\n", [], "'train.optimizer' must be one of lamb | adam | adamw, got 'sgd'"),
+    ("model:\n  activation: tanh\n", [], "'model.activation' must be one of relu | gelu | solu"),
+    ("train:\n  batch: big\n", [], "'train.batch' must be an integer or \"auto\""),
+    ("model:\n  N: 8\n  m: 16\n", [], "model.m (16) must be <= model.N (8)"),
+    ("model: [1, 2\n", [], "cfg.yaml:2: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 1)"),
+    ("model: 3\n", [], "cfg.yaml:1: 'model' must be a mapping"),
+    ("seeds: -1\n", [], "cfg.yaml:1: 'seeds' must be a count >= 1"),
+    ("task: decoder\ntask: abs\n", [], "cfg.yaml:2: duplicate key 'task'"),
+    ("task: decoder\n", ["train.lr=-1"], "command-line override: 'train.lr' must be >= 0"),
+    ("task: decoder\n", ["model.kk=4"], "override 'model.kk=4': unknown key 'model.kk'"),
+    ("task: decoder\n", ["lr"], "unexpected argument 'lr'"),
+]
+
+
+@pytest.mark.parametrize("text,over,msg", BAD)
+def test_bad_config_exits_2_with_message(monolab, text, over, msg):
+    with tempfile.TemporaryDirectory() as d:
+        cfg = os.path.join(d, "cfg.yaml")
+        with open(cfg, "w") as f:
+            f.write(text)
+        out = os.path.join(d, "out")
+        r = run([monolab, "sweep", "cfg.yaml", *over, "-o", out, "--device", "cpu"], cwd=d)
+        assert r.returncode == 2, r.stderr
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1, r.stderr
+        assert msg in lines[0], lines[0]
+        assert not os.path.exists(os.path.join(out, "runs.csv")), "nothing may run on a bad config"
+
+
+def test_missing_config_file(monolab):
+    r = run([monolab, "sweep", "/nonexistent/x.yaml", "--device", "cpu"])
+    assert r.returncode == 2 and "cannot open config '/nonexistent/x.yaml'" in r.stderr
+
+
+def write_cfg(d, text=TINY):
+    cfg = os.path.join(d, "tiny.yaml")
+    with open(cfg, "w") as f:
+        f.write(text)
+    return cfg
+
+
+def read_rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_sweep_outputs_contract(monolab):
+    with tempfile.TemporaryDirectory() as d:
+        cfg = write_cfg(d)
+        out = os.path.join(d, "out")
+        r = run([monolab, "sweep", cfg, "train.lr=[0.01,0.02]", "-o", out, "--device", "cpu"])
+        assert r.returncode == 0, r.stderr
+        rows = read_rows(os.path.join(out, "runs.csv"))
+        assert len(rows) == 2 * 2 * 2 * 2  # k x bias x lr x seeds
+        assert {r["lr"] for r in rows} == {"0.01", "0.02"}
+        assert sorted(r["run_id"] for r in rows) == [f"r{i:06d}" for i in range(16)]
+        for row in rows:
+            assert row["diverged"] == "-1"
+            assert 0 <= float(row["mono_per_feature"]) <= int(row["k"]) / 16
+            assert np.isfinite(float(row["eval_loss"]))
+            loss = np.genfromtxt(os.path.join(out, "loss", row["run_id"] + ".csv"), delimiter=",", names=True)
+            assert list(loss["step"]) == list(range(0, 64, 16))
+            ck = sorted(os.listdir(os.path.join(out, "ckpt", row["run_id"])))
+            assert ck == [f"step_{s:06d}.safetensors" for s in (0, 1, 2, 4, 8, 16, 32, 64)]
+            t, meta = load(os.path.join(out, "ckpt", row["run_id"], "step_000064.safetensors"))
+            k = int(row["k"])
+            assert t["W1"].shape == (k, 4) and t["b1"].shape == (k,) and t["W2"].shape == (16, k)
+            assert t["P"].shape == (4, 16)
+            assert meta["run_id"] == row["run_id"] and meta["lr"] == row["lr"] and meta["step"] == "64"
+        with open(os.path.join(out, "config.yaml")) as f:
+            resolved = f.read()
+        assert "lr: [0.01,0.02]" in resolved.replace(" ", "").replace("lr:[0.01,0.02]", "lr: [0.01,0.02]")
+        # A second sweep into the same directory must not clobber it.
+        r = run([monolab, "sweep", cfg, "train.lr=[0.01,0.02]", "-o", out, "--device", "cpu"])
+        assert r.returncode == 2 and "pass --resume" in r.stderr
+        r = run([monolab, "sweep", cfg, "train.lr=0.5", "-o", out, "--device", "cpu", "--resume"])
+        assert r.returncode == 2 and "different resolved config" in r.stderr
+
+
+def strip_seconds(rows):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+def test_resume_after_kill_matches_uninterrupted(monolab):
+    text = TINY.replace("k: [8, 16]", "k: [8, 12, 16, 20, 24, 28]").replace("steps: 64", "steps: 1500")
+    with tempfile.TemporaryDirectory() as d:
+        cfg = write_cfg(d, text)
+        full, cut = os.path.join(d, "full"), os.path.join(d, "cut")
+        r = run([monolab, "sweep", cfg, "-o", full, "--device", "cpu"])
+        assert r.returncode == 0, r.stderr
+        ref = read_rows(os.path.join(full, "runs.csv"))
+        assert len(ref) == 24
+        p = subprocess.Popen([monolab, "sweep", cfg, "-o", cut, "--device", "cpu"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        csv_path = os.path.join(cut, "runs.csv")
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if os.path.exists(csv_path) and len(read_rows(csv_path)) >= 4:
+                break
+            time.sleep(0.005)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        n_cut = len(read_rows(csv_path))
+        assert 4 <= n_cut < 24, f"kill landed at {n_cut} rows; the test needs a mid-way kill"
+        r = run([monolab, "sweep", cfg, "-o", cut, "--device", "cpu", "--resume"])
+        assert r.returncode == 0, r.stderr
+        assert f"resume: {n_cut} of 24 runs already" in r.stderr
+        assert strip_seconds(read_rows(csv_path)) == strip_seconds(ref)
+        # A torn last line (killed mid-append) is dropped on resume.
+        with open(csv_path) as f:
+            body = f.read()
+        lines = body.splitlines(keepends=True)
+        with open(csv_path, "w") as f:
+            f.write("".join(lines[:-2]) + lines[-2][:10])
+        r = run([monolab, "sweep", cfg, "-o", cut, "--device", "cpu", "--resume"])
+        assert r.returncode == 0, r.stderr
+        assert "dropped a torn last line" in r.stderr
+        assert sorted(strip_seconds(read_rows(csv_path)), key=lambda r: r["run_id"]) == strip_seconds(ref)

@@ -1,0 +1,103 @@
+/* Group invariance and divergence isolation (DESIGN "Determinism").
+ * A model trained alone is bit-identical to the same model inside a group
+ * of 17, whatever the thread count; a diverging model in a group is frozen
+ * and marked, and its neighbours' results do not change by a single bit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include "monolab/train.h"
+#include "test_helpers.h"
+
+static ml_run runs[17];
+
+static void train(const ml_run *const *rp, int G, ml_train_result *res) {
+    ml_group *g = ml_group_create(rp, G);
+    ml_train_group(&ml_backend_cpu, g, res, NULL, NULL, NULL);
+    ml_group_free(g);
+}
+
+/* Compare model a of result A with model b of result B, bit for bit. */
+static void assert_same_model(const ml_train_result *A, int a, int GA, const ml_train_result *B, int b, int GB,
+                              size_t np) {
+    assert_memory_equal(A->params + a * np, B->params + b * np, np * sizeof(float));
+    assert_memory_equal(&A->eval_loss[a], &B->eval_loss[b], sizeof(double));
+    assert_memory_equal(&A->final_loss[a], &B->final_loss[b], sizeof(double));
+    assert_int_equal(A->mono[a].mono_neurons, B->mono[b].mono_neurons);
+    assert_int_equal(A->n_log, B->n_log);
+    for (int r = 0; r < A->n_log; r++)
+        assert_memory_equal(&A->log_loss[r * GA + a], &B->log_loss[r * GB + b], sizeof(float));
+}
+
+static void make_runs(ml_task task) {
+    for (int i = 0; i < 17; i++) {
+        runs[i] = test_run(task, ACT_RELU, 48, 12, 100, 72); /* odd sizes: partial BLAS tiles */
+        runs[i].seed = 100 + i;
+        runs[i].lr = 0.002 * (1 + i % 5);
+        runs[i].bias_offset = -0.1 * (i % 4);
+        runs[i].decay = 0.01 * (i % 3);
+        runs[i].eps = 0.1 + 0.01 * i;
+        runs[i].l1 = i % 2 ? 0.001 : 0;
+        snprintf(runs[i].id, sizeof runs[i].id, "r%06d", i);
+    }
+}
+
+static void check_invariance(ml_task task) {
+    make_runs(task);
+    const ml_run *rp[17];
+    for (int i = 0; i < 17; i++) rp[i] = &runs[i];
+    ml_train_result group, alone1, alone2;
+    train(rp, 17, &group);
+    int saved = omp_get_max_threads();
+    train(&rp[7], 1, &alone1); /* alone: each GEMM split across all threads */
+    omp_set_num_threads(1);
+    train(&rp[7], 1, &alone2); /* alone on one thread */
+    omp_set_num_threads(saved);
+    size_t np = (size_t)100 * 12 + 100 + (size_t)ml_run_out_dim(&runs[0]) * 100;
+    assert_same_model(&group, 7, 17, &alone1, 0, 1, np);
+    assert_same_model(&group, 7, 17, &alone2, 0, 1, np);
+    assert_int_equal(group.diverged[7], -1);
+    ml_train_result_free(&group);
+    ml_train_result_free(&alone1);
+    ml_train_result_free(&alone2);
+}
+
+static void test_invariance_decoder(void **s) { (void)s; check_invariance(TASK_DECODER); }
+static void test_invariance_reprojector(void **s) { (void)s; check_invariance(TASK_REPROJECTOR); }
+static void test_invariance_abs(void **s) { (void)s; check_invariance(TASK_ABS); }
+
+static void test_divergence_isolated(void **s) {
+    (void)s;
+    make_runs(TASK_DECODER);
+    runs[1].lr = 1e38;  /* overflows to inf within a step or two */
+    runs[1].decay = 0;
+    const ml_run *rp[3] = {&runs[0], &runs[1], &runs[2]};
+    ml_train_result group, a0, a2;
+    train(rp, 3, &group);
+    train(&rp[0], 1, &a0);
+    train(&rp[2], 1, &a2);
+    assert_true(group.diverged[1] >= 0 && group.diverged[1] < 8);
+    assert_true(isnan(group.eval_loss[1]) && isnan(group.final_loss[1]));
+    assert_int_equal(group.diverged[0], -1);
+    assert_int_equal(group.diverged[2], -1);
+    size_t np = (size_t)100 * 12 + 100 + 48 * 100;
+    assert_same_model(&group, 0, 3, &a0, 0, 1, np);
+    assert_same_model(&group, 2, 3, &a2, 0, 1, np);
+    ml_train_result_free(&group);
+    ml_train_result_free(&a0);
+    ml_train_result_free(&a2);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_invariance_decoder),
+        cmocka_unit_test(test_invariance_reprojector),
+        cmocka_unit_test(test_invariance_abs),
+        cmocka_unit_test(test_divergence_isolated),
+    };
+    return cmocka_run_group_tests_name("group", tests, NULL, NULL);
+}

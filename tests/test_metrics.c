@@ -1,0 +1,72 @@
+/* The SPEC §1.9 metric on a hand-built model with known monosemantic,
+ * polysemantic and dead neurons, both directly on S and through the CPU
+ * backend's sfa() with a hand-set W1 and b1. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+#include "monolab/backend.h"
+#include "monolab/metrics.h"
+#include "test_helpers.h"
+
+static void test_hand_built_S(void **state) {
+    (void)state;
+    /* 5 neurons x 4 features */
+    const float S[5 * 4] = {
+        1.0f, 0, 0, 0,           /* mono on feature 0 */
+        0, 0.5f, 0.0004f, 0,     /* r = 0.5/0.5004 = 0.9992 > 0.999: mono */
+        0, 0.5f, 0.0006f, 0,     /* r = 0.9988: poly */
+        0.3f, 0.3f, 0, 0.1f,     /* poly */
+        0, -1.0f, 0, 0,          /* dead */
+    };
+    const float b1[5] = {-0.5f, -0.3f, 0.2f, 0.4f, -2.0f};
+    ml_mono_stats st;
+    ml_mono_metric(S, b1, 5, 4, &st);
+    assert_int_equal(st.mono_neurons, 2);
+    assert_int_equal(st.dead_neurons, 1);
+    assert_true(fabs(st.mono_per_feature - 2.0 / 4) < 1e-12);
+    assert_true(fabs(st.mono_per_neuron - 2.0 / 5) < 1e-12);
+    assert_true(fabs(st.bias_mono_mean - (-0.4)) < 1e-6);
+    assert_true(fabs(st.bias_poly_mean - 0.3) < 1e-6);
+}
+
+static void test_sfa_through_backend(void **state) {
+    (void)state;
+    /* N = m = 3 so P is a signed permutation-like orthonormal basis; set
+     * W1 = Pᵀ rows so neuron j sees exactly feature j, plus one neuron that
+     * sees all and one that is dead. */
+    ml_run r = test_run(TASK_DECODER, ACT_RELU, 3, 3, 5, 4);
+    const ml_run *rp = &r;
+    ml_group *g = ml_group_create(&rp, 1);
+    float *W1 = g->init_params + g->off_W1, *b1 = g->init_params + g->off_b1;
+    for (int j = 0; j < 3; j++)
+        for (int c = 0; c < 3; c++) W1[j * 3 + c] = g->Pt[j * 3 + c]; /* <P_i, P_j> = delta_ij */
+    for (int c = 0; c < 3; c++) {
+        W1[3 * 3 + c] = g->Pt[0 * 3 + c] + g->Pt[1 * 3 + c] + g->Pt[2 * 3 + c];
+        W1[4 * 3 + c] = 0;
+    }
+    const float bias[5] = {0, 0, 0, 0.1f, -1.0f};
+    memcpy(b1, bias, sizeof bias);
+    void *st = ml_backend_cpu.create(g);
+    float S[5 * 3];
+    ml_backend_cpu.sfa(st, g, S);
+    for (int j = 0; j < 3; j++)
+        for (int i = 0; i < 3; i++) assert_true(fabsf(S[j * 3 + i] - (i == j ? 1.0f : 0.0f)) < 1e-5f);
+    ml_mono_stats ms;
+    ml_mono_metric(S, b1, 5, 3, &ms);
+    assert_int_equal(ms.mono_neurons, 3);
+    assert_int_equal(ms.dead_neurons, 1);
+    assert_true(fabs(ms.bias_poly_mean - 0.1) < 1e-6);
+    ml_backend_cpu.destroy(st);
+    ml_group_free(g);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hand_built_S),
+        cmocka_unit_test(test_sfa_through_backend),
+    };
+    return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
+}
