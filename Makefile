@@ -70,8 +70,7 @@ test: all $(TEST_BIN)
 	exit $$fail
 
 bench: all $(BUILD)/bench/bench_cpu
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)} $(BUILD)/bench/bench_cpu
-	$(PY) bench/peers/torch_cpu_step.py
+	$(PY) bench/bench_cpu.py
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,38 @@
+"""`make bench` on the CPU: monolab's training step against OpenBLAS sgemm on
+the same shapes (same process) and against the PyTorch peer (same machine,
+same thread count, run back to back). Prints a table; copy it into
+bench/RESULTS.md with the date and machine."""
+import os
+import platform
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def kv(line):
+    return {k: float(v) for k, v in (p.split("=") for p in line.split())}
+
+
+def main():
+    steps = sys.argv[1] if len(sys.argv) > 1 else "300"
+    rows = []
+    for G in (1, 2):
+        out = subprocess.run([os.path.join(ROOT, "build/bench/bench_cpu"), str(G), steps],
+                             capture_output=True, text=True, check=True).stdout
+        rows.append(kv(out))
+    peer = kv(subprocess.run([sys.executable, os.path.join(ROOT, "bench/peers/torch_cpu_step.py"), steps],
+                             capture_output=True, text=True, check=True).stdout)
+    cpu = platform.processor() or platform.machine()
+    print(f"CPU training step, N=512 m=64 k=1024 B=128, LAMB, fp32; {int(rows[0]['threads'])} threads; {cpu}")
+    print("| config | model-steps/s | GFLOP/s | sgemm GFLOP/s (same shapes) | % of sgemm | x PyTorch per model-step |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| monolab G={int(r['G'])} | {r['model_steps_per_s']:.1f} | {r['gflops']:.1f} | {r['sgemm_gflops']:.1f} "
+              f"| {100 * r['gflops'] / r['sgemm_gflops']:.0f}% | {r['model_steps_per_s'] / peer['steps_per_s']:.2f}x |")
+    flops = 2 * 128 * 1024 * (2 * 64 + 3 * 512)
+    print(f"| PyTorch peer | {peer['steps_per_s']:.1f} | {flops * peer['steps_per_s'] / 1e9:.1f} | | | 1.00x |")
+
+
+if __name__ == "__main__":
+    main()
