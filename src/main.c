@@ -14,7 +14,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage:\n"
-            "  monolab sweep CONFIG.yaml [key=value ...] [-o OUTDIR] [--device auto|cpu|cuda] [--resume]\n"
+            "  monolab sweep CONFIG.yaml [key=value ...] [-o OUTDIR] [--device auto|cpu|cuda] [--resume] [--dry-run]\n"
             "  monolab info\n"
             "\n"
             "sweep trains every run of the config's grid; key=value overrides any key by its\n"
@@ -56,6 +56,8 @@ static int cmd_sweep(int argc, char **argv) {
             device = a + 9;
         } else if (!strcmp(a, "--resume")) {
             o.resume = 1;
+        } else if (!strcmp(a, "--dry-run")) {
+            o.dry_run = 1;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             exit(0);

@@ -140,10 +140,39 @@ static double flops_per_step(const ml_run *r) {
     return 2.0 * r->batch * r->k * (2.0 * r->m + 3.0 * ml_run_out_dim(r));
 }
 
+/* --dry-run: the groups a sweep would train, and their cost. */
+static void print_plan(const ml_sweep_config *cfg) {
+    const ml_run **all = ml_malloc(sizeof *all * (size_t)cfg->n_runs);
+    const ml_run **order = ml_malloc(sizeof *order * (size_t)cfg->n_runs);
+    int *starts = ml_malloc(sizeof(int) * ((size_t)cfg->n_runs + 1));
+    for (int i = 0; i < cfg->n_runs; i++) all[i] = &cfg->runs[i];
+    int n = ml_plan_groups(all, cfg->n_runs, mem_budget(), 4096, order, starts);
+    double total = 0;
+    printf("sweep '%s': %d runs in %d groups\n", cfg->name, cfg->n_runs, n);
+    printf("group,models,task,N,m,k,batch,steps,tflop\n");
+    for (int gi = 0; gi < n; gi++) {
+        const ml_run *r = order[starts[gi]];
+        int G = starts[gi + 1] - starts[gi];
+        double tf = flops_per_step(r) * r->steps * G / 1e12;
+        total += tf;
+        printf("%d,%d,%s,%d,%d,%d,%d,%ld,%.3f\n", gi, G, ml_task_name(r->task), r->N, r->m, r->k, r->batch, r->steps,
+               tf);
+    }
+    printf("total: %.3f TFLOP of training\n", total);
+    free(all);
+    free(order);
+    free(starts);
+}
+
 void ml_sweep_run(const ml_sweep_opts *o) {
     ml_sweep_config cfg;
     ml_config_load(&cfg, o->config_path, o->n_over, o->overrides);
 
+    if (o->dry_run) {
+        print_plan(&cfg);
+        ml_config_free(&cfg);
+        return;
+    }
     char path[4200];
     ml_mkdirs(o->outdir);
     snprintf(path, sizeof path, "%s/config.yaml", o->outdir);

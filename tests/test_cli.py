@@ -162,3 +162,27 @@ def test_resume_after_kill_matches_uninterrupted(monolab):
         assert r.returncode == 0, r.stderr
         assert "dropped a torn last line" in r.stderr
         assert sorted(strip_seconds(read_rows(csv_path)), key=lambda r: r["run_id"]) == strip_seconds(ref)
+
+
+EXPECTED_RUNS = {"LR1": 18, "LR2": 18, "LR3": 18, "LR4": 18, "B1": 33, "B2": 33, "B3": 33, "B4": 33, "B5": 33,
+                 "GeLU": 198, "E1": 33, "E2": 33, "E3": 33, "E4": 33, "K0": 24, "K1": 24, "K2": 24,
+                 "RG1": 21, "RP1": 18, "LR5": 18, "D1": 21}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_RUNS))
+def test_paper_configs_load(monolab, name):
+    """Every SPEC §1.10 batch ships as a config that validates and expands."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = run([monolab, "sweep", os.path.join(root, "configs", "jermyn2022", name + ".yaml"), "--dry-run",
+             "--device", "cpu"])
+    assert r.returncode == 0, r.stderr
+    assert f"sweep '{name}': {EXPECTED_RUNS[name]} runs" in r.stdout
+    assert "N=512" not in r.stdout  # plan rows are CSV
+    assert ",512,64," in r.stdout
+
+
+def test_quickstart_config_loads(monolab):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = run([monolab, "sweep", os.path.join(root, "configs", "quickstart.yaml"), "--dry-run", "--device", "cpu"])
+    assert r.returncode == 0, r.stderr
+    assert "80 runs in 5 groups" in r.stdout

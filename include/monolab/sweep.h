@@ -13,6 +13,7 @@ typedef struct {
     const char *outdir;
     const ml_backend *backend;
     int resume;
+    int dry_run; /* print the plan, write nothing */
 } ml_sweep_opts;
 
 void ml_sweep_run(const ml_sweep_opts *o);
