@@ -23,7 +23,11 @@ BACKEND_OBJ := $(BUILD)/obj/backend_cuda_stub.o
 TEST_C := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test test-c test-py bench deps clean
+GPU_TEST_CU := $(wildcard tests/gpu/*.cu)
+GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%)
+NVFLAGS := -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Iinclude -Isrc
+
+.PHONY: all run test test-gpu nvcc-check bench deps clean
 all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump
 
 # Install what is missing (root), or say exactly what to run.
@@ -63,11 +67,27 @@ run: all
 	rm -rf runs/quickstart
 	$(BUILD)/monolab sweep configs/quickstart.yaml -o runs/quickstart
 
-test: all $(TEST_BIN)
+test: all $(TEST_BIN) nvcc-check
 	@fail=0; for t in $(TEST_BIN); do echo "== $$t"; $$t || fail=1; done; \
 	$(PY) -m pytest -q tests || fail=1; \
-	echo "GPU tests skipped: no CUDA backend is built yet (kernels/ is empty), so there is nothing to run on a GPU."; \
+	if nvidia-smi -L >/dev/null 2>&1; then echo "A GPU is present: run 'make test-gpu' for the GPU tests."; \
+	else echo "GPU tests skipped (no GPU on this machine; they were compiled, not run): $(notdir $(GPU_TEST_BIN))"; fi; \
 	exit $$fail
+
+# Every .cu file must at least compile, GPU or not.
+nvcc-check: $(GPU_TEST_BIN)
+ifeq ($(NVCC),)
+	@echo "nvcc not found: CUDA sources were not compiled"
+endif
+
+$(BUILD)/gpu/%: tests/gpu/%.cu | $(BUILD)/.deps
+ifneq ($(NVCC),)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) $< -o $@ -lcurand
+endif
+
+test-gpu: $(GPU_TEST_BIN)
+	@fail=0; for t in $(GPU_TEST_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
 bench: all $(BUILD)/bench/bench_cpu
 	$(PY) bench/bench_cpu.py
