@@ -100,8 +100,7 @@ static void cpu_sample(void *st, const ml_group *g, uint32_t stream, uint32_t st
                 memset(x, 0, sizeof(float) * m);
                 memset(t, 0, sizeof(float) * out);
                 for (int i = 0; i < N; i++) {
-                    ml_u32x4 w = ml_draw(g->seed[gi], stream, step, (uint64_t)b * N + i);
-                    float v = ml_feature_value(w, p[i], is_abs);
+                    float v = ml_sample_feature(g->seed[gi], stream, step, (uint64_t)b, N, i, p[i], is_abs);
                     if (v == 0.0f) continue;
                     /* x = P v as a gather over the active features */
                     const float *col = Pt + (size_t)i * m;

@@ -6,11 +6,6 @@
 #include "monolab/philox.h"
 #include <math.h>
 
-#ifdef __CUDACC__
-#define ML_HD __host__ __device__ __forceinline__
-#else
-#define ML_HD static inline
-#endif
 
 /* act: 0 relu, 1 gelu (exact erf form), 2 solu (z * exp(z), no softmax). */
 ML_HD float ml_act_fwd(int act, float z) {
@@ -39,6 +34,13 @@ ML_HD float ml_feature_value(ml_u32x4 w, float p, int is_abs) {
     float v = ml_u01(w.v[0]) < p ? ml_u01(w.v[1]) : 0.0f;
     if (is_abs) v -= ml_u01(w.v[2]) < p ? ml_u01(w.v[3]) : 0.0f;
     return v;
+}
+
+/* Feature i of sample b of (stream, step) for a model: the one definition
+ * of the data stream (counter index = b * N + i). */
+ML_HD float ml_sample_feature(uint64_t seed, uint32_t stream, uint32_t step, uint64_t b, int N, int i, float p,
+                              int is_abs) {
+    return ml_feature_value(ml_draw(seed, stream, step, b * (uint64_t)N + (uint64_t)i), p, is_abs);
 }
 
 /* Optimiser constants (torch_optimizer.Lamb 0.3 and torch.optim.Adam defaults). */

@@ -12,9 +12,16 @@
 #define MONOLAB_PHILOX_H
 #include <stdint.h>
 
+/* Host and device: the CUDA kernels include this header too. */
+#ifdef __CUDACC__
+#define ML_HD __host__ __device__ __forceinline__
+#else
+#define ML_HD static inline
+#endif
+
 typedef struct { uint32_t v[4]; } ml_u32x4;
 
-static inline ml_u32x4 ml_philox4x32_10(ml_u32x4 c, uint32_t k0, uint32_t k1) {
+ML_HD ml_u32x4 ml_philox4x32_10(ml_u32x4 c, uint32_t k0, uint32_t k1) {
     const uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u;
     const uint32_t W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
     for (int r = 0; r < 10; r++) {
@@ -30,14 +37,14 @@ static inline ml_u32x4 ml_philox4x32_10(ml_u32x4 c, uint32_t k0, uint32_t k1) {
 }
 
 /* The four words for (seed, stream, step, index). */
-static inline ml_u32x4 ml_draw(uint64_t seed, uint32_t stream, uint32_t step, uint64_t index) {
+ML_HD ml_u32x4 ml_draw(uint64_t seed, uint32_t stream, uint32_t step, uint64_t index) {
     ml_u32x4 c = {{(uint32_t)index, (uint32_t)(index >> 32), step, stream}};
     return ml_philox4x32_10(c, (uint32_t)seed, (uint32_t)(seed >> 32));
 }
 
 /* U[0,1) with 24 bits: exact in float, never 1.0 (curand_uniform can
  * return 1.0f, which SPEC's U[0,1) forbids, so both backends use this). */
-static inline float ml_u01(uint32_t w) { return (float)(w >> 8) * (1.0f / 16777216.0f); }
+ML_HD float ml_u01(uint32_t w) { return (float)(w >> 8) * (1.0f / 16777216.0f); }
 
 /* Stream ids: one per independent use of randomness. */
 enum {

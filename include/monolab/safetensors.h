@@ -18,3 +18,37 @@ typedef struct {
 void ml_st_write(const char *path, int n, const ml_st_tensor *tensors, int n_meta, const char *const *meta_kv);
 
 #endif
+
+/* ---- reading ---- */
+typedef enum { ML_ST_F32, ML_ST_F16, ML_ST_BF16, ML_ST_F64, ML_ST_I64, ML_ST_I32 } ml_st_dtype;
+
+typedef struct {
+    char *name;
+    ml_st_dtype dtype;
+    int ndim;
+    int64_t shape[8];
+    size_t offset, nbytes; /* into the data section */
+} ml_st_entry;
+
+typedef struct {
+    char *path;
+    void *map;
+    size_t size;
+    const uint8_t *data; /* start of the data section */
+    size_t data_size;
+    int n;
+    ml_st_entry *t;
+    void *meta; /* cJSON object or NULL */
+} ml_st_file;
+
+/* Memory-maps and validates the whole header: every dtype, shape and offset
+ * is checked before any tensor is touched. Bad files exit 2 with one line
+ * naming the file and the tensor. */
+void ml_st_open(ml_st_file *f, const char *path);
+void ml_st_close(ml_st_file *f);
+const ml_st_entry *ml_st_find(const ml_st_file *f, const char *name);
+/* The tensor converted to a new float array. want_ndim/want_shape (entries
+ * < 0 match anything) are checked; missing tensors exit 2 unless optional,
+ * in which case NULL is returned. */
+float *ml_st_get_f32(const ml_st_file *f, const char *name, int want_ndim, const int64_t *want_shape, int optional);
+const char *ml_st_meta(const ml_st_file *f, const char *key);

@@ -1,0 +1,20 @@
+/* Loading a toy-model checkpoint written by `monolab sweep`: tensors plus
+ * the hyperparameters kept in its metadata. */
+#ifndef MONOLAB_CHECKPOINT_H
+#define MONOLAB_CHECKPOINT_H
+#include "monolab/config.h"
+
+typedef struct {
+    ml_run run;      /* task, shapes, activation, sampling, eps, seed from metadata */
+    int out;
+    float *W1, *b1, *W2, *P; /* [k][m], [k], [out][k], [m][N] */
+} ml_checkpoint;
+
+/* Exits 2 with the file and the tensor or key at fault. */
+void ml_checkpoint_load(ml_checkpoint *c, const char *path);
+void ml_checkpoint_free(ml_checkpoint *c);
+
+/* S [k][N] = phi(W1 P + b1): single-feature activations (SPEC §1.9). */
+void ml_checkpoint_sfa(const ml_checkpoint *c, float *S);
+
+#endif

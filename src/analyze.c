@@ -1,0 +1,207 @@
+/* `monolab analyze CKPT`: the claim-4 analysis (SPEC §1.11). Which live
+ * neurons are not monosemantic, what their biases are, how often they fire
+ * on training-distribution inputs, and whether the always-on ones act as
+ * one low-rank linear map W2_on W1_on P (rank <= m). */
+#include "monolab/checkpoint.h"
+#include "monolab/common.h"
+#include "monolab/elementwise.h"
+#include "monolab/fsutil.h"
+#include "monolab/metrics.h"
+#include "monolab/model_init.h"
+#include <cblas.h>
+#include <cjson/cJSON.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *ckpt, *out;
+    int samples;
+    double on_frac, rank_tol;
+} opts;
+
+static void usage_die(const char *msg) {
+    ml_die("analyze: %s (usage: monolab analyze CKPT [-o analysis.json] [--samples 8192] [--on-frac 0.99])", msg);
+}
+
+int ml_analyze_main(int argc, char **argv) {
+    opts o = {NULL, NULL, 8192, 0.99, 1e-4};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-o") && i + 1 < argc) o.out = argv[++i];
+        else if (!strcmp(a, "--samples") && i + 1 < argc) o.samples = atoi(argv[++i]);
+        else if (!strcmp(a, "--on-frac") && i + 1 < argc) o.on_frac = atof(argv[++i]);
+        else if (a[0] == '-') usage_die("unknown option");
+        else if (!o.ckpt) o.ckpt = a;
+        else usage_die("one checkpoint at a time");
+    }
+    if (!o.ckpt) usage_die("missing CKPT");
+    if (o.samples < 1) usage_die("--samples must be >= 1");
+    if (!(o.on_frac > 0 && o.on_frac <= 1)) usage_die("--on-frac must be in (0, 1]");
+    char outbuf[4200];
+    if (!o.out) {
+        const char *slash = strrchr(o.ckpt, '/');
+        snprintf(outbuf, sizeof outbuf, "%.*sanalysis.json", slash ? (int)(slash - o.ckpt + 1) : 0, o.ckpt);
+        o.out = outbuf;
+    }
+
+    ml_checkpoint c;
+    ml_checkpoint_load(&c, o.ckpt);
+    const ml_run *r = &c.run;
+    const int N = r->N, m = r->m, k = r->k, out = c.out, B = o.samples, act = (int)r->act;
+
+    /* 1. classify neurons by the SPEC §1.9 metric */
+    float *S = ml_malloc(sizeof(float) * (size_t)k * N);
+    ml_checkpoint_sfa(&c, S);
+    ml_mono_stats ms;
+    ml_mono_metric(S, c.b1, k, N, &ms);
+    char *kind = ml_malloc((size_t)k); /* 'm' mono, 'd' dead, 'o' other */
+    for (int j = 0; j < k; j++) {
+        int dead = 1;
+        for (int i = 0; i < N && dead; i++) dead = S[(size_t)j * N + i] <= 0;
+        kind[j] = ml_mono_ratio(S + (size_t)j * N, N) > ML_MONO_THRESHOLD ? 'm' : dead ? 'd' : 'o';
+    }
+
+    /* 2. held-out inputs from the training distribution */
+    float *p = ml_malloc(sizeof(float) * N), *V = ml_calloc((size_t)B * N, sizeof(float));
+    ml_feature_probs(r, p);
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < N; i++)
+            V[(size_t)b * N + i] = ml_sample_feature(r->seed, ML_STREAM_PROBE, 0, (uint64_t)b, N, i, p[i], r->task == TASK_ABS);
+    float *X = ml_malloc(sizeof(float) * (size_t)B * m), *H = ml_malloc(sizeof(float) * (size_t)B * k);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, m, N, 1.0f, V, N, c.P, N, 0.0f, X, m); /* x = P v */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, k, m, 1.0f, X, m, c.W1, m, 0.0f, H, k);
+    double *active = ml_calloc((size_t)k, sizeof(double));
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < k; j++) {
+            float h = ml_act_fwd(act, H[(size_t)b * k + j] + c.b1[j]);
+            H[(size_t)b * k + j] = h;
+            active[j] += h > 0;
+        }
+    for (int j = 0; j < k; j++) active[j] /= B;
+
+    /* 3. the always-on other neurons and their linear map */
+    int n_other = 0, n_on = 0, n_pos = 0;
+    int *on = ml_malloc(sizeof(int) * k);
+    for (int j = 0; j < k; j++)
+        if (kind[j] == 'o') {
+            n_other++;
+            n_pos += c.b1[j] > 0;
+            if (active[j] >= o.on_frac) on[n_on++] = j;
+        }
+    /* M = W2[:, on] W1[on, :] P : out x N, formed in double */
+    double *A = ml_calloc((size_t)out * m, sizeof(double)), *M = ml_calloc((size_t)out * N, sizeof(double));
+    for (int q = 0; q < n_on; q++) {
+        int j = on[q];
+        for (int o2 = 0; o2 < out; o2++)
+            for (int c2 = 0; c2 < m; c2++) A[(size_t)o2 * m + c2] += (double)c.W2[(size_t)o2 * k + j] * c.W1[(size_t)j * m + c2];
+    }
+    for (int o2 = 0; o2 < out; o2++)
+        for (int c2 = 0; c2 < m; c2++) {
+            double a = A[(size_t)o2 * m + c2];
+            if (a != 0)
+                for (int i = 0; i < N; i++) M[(size_t)o2 * N + i] += a * c.P[(size_t)c2 * N + i];
+        }
+    int ns = out < N ? out : N;
+    double *sv = ml_calloc((size_t)ns, sizeof(double));
+    double *Mc = ml_malloc(sizeof(double) * (size_t)out * N);
+    memcpy(Mc, M, sizeof(double) * (size_t)out * N);
+    if (LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', out, N, Mc, N, sv, NULL, out, NULL, N) != 0)
+        ml_fatal("LAPACK SVD of the always-on map failed");
+    int rank = 0;
+    for (int i = 0; i < ns; i++) rank += sv[i] > o.rank_tol * sv[0] && sv[0] > 0;
+
+    /* 4. share of the output: y = W2 h split by neuron kind; how well the
+     *    linear map (plus the on-neurons' bias path) reproduces y_on */
+    double y2 = 0, on2 = 0, mono2 = 0, fit_err = 0;
+    double *bias_path = ml_calloc((size_t)out, sizeof(double));
+    for (int q = 0; q < n_on; q++)
+        for (int o2 = 0; o2 < out; o2++) bias_path[o2] += (double)c.W2[(size_t)o2 * k + on[q]] * c.b1[on[q]];
+    for (int b = 0; b < B; b++) {
+        const float *h = H + (size_t)b * k, *v = V + (size_t)b * N;
+        for (int o2 = 0; o2 < out; o2++) {
+            double s = 0, s_on = 0, s_m = 0;
+            const float *w = c.W2 + (size_t)o2 * k;
+            for (int j = 0; j < k; j++) {
+                double t = (double)w[j] * h[j];
+                s += t;
+                if (kind[j] == 'm') s_m += t;
+            }
+            for (int q = 0; q < n_on; q++) s_on += (double)w[on[q]] * h[on[q]];
+            double lin = bias_path[o2];
+            for (int i = 0; i < N; i++)
+                if (v[i] != 0) lin += M[(size_t)o2 * N + i] * v[i];
+            y2 += s * s;
+            on2 += s_on * s_on;
+            mono2 += s_m * s_m;
+            fit_err += (s_on - lin) * (s_on - lin);
+        }
+    }
+    double share_on = y2 > 0 ? on2 / y2 : NAN, share_mono = y2 > 0 ? mono2 / y2 : NAN;
+    double fit_rel = on2 > 0 ? sqrt(fit_err / on2) : NAN;
+
+    /* report */
+    printf("checkpoint   %s\n", o.ckpt);
+    printf("model        %s, N=%d m=%d k=%d, %s\n", ml_task_name(r->task), N, m, k, ml_act_name(r->act));
+    printf("neurons      %d monosemantic, %d dead, %d other (live, not monosemantic)\n", ms.mono_neurons,
+           ms.dead_neurons, n_other);
+    printf("other        %d with bias > 0, %d with bias <= 0; %d always on (active on >= %.0f%% of %d inputs)\n", n_pos,
+           n_other - n_pos, n_on, 100 * o.on_frac, B);
+    printf("linear map   W2_on W1_on P (%d x %d): rank %d (m = %d); top singular values", out, N, rank, m);
+    for (int i = 0; i < ns && i < 5; i++) printf(" %.4g", sv[i]);
+    printf("\n");
+    printf("output share always-on neurons %.3f, monosemantic neurons %.3f of sum ||y||^2\n", share_on, share_mono);
+    printf("map fit      ||y_on - (M v + W2_on b_on)|| / ||y_on|| = %.3g\n", fit_rel);
+    printf("\n  neuron   bias  active  kind\n");
+    int shown = 0;
+    for (int j = 0; j < k && shown < 20; j++)
+        if (kind[j] == 'o') {
+            printf("  %6d %6.3f %7.3f  %s\n", j, c.b1[j], active[j], active[j] >= o.on_frac ? "always-on" : "other");
+            shown++;
+        }
+    if (n_other > shown) printf("  ... %d more in %s\n", n_other - shown, o.out);
+
+    cJSON *js = cJSON_CreateObject();
+    cJSON_AddStringToObject(js, "checkpoint", o.ckpt);
+    cJSON_AddNumberToObject(js, "N", N);
+    cJSON_AddNumberToObject(js, "m", m);
+    cJSON_AddNumberToObject(js, "k", k);
+    cJSON_AddNumberToObject(js, "samples", B);
+    cJSON_AddNumberToObject(js, "on_frac", o.on_frac);
+    cJSON_AddNumberToObject(js, "mono_neurons", ms.mono_neurons);
+    cJSON_AddNumberToObject(js, "dead_neurons", ms.dead_neurons);
+    cJSON_AddNumberToObject(js, "other_neurons", n_other);
+    cJSON_AddNumberToObject(js, "other_positive_bias", n_pos);
+    cJSON_AddNumberToObject(js, "always_on", n_on);
+    cJSON_AddNumberToObject(js, "map_rank", rank);
+    cJSON_AddNumberToObject(js, "share_always_on", share_on);
+    cJSON_AddNumberToObject(js, "share_mono", share_mono);
+    cJSON_AddNumberToObject(js, "map_fit_rel_error", fit_rel);
+    cJSON_AddItemToObject(js, "singular_values", cJSON_CreateDoubleArray(sv, ns));
+    cJSON *arr = cJSON_AddArrayToObject(js, "other");
+    for (int j = 0; j < k; j++)
+        if (kind[j] == 'o') {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "neuron", j);
+            cJSON_AddNumberToObject(e, "bias", c.b1[j]);
+            cJSON_AddNumberToObject(e, "active_frac", active[j]);
+            cJSON_AddBoolToObject(e, "always_on", active[j] >= o.on_frac);
+            cJSON_AddItemToArray(arr, e);
+        }
+    char *text = cJSON_Print(js);
+    ml_atomic_file f;
+    ml_atomic_open(&f, o.out);
+    ml_atomic_write(&f, text, strlen(text));
+    ml_atomic_write(&f, "\n", 1);
+    ml_atomic_commit(&f);
+    fflush(stdout);
+    fprintf(stderr, "[monolab] wrote %s\n", o.out);
+    free(text);
+    cJSON_Delete(js);
+    free(S); free(kind); free(p); free(V); free(X); free(H); free(active); free(on);
+    free(A); free(M); free(sv); free(Mc); free(bias_path);
+    ml_checkpoint_free(&c);
+    return 0;
+}

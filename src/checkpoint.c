@@ -1,0 +1,68 @@
+#include "monolab/checkpoint.h"
+#include "monolab/common.h"
+#include "monolab/elementwise.h"
+#include "monolab/safetensors.h"
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *need(const ml_st_file *f, const char *key) {
+    const char *v = ml_st_meta(f, key);
+    if (!v) ml_die("%s: metadata key '%s' is missing (not a monolab checkpoint?)", f->path, key);
+    return v;
+}
+
+static int pick(const ml_st_file *f, const char *key, const char *const *names) {
+    const char *v = need(f, key);
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(v, names[i])) return i;
+    ml_die("%s: metadata '%s' has unknown value '%s'", f->path, key, v);
+}
+
+void ml_checkpoint_load(ml_checkpoint *c, const char *path) {
+    static const char *const TASKS[] = {"decoder", "reprojector", "abs", NULL};
+    static const char *const ACTS[] = {"relu", "gelu", "solu", NULL};
+    static const char *const SAMPS[] = {"uniform", "power_law", NULL};
+    memset(c, 0, sizeof *c);
+    ml_st_file f;
+    ml_st_open(&f, path);
+    ml_run *r = &c->run;
+    r->task = (ml_task)pick(&f, "task", TASKS);
+    r->act = (ml_act)pick(&f, "activation", ACTS);
+    r->sampling = (ml_sampling)pick(&f, "sampling", SAMPS);
+    r->eps = atof(need(&f, "eps"));
+    r->seed = strtoull(need(&f, "seed"), NULL, 10);
+    const char *id = ml_st_meta(&f, "run_id");
+    snprintf(r->id, sizeof r->id, "%s", id ? id : "checkpoint");
+    const ml_st_entry *w1 = ml_st_find(&f, "W1");
+    if (!w1 || w1->ndim != 2) ml_die("%s: tensor 'W1' must exist with shape [k, m]", path);
+    r->k = (int)w1->shape[0];
+    r->m = (int)w1->shape[1];
+    const ml_st_entry *P = ml_st_find(&f, "P");
+    if (!P || P->ndim != 2) ml_die("%s: tensor 'P' must exist with shape [m, N]", path);
+    r->N = (int)P->shape[1];
+    if (!(r->eps > 0 && r->eps <= 1)) ml_die("%s: metadata 'eps' must be in (0, 1]", path);
+    c->out = ml_run_out_dim(r);
+    int64_t s_w1[2] = {r->k, r->m}, s_b1[1] = {r->k}, s_w2[2] = {c->out, r->k}, s_p[2] = {r->m, r->N};
+    c->W1 = ml_st_get_f32(&f, "W1", 2, s_w1, 0);
+    c->b1 = ml_st_get_f32(&f, "b1", 1, s_b1, 0);
+    c->W2 = ml_st_get_f32(&f, "W2", 2, s_w2, 0);
+    c->P = ml_st_get_f32(&f, "P", 2, s_p, 0);
+    ml_st_close(&f);
+}
+
+void ml_checkpoint_free(ml_checkpoint *c) {
+    free(c->W1);
+    free(c->b1);
+    free(c->W2);
+    free(c->P);
+    memset(c, 0, sizeof *c);
+}
+
+void ml_checkpoint_sfa(const ml_checkpoint *c, float *S) {
+    const ml_run *r = &c->run;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r->k, r->N, r->m, 1.0f, c->W1, r->m, c->P, r->N, 0.0f, S,
+                r->N);
+    for (int j = 0; j < r->k; j++)
+        for (int i = 0; i < r->N; i++) S[(size_t)j * r->N + i] = ml_act_fwd((int)r->act, S[(size_t)j * r->N + i] + c->b1[j]);
+}
