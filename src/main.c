@@ -8,6 +8,7 @@
 #include <string.h>
 
 int ml_analyze_main(int argc, char **argv);
+int ml_plot_main(int argc, char **argv);
 
 #ifndef ML_VERSION
 #define ML_VERSION "0.1.0"
@@ -17,6 +18,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage:\n"
             "  monolab sweep CONFIG.yaml [key=value ...] [-o OUTDIR] [--device auto|cpu|cuda] [--resume] [--dry-run]\n"
+            "  monolab plot OUTDIR [--runs r000001,...]\n"
             "  monolab analyze CKPT [-o analysis.json] [--samples 8192] [--on-frac 0.99]\n"
             "  monolab info\n"
             "\n"
@@ -111,6 +113,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info();
     if (!strcmp(cmd, "analyze")) return ml_analyze_main(argc - 2, argv + 2);
+    if (!strcmp(cmd, "plot")) return ml_plot_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage(stdout);
         return 0;
@@ -119,5 +122,5 @@ int main(int argc, char **argv) {
         printf("monolab %s\n", ML_VERSION);
         return 0;
     }
-    ml_die("unknown command '%s' (commands: sweep, analyze, info; see monolab --help)", cmd);
+    ml_die("unknown command '%s' (commands: sweep, plot, analyze, info; see monolab --help)", cmd);
 }
