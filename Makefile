@@ -27,7 +27,7 @@ GPU_TEST_CU := $(wildcard tests/gpu/*.cu)
 GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%)
 NVFLAGS := -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Iinclude -Isrc
 
-.PHONY: all run test test-gpu nvcc-check bench deps clean
+.PHONY: all run test test-gpu nvcc-check bench deps clean figures figures-quick
 all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump
 
 # Install what is missing (root), or say exactly what to run.
@@ -91,6 +91,24 @@ test-gpu: $(GPU_TEST_BIN)
 
 bench: all $(BUILD)/bench/bench_cpu
 	$(PY) bench/bench_cpu.py
+
+# Reduced-scale LR1, LR3, K0, K1 on the CPU (see configs/figures-quick/), their
+# figures, and the numbers that decide claims 1-3 (runs/figures-quick/claims.md).
+QUICK := LR1 LR3 K0 K1
+figures-quick: all
+	@for c in $(QUICK); do \
+	  $(BUILD)/monolab sweep configs/figures-quick/$$c.yaml -o runs/figures-quick/$$c --resume || exit 1; \
+	  $(BUILD)/monolab plot runs/figures-quick/$$c || exit 1; \
+	done
+	$(PY) scripts/claims.py runs/figures-quick
+
+# Every SPEC §1.10 batch at published scale: GPU-sized (see README).
+figures: all
+	@for f in configs/jermyn2022/*.yaml; do c=$$(basename $$f .yaml); \
+	  $(BUILD)/monolab sweep $$f -o runs/jermyn2022/$$c --resume || exit 1; \
+	  $(BUILD)/monolab plot runs/jermyn2022/$$c || exit 1; \
+	done
+	$(PY) scripts/claims.py runs/jermyn2022
 
 clean:
 	rm -rf $(BUILD)

@@ -3,10 +3,12 @@
  * PyTorch. Not part of the user-facing CLI.
  *   refdump step OUT.safetensors TASK ACT OPT [STEPS]
  *   refdump embedder OUT.safetensors SEED N m
- *   refdump schedule T_MAX STEPS            (prints lr factors) */
+ *   refdump schedule T_MAX STEPS            (prints lr factors)
+ *   refdump hac IN.safetensors OUT.safetensors (linkage, labels, metrics) */
 #include "backend_cpu_internal.h"
 #include "monolab/backend.h"
 #include "monolab/common.h"
+#include "monolab/hac.h"
 #include "monolab/model_init.h"
 #include "monolab/philox.h"
 #include "monolab/safetensors.h"
@@ -130,10 +132,55 @@ static int cmd_schedule(int argc, char **argv) {
     return 0;
 }
 
+/* For every tensor D* (F64 n x n) in IN, with threshold in metadata
+ * "t_<name>": the linkage matrix, the labels and the metrics. */
+static int cmd_hac(int argc, char **argv) {
+    if (argc < 3) ml_die("usage: refdump hac IN OUT");
+    ml_st_file f;
+    ml_st_open(&f, argv[1]);
+    ml_st_tensor *out = ml_calloc((size_t)f.n * 3, sizeof *out);
+    char (*names)[64] = ml_calloc((size_t)f.n * 3, 64);
+    void **bufs = ml_calloc((size_t)f.n * 3, sizeof(void *));
+    int no = 0;
+    for (int i = 0; i < f.n; i++) {
+        const ml_st_entry *e = &f.t[i];
+        int n = (int)e->shape[0];
+        char key[80];
+        snprintf(key, sizeof key, "t_%s", e->name);
+        double t = atof(ml_st_meta(&f, key));
+        const double *D = (const double *)(f.data + e->offset);
+        double *Z = ml_calloc((size_t)(n > 1 ? n - 1 : 1) * 4, sizeof(double));
+        double *scratch = ml_malloc(sizeof(double) * ((size_t)n * n / 2 + 2 * (size_t)n + 1));
+        int *lab = ml_malloc(sizeof(int) * n);
+        int64_t *lab64 = ml_malloc(sizeof(int64_t) * n);
+        double *met = ml_malloc(sizeof(double) * 5);
+        ml_hac_average(D, n, Z, scratch);
+        int k = ml_hac_cut(Z, n, t, lab);
+        for (int a = 0; a < n; a++) lab64[a] = lab[a];
+        ml_poly_metrics pm;
+        ml_poly_metrics_compute(D, n, lab, k, &pm);
+        met[0] = pm.n_clusters; met[1] = pm.max_dist; met[2] = pm.mean_dist; met[3] = pm.mean_intra; met[4] = pm.mean_inter;
+        snprintf(names[no], 64, "Z_%s", e->name);
+        out[no] = (ml_st_tensor){names[no], "F64", 2, {n - 1, 4}, Z}; bufs[no++] = Z;
+        snprintf(names[no], 64, "L_%s", e->name);
+        out[no] = (ml_st_tensor){names[no], "I64", 1, {n}, lab64}; bufs[no++] = lab64;
+        snprintf(names[no], 64, "M_%s", e->name);
+        out[no] = (ml_st_tensor){names[no], "F64", 1, {5}, met}; bufs[no++] = met;
+        free(scratch);
+        free(lab);
+    }
+    ml_st_write(argv[2], no, out, 0, NULL);
+    for (int i = 0; i < no; i++) free(bufs[i]);
+    free(bufs); free(out); free(names);
+    ml_st_close(&f);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) ml_die("usage: refdump step|embedder|schedule ...");
     if (!strcmp(argv[1], "step")) return cmd_step(argc - 1, argv + 1);
     if (!strcmp(argv[1], "embedder")) return cmd_embedder(argc - 1, argv + 1);
     if (!strcmp(argv[1], "schedule")) return cmd_schedule(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "hac")) return cmd_hac(argc - 1, argv + 1);
     ml_die("refdump: unknown command '%s'", argv[1]);
 }
