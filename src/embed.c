@@ -1,0 +1,212 @@
+/* `monolab embed INPUT`: load the layer, select examples, embed and
+ * cluster every neuron, write neurons.csv, examples.csv,
+ * linkage.safetensors and, for toy models, summary.json. */
+#include "monolab/common.h"
+#include "monolab/embed.h"
+#include "monolab/fsutil.h"
+#include "monolab/safetensors.h"
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage_die(const char *msg, const char *arg) {
+    ml_die("embed: %s%s%s (usage: monolab embed INPUT [-o OUTDIR] [--device auto|cpu|cuda] "
+           "[--embedding neuron|pre-mlp] [--act-frac 0.75] [--max-examples 100] [--threshold 0.5] "
+           "[--samples 4096] [--seed S] [--feature-frac 0.1])",
+           msg, arg ? " " : "", arg ? arg : "");
+}
+
+static double num_arg(const char *flag, const char *v, double lo, double hi) {
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x >= lo && x <= hi)) {
+        char m[160];
+        snprintf(m, sizeof m, "%s must be a number in [%g, %g], got", flag, lo, hi);
+        usage_die(m, v);
+    }
+    return x;
+}
+
+/* average ranks, ties sharing the mean of their positions */
+static void ranks(const double *x, int n, double *r) {
+    int *idx = ml_malloc(sizeof(int) * (n ? n : 1));
+    for (int i = 0; i < n; i++) idx[i] = i;
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && x[idx[j - 1]] > x[idx[j]]; j--) { int t = idx[j]; idx[j] = idx[j - 1]; idx[j - 1] = t; }
+    for (int i = 0; i < n;) {
+        int e = i;
+        while (e + 1 < n && x[idx[e + 1]] == x[idx[i]]) e++;
+        for (int q = i; q <= e; q++) r[idx[q]] = 0.5 * (i + e);
+        i = e + 1;
+    }
+    free(idx);
+}
+
+double ml_spearman(const double *x, const double *y, int n) {
+    if (n < 2) return NAN;
+    double *rx = ml_malloc(sizeof(double) * n), *ry = ml_malloc(sizeof(double) * n);
+    ranks(x, n, rx);
+    ranks(y, n, ry);
+    double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
+    for (int i = 0; i < n; i++) { mx += rx[i] / n; my += ry[i] / n; }
+    for (int i = 0; i < n; i++) {
+        sxy += (rx[i] - mx) * (ry[i] - my);
+        sxx += (rx[i] - mx) * (rx[i] - mx);
+        syy += (ry[i] - my) * (ry[i] - my);
+    }
+    free(rx); free(ry);
+    return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
+}
+
+static void write_outputs(const char *outdir, const ml_layer *L, const ml_selection *sel, const ml_neuron_result *res,
+                          const ml_embed_opts *o) {
+    char path[4200];
+    ml_atomic_file f;
+    snprintf(path, sizeof path, "%s/neurons.csv", outdir);
+    ml_atomic_open(&f, path);
+    ml_atomic_printf(&f, "neuron,n_examples,n_clusters,max_dist,mean_dist,mean_intra,mean_inter%s\n",
+                     L->true_features ? ",true_features" : "");
+    for (int j = 0; j < L->n; j++) {
+        const ml_neuron_result *r = &res[j];
+        ml_atomic_printf(&f, "%d,%d,%d,%.9g,%.9g,%.9g,%.9g", j, sel[j].n, r->n_clusters, r->max_dist, r->mean_dist,
+                         r->mean_intra, r->mean_inter);
+        if (L->true_features) ml_atomic_printf(&f, ",%d", L->true_features[j]);
+        ml_atomic_printf(&f, "\n");
+    }
+    ml_atomic_commit(&f);
+
+    snprintf(path, sizeof path, "%s/examples.csv", outdir);
+    ml_atomic_open(&f, path);
+    ml_atomic_printf(&f, "neuron,example,token,cluster,activation\n");
+    for (int j = 0; j < L->n; j++)
+        for (int a = 0; a < sel[j].n; a++)
+            ml_atomic_printf(&f, "%d,%lld,%lld,%d,%.9g\n", j, (long long)sel[j].example[a], (long long)sel[j].row[a],
+                             res[j].labels[a], sel[j].act[a]);
+    ml_atomic_commit(&f);
+
+    /* all linkage matrices stacked; neuron j's rows are offsets[j]..offsets[j+1] */
+    int64_t *offsets = ml_malloc(sizeof(int64_t) * ((size_t)L->n + 1));
+    offsets[0] = 0;
+    for (int j = 0; j < L->n; j++) offsets[j + 1] = offsets[j] + (sel[j].n > 1 ? sel[j].n - 1 : 0);
+    double *Z = ml_malloc(sizeof(double) * 4 * (size_t)(offsets[L->n] ? offsets[L->n] : 1));
+    for (int j = 0; j < L->n; j++)
+        memcpy(Z + 4 * offsets[j], res[j].Z, sizeof(double) * 4 * (size_t)(offsets[j + 1] - offsets[j]));
+    char thr[32], frac[32], cap[32];
+    snprintf(thr, sizeof thr, "%g", o->threshold);
+    snprintf(frac, sizeof frac, "%g", o->act_frac);
+    snprintf(cap, sizeof cap, "%d", o->max_examples);
+    const char *meta[] = {"format", "scipy linkage rows of neuron j are Z[offsets[j]:offsets[j+1]]", "threshold", thr,
+                          "act_frac", frac, "max_examples", cap, "embedding", o->pre_mlp ? "pre-mlp" : "neuron"};
+    ml_st_tensor t[2] = {{"Z", "F64", 2, {offsets[L->n], 4}, Z}, {"offsets", "I64", 1, {L->n + 1}, offsets}};
+    snprintf(path, sizeof path, "%s/linkage.safetensors", outdir);
+    ml_st_write(path, 2, t, 5, meta);
+    free(Z);
+    free(offsets);
+}
+
+/* SPEC §3: agreement of the cluster count with the true feature count, over
+ * neurons that have at least one example. */
+static void toy_summary(const char *outdir, const ml_layer *L, const ml_selection *sel, const ml_neuron_result *res) {
+    double *x = ml_malloc(sizeof(double) * L->n), *y = ml_malloc(sizeof(double) * L->n);
+    int n = 0, eq = 0;
+    for (int j = 0; j < L->n; j++)
+        if (sel[j].n > 0) {
+            x[n] = L->true_features[j];
+            y[n] = res[j].n_clusters;
+            eq += L->true_features[j] == res[j].n_clusters;
+            n++;
+        }
+    double rho = ml_spearman(x, y, n), match = n ? (double)eq / n : NAN;
+    printf("toy ground truth: %d neurons with examples; Spearman(true_features, n_clusters) = %.3f; exact match %.3f\n",
+           n, rho, match);
+    cJSON *js = cJSON_CreateObject();
+    cJSON_AddNumberToObject(js, "neurons", L->n);
+    cJSON_AddNumberToObject(js, "neurons_with_examples", n);
+    cJSON_AddNumberToObject(js, "spearman", rho);
+    cJSON_AddNumberToObject(js, "exact_match", match);
+    char *text = cJSON_Print(js);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/summary.json", outdir);
+    ml_atomic_file f;
+    ml_atomic_open(&f, path);
+    ml_atomic_write(&f, text, strlen(text));
+    ml_atomic_write(&f, "\n", 1);
+    ml_atomic_commit(&f);
+    free(text);
+    cJSON_Delete(js);
+    free(x);
+    free(y);
+}
+
+int ml_embed_main(int argc, char **argv) {
+    ml_embed_opts o = {0.75, 100, 0.5, 0, 4096, 0, 0, 0.1};
+    const char *input = NULL, *outdir = NULL, *device = "auto";
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (a[0] == '-' && strcmp(a, "-h") && strcmp(a, "--help") && !v) usage_die("missing value after", a);
+        if (!strcmp(a, "-o")) outdir = argv[++i];
+        else if (!strcmp(a, "--device")) device = argv[++i];
+        else if (!strcmp(a, "--embedding")) {
+            i++;
+            if (!strcmp(v, "neuron")) o.pre_mlp = 0;
+            else if (!strcmp(v, "pre-mlp")) o.pre_mlp = 1;
+            else usage_die("--embedding must be neuron or pre-mlp, got", v);
+        } else if (!strcmp(a, "--act-frac")) o.act_frac = num_arg(a, argv[++i], 0, 1);
+        else if (!strcmp(a, "--max-examples")) o.max_examples = (int)num_arg(a, argv[++i], 1, 4096);
+        else if (!strcmp(a, "--threshold")) o.threshold = num_arg(a, argv[++i], 0, 2);
+        else if (!strcmp(a, "--samples")) o.samples = (int)num_arg(a, argv[++i], 1, 1e8);
+        else if (!strcmp(a, "--seed")) { o.seed = (uint64_t)num_arg(a, argv[++i], 0, 1e18); o.seed_set = 1; }
+        else if (!strcmp(a, "--feature-frac")) o.feat_frac = num_arg(a, argv[++i], 0, 1);
+        else if (a[0] == '-') usage_die("unknown option", a);
+        else if (!input) input = a;
+        else usage_die("one INPUT at a time, got another:", a);
+    }
+    if (!input) usage_die("missing INPUT", NULL);
+    if (!strcmp(device, "cuda")) ml_die("embed: --device cuda: this build has no CUDA backend");
+    if (strcmp(device, "auto") && strcmp(device, "cpu")) usage_die("--device must be auto, cpu or cuda, got", device);
+    char defdir[1024];
+    if (!outdir) {
+        const char *s = strrchr(input, '/');
+        s = s ? s + 1 : input;
+        snprintf(defdir, sizeof defdir, "runs/embed_%.*s", (int)strcspn(s, "."), s);
+        outdir = defdir;
+    }
+    ml_layer L;
+    ml_layer_load(&L, input, &o);
+    ml_mkdirs(outdir);
+    fprintf(stderr, "[monolab] embed %s (%s embedding) on the cpu backend\n", L.desc, o.pre_mlp ? "pre-mlp" : "neuron");
+    double t0 = ml_now();
+    ml_selection *sel = ml_calloc((size_t)L.n, sizeof *sel);
+    ml_select_examples(&L, &o, sel);
+    double t1 = ml_now();
+    ml_neuron_result *res = ml_calloc((size_t)L.n, sizeof *res);
+    ml_embed_cluster_cpu(&L, &o, sel, res);
+    double t2 = ml_now();
+    long total = 0;
+    double intra = 0, inter = 0;
+    int ni = 0, no = 0;
+    for (int j = 0; j < L.n; j++) {
+        total += sel[j].n;
+        if (isfinite(res[j].mean_intra)) { intra += res[j].mean_intra; ni++; }
+        if (isfinite(res[j].mean_inter)) { inter += res[j].mean_inter; no++; }
+    }
+    fprintf(stderr, "[monolab] %d neurons, %ld examples: selection %.2f s, embed+cluster %.2f s (file reading excluded)\n",
+            L.n, total, t1 - t0, t2 - t1);
+    printf("mean intra-cluster distance %.3f, mean inter-cluster distance %.3f (over neurons where defined)\n",
+           ni ? intra / ni : NAN, no ? inter / no : NAN);
+    write_outputs(outdir, &L, sel, res, &o);
+    if (L.true_features) toy_summary(outdir, &L, sel, res);
+    fprintf(stderr, "[monolab] wrote %s/neurons.csv, examples.csv, linkage.safetensors%s\n", outdir,
+            L.true_features ? ", summary.json" : "");
+    for (int j = 0; j < L.n; j++) {
+        free(sel[j].example); free(sel[j].row); free(sel[j].act);
+        free(res[j].labels); free(res[j].Z);
+    }
+    free(sel);
+    free(res);
+    ml_layer_free(&L);
+    return 0;
+}

@@ -1,0 +1,132 @@
+/* Loading the layer to embed: an activation file (DESIGN "Activation
+ * file") or a toy-model checkpoint, whose inputs are sampled as in
+ * training (SPEC §3). Every shape is checked against the others. */
+#include "monolab/checkpoint.h"
+#include "monolab/common.h"
+#include "monolab/elementwise.h"
+#include "monolab/embed.h"
+#include "monolab/model_init.h"
+#include "monolab/safetensors.h"
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ACT_GELU_NEW 3
+
+float ml_layer_act(const ml_layer *L, float z) {
+    if (L->act < 0) return z;
+    if (L->act == ACT_GELU_NEW)
+        return 0.5f * z * (1.0f + tanhf(0.7978845608028654f * (z + 0.044715f * z * z * z)));
+    return ml_act_fwd(L->act, z);
+}
+
+static void load_toy(ml_layer *L, const char *path, const ml_embed_opts *o) {
+    ml_checkpoint c;
+    ml_checkpoint_load(&c, path);
+    const ml_run *r = &c.run;
+    int N = r->N, m = r->m, k = r->k;
+    L->T = o->samples;
+    L->d = m;
+    L->n = k;
+    L->act = (int)r->act;
+    uint64_t seed = o->seed_set ? o->seed : r->seed;
+    float *p = ml_malloc(sizeof(float) * N), *v = ml_malloc(sizeof(float) * N);
+    ml_feature_probs(r, p);
+    L->pre = ml_calloc((size_t)L->T * m, sizeof(float));
+    for (int b = 0; b < L->T; b++) { /* x = P v, sampled as in training */
+        for (int i = 0; i < N; i++) v[i] = ml_sample_feature(seed, ML_STREAM_PROBE, 0, (uint64_t)b, N, i, p[i], r->task == TASK_ABS);
+        for (int i = 0; i < N; i++)
+            if (v[i] != 0)
+                for (int c2 = 0; c2 < m; c2++) L->pre[(size_t)b * m + c2] += v[i] * c.P[(size_t)c2 * N + i];
+    }
+    L->W = ml_malloc(sizeof(float) * (size_t)m * k); /* W_in = W1ᵀ: column j is neuron j's weights */
+    for (int j = 0; j < k; j++)
+        for (int c2 = 0; c2 < m; c2++) L->W[(size_t)c2 * k + j] = c.W1[(size_t)j * m + c2];
+    L->b = ml_malloc(sizeof(float) * k);
+    memcpy(L->b, c.b1, sizeof(float) * k);
+    /* ground truth: features that drive neuron j to >= feat_frac of its max */
+    float *S = ml_malloc(sizeof(float) * (size_t)k * N);
+    ml_checkpoint_sfa(&c, S);
+    L->true_features = ml_calloc((size_t)k, sizeof(int));
+    for (int j = 0; j < k; j++) {
+        float mx = 0;
+        for (int i = 0; i < N; i++) mx = fmaxf(mx, S[(size_t)j * N + i]);
+        if (mx > 0)
+            for (int i = 0; i < N; i++) L->true_features[j] += S[(size_t)j * N + i] >= o->feat_frac * mx;
+    }
+    snprintf(L->desc, sizeof L->desc, "toy %s %s: N=%d m=%d k=%d, %d sampled inputs", r->id, ml_task_name(r->task), N, m,
+             k, L->T);
+    free(S); free(p); free(v);
+    ml_checkpoint_free(&c);
+}
+
+static void load_activations(ml_layer *L, const char *path) {
+    ml_st_file f;
+    ml_st_open(&f, path);
+    const ml_st_entry *pre = ml_st_find(&f, "pre_mlp"), *W = ml_st_find(&f, "W_in");
+    if (!pre) ml_die("%s: tensor 'pre_mlp' is missing (an activation file needs pre_mlp [T, d] and W_in [d, n])", path);
+    if (!W) ml_die("%s: tensor 'W_in' is missing (an activation file needs pre_mlp [T, d] and W_in [d, n])", path);
+    if (pre->ndim != 2) ml_die("%s: tensor 'pre_mlp' must be 2-D [T, d], has %d dimensions", path, pre->ndim);
+    if (W->ndim != 2) ml_die("%s: tensor 'W_in' must be 2-D [d, n], has %d dimensions", path, W->ndim);
+    if (W->shape[0] != pre->shape[1])
+        ml_die("%s: tensor 'W_in' has %lld rows but pre_mlp has d = %lld", path, (long long)W->shape[0],
+               (long long)pre->shape[1]);
+    if (pre->shape[0] < 1 || pre->shape[1] < 1 || W->shape[1] < 1 || pre->shape[0] > INT32_MAX || W->shape[1] > INT32_MAX)
+        ml_die("%s: tensor 'pre_mlp' or 'W_in' has an empty or too large dimension", path);
+    L->T = (int)pre->shape[0];
+    L->d = (int)pre->shape[1];
+    L->n = (int)W->shape[1];
+    int64_t s_pre[2] = {L->T, L->d}, s_w[2] = {L->d, L->n}, s_n[1] = {L->n};
+    L->pre = ml_st_get_f32(&f, "pre_mlp", 2, s_pre, 0);
+    L->W = ml_st_get_f32(&f, "W_in", 2, s_w, 0);
+    L->b = ml_st_get_f32(&f, "b_in", 1, s_n, 1);
+    if (!L->b) L->b = ml_calloc((size_t)L->n, sizeof(float));
+    L->max_act = ml_st_get_f32(&f, "max_act", 1, s_n, 1);
+    const ml_st_entry *di = ml_st_find(&f, "doc_index");
+    if (di) {
+        if (di->dtype != ML_ST_I64 && di->dtype != ML_ST_I32)
+            ml_die("%s: tensor 'doc_index' must be I64 or I32", path);
+        if (di->ndim != 1 || di->shape[0] != L->T)
+            ml_die("%s: tensor 'doc_index' must have shape [%d] like pre_mlp's rows", path, L->T);
+        L->doc = ml_malloc(sizeof(int64_t) * L->T);
+        for (int t = 0; t < L->T; t++) {
+            if (di->dtype == ML_ST_I64) memcpy(&L->doc[t], f.data + di->offset + 8 * (size_t)t, 8);
+            else { int32_t x; memcpy(&x, f.data + di->offset + 4 * (size_t)t, 4); L->doc[t] = x; }
+            if (t && L->doc[t] < L->doc[t - 1])
+                ml_die("%s: tensor 'doc_index' must be non-decreasing (row %d goes back to document %lld)", path, t,
+                       (long long)L->doc[t]);
+        }
+    }
+    const ml_st_entry *tok = ml_st_find(&f, "token_ids");
+    if (tok && (tok->ndim != 1 || tok->shape[0] != L->T))
+        ml_die("%s: tensor 'token_ids' must have shape [%d] like pre_mlp's rows", path, L->T);
+    const char *a = ml_st_meta(&f, "activation");
+    L->act = -1;
+    if (a) {
+        if (!strcmp(a, "relu")) L->act = 0;
+        else if (!strcmp(a, "gelu")) L->act = 1;
+        else if (!strcmp(a, "solu")) L->act = 2;
+        else if (!strcmp(a, "gelu_new")) L->act = ACT_GELU_NEW;
+        else if (strcmp(a, "none")) ml_die("%s: metadata 'activation' must be none, relu, gelu, gelu_new or solu, got '%s'", path, a);
+    }
+    const char *model = ml_st_meta(&f, "model"), *layer = ml_st_meta(&f, "layer");
+    snprintf(L->desc, sizeof L->desc, "%s layer %s: T=%d d=%d n=%d", model ? model : "activations", layer ? layer : "?",
+             L->T, L->d, L->n);
+    ml_st_close(&f);
+}
+
+void ml_layer_load(ml_layer *L, const char *path, const ml_embed_opts *o) {
+    memset(L, 0, sizeof *L);
+    ml_st_file f;
+    ml_st_open(&f, path);
+    int toy = ml_st_find(&f, "W1") && ml_st_find(&f, "P");
+    ml_st_close(&f);
+    if (toy) load_toy(L, path, o);
+    else load_activations(L, path);
+}
+
+void ml_layer_free(ml_layer *L) {
+    free(L->pre); free(L->W); free(L->b); free(L->max_act); free(L->doc); free(L->true_features);
+    memset(L, 0, sizeof *L);
+}
