@@ -27,7 +27,7 @@ GPU_TEST_CU := $(wildcard tests/gpu/*.cu)
 GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%)
 NVFLAGS := -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Iinclude -Isrc
 
-.PHONY: all run test test-gpu nvcc-check bench deps clean figures figures-quick
+.PHONY: all run test test-gpu nvcc-check bench deps clean figures figures-quick fuzz
 all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump
 
 # Install what is missing (root), or say exactly what to run.
@@ -109,6 +109,18 @@ figures: all
 	  $(BUILD)/monolab plot runs/jermyn2022/$$c || exit 1; \
 	done
 	$(PY) scripts/claims.py runs/jermyn2022
+
+# libFuzzer + ASan + UBSan on the safetensors reader; new inputs join tests/fuzz/corpus.
+FUZZ_SECONDS ?= 600
+FUZZ_CC ?= clang
+$(BUILD)/fuzz/fuzz_safetensors: tests/fuzz/fuzz_safetensors.c src/safetensors_read.c src/common.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -g -O1 -std=c11 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined $^ -o $@ -lcjson -lm
+fuzz: $(BUILD)/fuzz/fuzz_safetensors
+	mkdir -p $(BUILD)/fuzz/new
+	$< -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/new tests/fuzz/corpus
+	$< -merge=1 tests/fuzz/corpus $(BUILD)/fuzz/new
 
 clean:
 	rm -rf $(BUILD)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -31,29 +32,28 @@ static int by_offset(const void *a, const void *b) {
     return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-void ml_st_open(ml_st_file *f, const char *path) {
-    memset(f, 0, sizeof *f);
-    f->path = ml_strdup(path);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) ml_die("%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) ml_die("%s: not a regular file", path);
-    f->size = (size_t)st.st_size;
-    if (f->size < 8) ml_die("%s: truncated: %zu bytes, a safetensors file starts with an 8-byte header length", path, f->size);
-    f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (f->map == MAP_FAILED) ml_die("%s: cannot map: %s", path, strerror(errno));
-    const uint8_t *b = f->map;
+#define FAIL(...) do { snprintf(f->err, sizeof f->err, __VA_ARGS__); return -1; } while (0)
+
+/* Parse and validate a whole file held in memory. Returns 0, or -1 with a
+ * message in f->err. Never exits: the fuzz target drives it directly. */
+int ml_st_parse(ml_st_file *f, const uint8_t *b, size_t size) {
+    const char *path = f->path ? f->path : "<memory>";
+    f->size = size;
+    if (size < 8) FAIL("%s: truncated: %zu bytes, a safetensors file starts with an 8-byte header length", path, size);
     uint64_t hl = 0;
     for (int i = 7; i >= 0; i--) hl = hl << 8 | b[i];
     if (hl > MAX_HEADER || hl > f->size - 8)
-        ml_die("%s: header length %llu does not fit in the file (%zu bytes)", path, (unsigned long long)hl, f->size);
+        FAIL("%s: header length %llu does not fit in the file (%zu bytes)", path, (unsigned long long)hl, f->size);
     char *json = ml_malloc((size_t)hl + 1);
     memcpy(json, b + 8, (size_t)hl);
     json[hl] = 0;
     cJSON *root = cJSON_Parse(json);
     free(json);
-    if (!root || !cJSON_IsObject(root)) ml_die("%s: header is not a JSON object", path);
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        FAIL("%s: header is not a JSON object", path);
+    }
+    f->root = root;
     f->data = b + 8 + hl;
     f->data_size = f->size - 8 - (size_t)hl;
     int n = 0;
@@ -62,62 +62,86 @@ void ml_st_open(ml_st_file *f, const char *path) {
     for (cJSON *e = root->child; e; e = e->next) {
         const char *name = e->string;
         if (!strcmp(name, "__metadata__")) {
-            if (!cJSON_IsObject(e)) ml_die("%s: __metadata__ must be an object", path);
+            if (!cJSON_IsObject(e)) FAIL("%s: __metadata__ must be an object", path);
             for (cJSON *m = e->child; m; m = m->next)
-                if (!cJSON_IsString(m)) ml_die("%s: __metadata__ value '%s' must be a string", path, m->string);
+                if (!cJSON_IsString(m)) FAIL("%s: __metadata__ value '%s' must be a string", path, m->string);
             continue;
         }
+        for (int q = 0; q < f->n; q++)
+            if (!strcmp(f->t[q].name, name)) FAIL("%s: tensor '%s' appears twice in the header", path, name);
         ml_st_entry *t = &f->t[f->n];
         t->name = ml_strdup(name);
+        f->n++; /* counted now so that ml_st_close frees it on any error below */
         cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
         cJSON *sh = cJSON_GetObjectItemCaseSensitive(e, "shape");
         cJSON *off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
         if (!cJSON_IsObject(e) || !cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(off))
-            ml_die("%s: tensor '%s': needs dtype, shape and data_offsets", path, name);
+            FAIL("%s: tensor '%s': needs dtype, shape and data_offsets", path, name);
         size_t i, ndt = sizeof DTYPES / sizeof DTYPES[0];
         for (i = 0; i < ndt && strcmp(DTYPES[i].name, dt->valuestring); i++) {}
-        if (i == ndt) ml_die("%s: tensor '%s': unsupported dtype '%s' (F32, F16, BF16, F64, I64, I32)", path, name, dt->valuestring);
+        if (i == ndt) FAIL("%s: tensor '%s': unsupported dtype '%s' (F32, F16, BF16, F64, I64, I32)", path, name, dt->valuestring);
         t->dtype = DTYPES[i].dt;
         t->ndim = cJSON_GetArraySize(sh);
-        if (t->ndim > 8) ml_die("%s: tensor '%s': more than 8 dimensions", path, name);
+        if (t->ndim > 8) FAIL("%s: tensor '%s': more than 8 dimensions", path, name);
         size_t count = 1;
         int d = 0;
         for (cJSON *x = sh->child; x; x = x->next, d++) {
             double v = x->valuedouble;
             if (!cJSON_IsNumber(x) || v < 0 || v != floor(v) || v > 9.0e15)
-                ml_die("%s: tensor '%s': shape entries must be non-negative integers", path, name);
+                FAIL("%s: tensor '%s': shape entries must be non-negative integers", path, name);
             t->shape[d] = (int64_t)v;
             if (t->shape[d] && count > SIZE_MAX / (size_t)t->shape[d])
-                ml_die("%s: tensor '%s': shape overflows", path, name);
+                FAIL("%s: tensor '%s': shape overflows", path, name);
             count *= (size_t)t->shape[d];
         }
         if (cJSON_GetArraySize(off) != 2 || !cJSON_IsNumber(off->child) || !cJSON_IsNumber(off->child->next))
-            ml_die("%s: tensor '%s': data_offsets must be [begin, end]", path, name);
+            FAIL("%s: tensor '%s': data_offsets must be [begin, end]", path, name);
         double a = off->child->valuedouble, z = off->child->next->valuedouble;
         if (a < 0 || z < a || a != floor(a) || z != floor(z) || z > (double)f->data_size)
-            ml_die("%s: tensor '%s': data_offsets [%.0f, %.0f] out of range (data section is %zu bytes)", path, name, a,
+            FAIL("%s: tensor '%s': data_offsets [%.0f, %.0f] out of range (data section is %zu bytes)", path, name, a,
                    z, f->data_size);
         t->offset = (size_t)a;
         t->nbytes = (size_t)z - (size_t)a;
         if (count > SIZE_MAX / dt_size(t->dtype) || t->nbytes != count * dt_size(t->dtype))
-            ml_die("%s: tensor '%s': %zu bytes of data for a shape of %zu %s elements", path, name, t->nbytes, count,
+            FAIL("%s: tensor '%s': %zu bytes of data for a shape of %zu %s elements", path, name, t->nbytes, count,
                    dt->valuestring);
-        f->n++;
     }
     ml_st_entry **order = ml_malloc(sizeof *order * (size_t)(f->n ? f->n : 1));
     for (int i = 0; i < f->n; i++) order[i] = &f->t[i];
     qsort(order, (size_t)f->n, sizeof *order, by_offset);
     for (int i = 1; i < f->n; i++)
-        if (order[i]->offset < order[i - 1]->offset + order[i - 1]->nbytes)
-            ml_die("%s: tensor '%s' overlaps tensor '%s'", path, order[i]->name, order[i - 1]->name);
+        if (order[i]->offset < order[i - 1]->offset + order[i - 1]->nbytes) {
+            snprintf(f->err, sizeof f->err, "%s: tensor '%s' overlaps tensor '%s'", path, order[i]->name,
+                     order[i - 1]->name);
+            free(order);
+            return -1;
+        }
     free(order);
     cJSON *meta = cJSON_DetachItemFromObjectCaseSensitive(root, "__metadata__");
     f->meta = meta;
     cJSON_Delete(root);
+    f->root = NULL;
+    return 0;
+}
+
+void ml_st_open(ml_st_file *f, const char *path) {
+    memset(f, 0, sizeof *f);
+    f->path = ml_strdup(path);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) ml_die("%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) ml_die("%s: not a regular file", path);
+    size_t size = (size_t)st.st_size;
+    if (size == 0) ml_die("%s: truncated: 0 bytes, a safetensors file starts with an 8-byte header length", path);
+    f->map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (f->map == MAP_FAILED) ml_die("%s: cannot map: %s", path, strerror(errno));
+    if (ml_st_parse(f, f->map, size)) ml_die("%s", f->err);
 }
 
 void ml_st_close(ml_st_file *f) {
     if (f->map && f->map != MAP_FAILED) munmap(f->map, f->size);
+    cJSON_Delete(f->root);
     for (int i = 0; i < f->n; i++) free(f->t[i].name);
     free(f->t);
     cJSON_Delete(f->meta);

@@ -39,12 +39,17 @@ typedef struct {
     int n;
     ml_st_entry *t;
     void *meta; /* cJSON object or NULL */
+    void *root; /* header while parsing (freed on success) */
+    char err[512];
 } ml_st_file;
 
 /* Memory-maps and validates the whole header: every dtype, shape and offset
  * is checked before any tensor is touched. Bad files exit 2 with one line
  * naming the file and the tensor. */
 void ml_st_open(ml_st_file *f, const char *path);
+/* The validation alone, on bytes in memory (f zeroed, f->path set or NULL):
+ * 0, or -1 with the message in f->err. ml_st_close frees either way. */
+int ml_st_parse(ml_st_file *f, const uint8_t *bytes, size_t size);
 void ml_st_close(ml_st_file *f);
 const ml_st_entry *ml_st_find(const ml_st_file *f, const char *name);
 /* The tensor converted to a new float array. want_ndim/want_shape (entries
