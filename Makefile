@@ -91,6 +91,7 @@ test-gpu: $(GPU_TEST_BIN)
 
 bench: all $(BUILD)/bench/bench_cpu
 	$(PY) bench/bench_cpu.py
+	$(PY) bench/bench_embed.py cpu
 
 # Reduced-scale LR1, LR3, K0, K1 on the CPU (see configs/figures-quick/), their
 # figures, and the numbers that decide claims 1-3 (runs/figures-quick/claims.md).
