@@ -17,15 +17,34 @@ LDLIBS := -lyaml -lcjson -llapacke -lopenblas -lm -fopenmp
 
 LIB_SRC := $(filter-out src/main.c src/backend_cuda_stub.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
-# Until kernels/ provides the CUDA backend, every build links the stub.
+# The CUDA backend is built whenever nvcc is found, unless NO_CUDA=1; the
+# binary still runs without a GPU or driver (cudart is linked statically and
+# --device auto falls back to the CPU with a notice).
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+NVFLAGS := -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Iinclude -Isrc
+ifneq ($(NVCC),)
+ifeq ($(NO_CUDA),)
+WITH_CUDA := 1
+endif
+endif
+ifdef WITH_CUDA
+CU_OBJ := $(patsubst kernels/%.cu,$(BUILD)/cuda/%.o,$(wildcard kernels/*.cu))
+BACKEND_OBJ := $(CU_OBJ)
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart_static -lrt -ldl -lpthread -lstdc++
+else
 BACKEND_OBJ := $(BUILD)/obj/backend_cuda_stub.o
+endif
+
+$(BUILD)/cuda/%.o: kernels/%.cu | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -MMD -MP -c $< -o $@
 
 TEST_C := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
 
 GPU_TEST_CU := $(wildcard tests/gpu/*.cu)
-GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%)
-NVFLAGS := -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Iinclude -Isrc
+GPU_TEST_C := $(wildcard tests/gpu/*.c)
+GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%) $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/gpu/%)
 
 .PHONY: all run test test-gpu nvcc-check bench deps clean figures figures-quick fuzz
 all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump
@@ -75,19 +94,31 @@ test: all $(TEST_BIN) nvcc-check
 	exit $$fail
 
 # Every .cu file must at least compile, GPU or not.
-nvcc-check: $(GPU_TEST_BIN)
-ifeq ($(NVCC),)
-	@echo "nvcc not found: CUDA sources were not compiled"
+nvcc-check: $(GPU_TEST_BIN) $(CU_OBJ)
+ifndef WITH_CUDA
+	@echo "CUDA sources were not compiled (nvcc not found, or NO_CUDA set)"
 endif
 
 $(BUILD)/gpu/%: tests/gpu/%.cu | $(BUILD)/.deps
-ifneq ($(NVCC),)
+ifdef WITH_CUDA
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) $< -o $@ -lcurand
 endif
 
-test-gpu: $(GPU_TEST_BIN)
-	@fail=0; for t in $(GPU_TEST_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+# GPU tests written in C against the backend interface (both twins).
+$(BUILD)/gpu/%: tests/gpu/%.c $(BACKEND_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.deps
+ifdef WITH_CUDA
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests $^ -o $@ $(LDLIBS) -lcmocka
+endif
+
+# On a GPU machine: every GPU test, then memcheck and racecheck on the op test.
+test-gpu: all $(GPU_TEST_BIN)
+	@fail=0; for t in $(GPU_TEST_BIN); do echo "== $$t"; $$t || fail=1; done; \
+	if command -v compute-sanitizer >/dev/null; then \
+	  for tool in memcheck racecheck; do echo "== compute-sanitizer --tool $$tool"; \
+	    MONOLAB_GPU_QUICK=1 compute-sanitizer --tool $$tool --error-exitcode 3 $(BUILD)/gpu/test_backend_ops || fail=1; done; \
+	else echo "compute-sanitizer not found: sanitizer runs skipped"; fi; exit $$fail
 
 bench: all $(BUILD)/bench/bench_cpu
 	$(PY) bench/bench_cpu.py
@@ -127,3 +158,4 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/main.d
+-include $(CU_OBJ:.o=.d)

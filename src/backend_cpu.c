@@ -20,7 +20,6 @@
 /* OpenBLAS's own thread pool would fight OpenMP; we parallelise above it. */
 extern void openblas_set_num_threads(int);
 
-#define CHUNK 8192 /* fixed reduction chunk: results never depend on threads */
 
 typedef struct {
     float *params, *grads, *m1, *m2; /* [G][n_param] */
@@ -63,9 +62,7 @@ static void *cpu_create(const ml_group *g) {
     s->loss = ml_calloc(G, sizeof(double));
     s->frozen_at = ml_malloc(G * sizeof(long));
     for (size_t i = 0; i < G; i++) s->frozen_at[i] = -1;
-    /* chunks never straddle a tensor, so per-tensor norms are chunk sums */
-    size_t nW1 = g->off_b1, nb1 = (size_t)g->k, nW2 = np - g->off_W2;
-    s->n_chunks = (nW1 + CHUNK - 1) / CHUNK + (nb1 + CHUNK - 1) / CHUNK + (nW2 + CHUNK - 1) / CHUNK;
+    s->n_chunks = (size_t)ml_opt_n_chunks(g->off_b1, g->off_W2, np);
     s->part_p = ml_calloc(G * s->n_chunks, sizeof(double));
     s->part_a = ml_calloc(G * s->n_chunks, sizeof(double));
     return s;
@@ -237,22 +234,8 @@ static void cpu_backward(void *st, const ml_group *g, long step) {
         }
 }
 
-/* Chunk c of model parameters -> [lo, hi) and its tensor id (0 W1, 1 b1, 2 W2). */
 static void chunk_span(const ml_group *g, size_t c, size_t *lo, size_t *hi, int *tensor) {
-    size_t starts[3] = {g->off_W1, g->off_b1, g->off_W2};
-    size_t ends[3] = {g->off_b1, g->off_W2, g->n_param};
-    for (int t = 0; t < 3; t++) {
-        size_t n = (ends[t] - starts[t] + CHUNK - 1) / CHUNK;
-        if (c < n) {
-            *lo = starts[t] + c * CHUNK;
-            *hi = *lo + CHUNK < ends[t] ? *lo + CHUNK : ends[t];
-            *tensor = t;
-            return;
-        }
-        c -= n;
-    }
-    *lo = *hi = 0; /* unreachable for c < n_chunks */
-    *tensor = 0;
+    ml_opt_chunk(g->off_b1, g->off_W2, g->n_param, c, lo, hi, tensor);
 }
 
 static void cpu_optimize(void *st, const ml_group *g, long step, float sched, int decay_on) {
@@ -361,6 +344,22 @@ static void cpu_sfa(void *st, const ml_group *g, float *S) {
         }
 }
 
+static void cpu_peek(void *st, const ml_group *g, const char *name, float *out) {
+    cpu_state *s = st;
+    size_t G = (size_t)g->G, B = (size_t)g->B;
+    const struct { const char *name; const float *p; size_t n; } bufs[] = {
+        {"X", s->X, G * B * g->m}, {"T", s->T, G * B * g->out}, {"Y", s->Y, G * B * g->out},
+        {"PRE", s->PRE, G * B * g->k}, {"H", s->H, G * B * g->k}, {"dH", s->dH, G * B * g->k},
+        {"grads", s->grads, G * g->n_param}, {"m1", s->m1, G * g->n_param}, {"m2", s->m2, G * g->n_param},
+    };
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (!strcmp(bufs[i].name, name)) {
+            memcpy(out, bufs[i].p, sizeof(float) * bufs[i].n);
+            return;
+        }
+    ml_fatal("peek: no buffer '%s'", name);
+}
+
 const ml_backend ml_backend_cpu = {
     .name = "cpu",
     .create = cpu_create,
@@ -373,6 +372,8 @@ const ml_backend ml_backend_cpu = {
     .status = cpu_status,
     .params = cpu_params,
     .sfa = cpu_sfa,
+    .peek = cpu_peek,
+    .memory_budget = NULL,
 };
 
 /* Test access (backend_cpu_internal.h). */

@@ -19,13 +19,14 @@ typedef struct {
     ml_progress *progress;
 } sweep_ctx;
 
-static size_t mem_budget(void) {
+static size_t mem_budget(const ml_backend *be) {
     const char *env = getenv("MONOLAB_MEM_GB");
     if (env) {
         double gb = atof(env);
         if (!(gb > 0)) ml_die("MONOLAB_MEM_GB must be a positive number of GB, got '%s'", env);
         return (size_t)(gb * 1e9);
     }
+    if (be && be->memory_budget) return be->memory_budget();
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     size_t phys = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : (size_t)8e9;
     return phys / 2;
@@ -146,7 +147,7 @@ static void print_plan(const ml_sweep_config *cfg) {
     const ml_run **order = ml_malloc(sizeof *order * (size_t)cfg->n_runs);
     int *starts = ml_malloc(sizeof(int) * ((size_t)cfg->n_runs + 1));
     for (int i = 0; i < cfg->n_runs; i++) all[i] = &cfg->runs[i];
-    int n = ml_plan_groups(all, cfg->n_runs, mem_budget(), 4096, order, starts);
+    int n = ml_plan_groups(all, cfg->n_runs, mem_budget(NULL), 4096, order, starts);
     double total = 0;
     printf("sweep '%s': %d runs in %d groups\n", cfg->name, cfg->n_runs, n);
     printf("group,models,task,N,m,k,batch,steps,tflop\n");
@@ -208,7 +209,7 @@ void ml_sweep_run(const ml_sweep_opts *o) {
         }
     if (n_todo < cfg.n_runs)
         fprintf(stderr, "[monolab] resume: %d of %d runs already in %s\n", cfg.n_runs - n_todo, cfg.n_runs, csv);
-    int n_groups = ml_plan_groups(todo, n_todo, mem_budget(), 4096, order, starts);
+    int n_groups = ml_plan_groups(todo, n_todo, mem_budget(o->backend), 4096, order, starts);
     fprintf(stderr, "[monolab] sweep '%s': %d runs in %d groups on the %s backend -> %s\n", cfg.name, n_todo,
             n_groups, o->backend->name, o->outdir);
 

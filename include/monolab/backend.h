@@ -5,6 +5,7 @@
 #ifndef MONOLAB_BACKEND_H
 #define MONOLAB_BACKEND_H
 #include "monolab/group.h"
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct ml_backend {
@@ -33,6 +34,12 @@ typedef struct ml_backend {
     void (*params)(void *st, const ml_group *g, float *out);
     /* Single-feature activations S, [G][k][N] (SPEC §1.9). */
     void (*sfa)(void *st, const ml_group *g, float *S);
+    /* Copy a working buffer to the host, for tests that compare the twins
+     * op by op: "X" [G][B][m], "T" and "Y" [G][B][out], "PRE", "H", "dH"
+     * [G][B][k], "grads", "m1", "m2" [G][n_param]. */
+    void (*peek)(void *st, const ml_group *g, const char *name, float *out);
+    /* Bytes a group may use on this backend's device; NULL: half of host RAM. */
+    size_t (*memory_budget)(void);
 } ml_backend;
 
 extern const ml_backend ml_backend_cpu;

@@ -7,6 +7,13 @@
 
 #define ML_EXIT_USAGE 2
 
+/* C11 _Noreturn, spelled so the CUDA (C++) sources can include this too. */
+#ifdef __cplusplus
+#define ML_NORETURN [[noreturn]]
+#else
+#define ML_NORETURN _Noreturn
+#endif
+
 void *ml_malloc(size_t n);
 void *ml_calloc(size_t n, size_t size);
 char *ml_strdup(const char *s);
@@ -14,10 +21,10 @@ char *ml_strdup(const char *s);
 /* Print "monolab: <message>" and exit 2. Used for every user-facing error
  * (bad config, bad CLI, bad file) so callers need no cleanup paths: output
  * files are only ever replaced atomically or appended with fsync. */
-_Noreturn void ml_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+ML_NORETURN void ml_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Internal errors (out of memory, I/O failure on a file we created). Exit 1. */
-_Noreturn void ml_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+ML_NORETURN void ml_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 double ml_now(void); /* monotonic seconds */
 

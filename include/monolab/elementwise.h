@@ -5,6 +5,7 @@
 #define MONOLAB_ELEMENTWISE_H
 #include "monolab/philox.h"
 #include <math.h>
+#include <stddef.h>
 
 
 /* act: 0 relu, 1 gelu (exact erf form), 2 solu (z * exp(z), no softmax). */
@@ -72,6 +73,31 @@ ML_HD float ml_adam_update(float p, float g, float *m, float *v, float lr, float
     *v = ML_BETA2 * *v + (1.0f - ML_BETA2) * g * g;
     float denom = sqrtf(*v) / bc2_sqrt + ML_ADAM_EPS;
     return p - (lr / bc1) * (*m / denom);
+}
+
+/* The optimiser's fixed reduction chunks: chunk c of a model's parameters
+ * -> [lo, hi) and its tensor (0 W1, 1 b1, 2 W2). Chunks never straddle a
+ * tensor, so per-tensor norms are ordered sums of chunk partials on both
+ * backends, whatever the thread count. */
+#define ML_OPT_CHUNK 8192
+ML_HD int ml_opt_n_chunks(size_t off_b1, size_t off_W2, size_t n_param) {
+    return (int)((off_b1 + ML_OPT_CHUNK - 1) / ML_OPT_CHUNK + (off_W2 - off_b1 + ML_OPT_CHUNK - 1) / ML_OPT_CHUNK +
+                 (n_param - off_W2 + ML_OPT_CHUNK - 1) / ML_OPT_CHUNK);
+}
+ML_HD void ml_opt_chunk(size_t off_b1, size_t off_W2, size_t n_param, size_t c, size_t *lo, size_t *hi, int *tensor) {
+    size_t starts[3] = {0, off_b1, off_W2}, ends[3] = {off_b1, off_W2, n_param};
+    for (int t = 0; t < 3; t++) {
+        size_t n = (ends[t] - starts[t] + ML_OPT_CHUNK - 1) / ML_OPT_CHUNK;
+        if (c < n) {
+            *lo = starts[t] + c * ML_OPT_CHUNK;
+            *hi = *lo + ML_OPT_CHUNK < ends[t] ? *lo + ML_OPT_CHUNK : ends[t];
+            *tensor = t;
+            return;
+        }
+        c -= n;
+    }
+    *lo = *hi = 0;
+    *tensor = 0;
 }
 
 #endif
