@@ -274,18 +274,35 @@ static void fig_vs(plotter *p, int xi, int ycol, const char *yname, const char *
     free(v);
 }
 
-/* Claim 1: every run's monosemanticity against its loss. */
+/* Claim 1: every run's monosemanticity against its loss, coloured by the
+ * first swept variable. */
 static void fig_scatter(plotter *p) {
     const ml_csv *t = &p->t;
+    int xc = p->n_swept ? p->swept[0] : -1;
+    const char **xs = ml_calloc((size_t)t->n_rows + 1, sizeof(char *));
+    int nx = xc >= 0 ? distinct(t, xc, xs) : 1;
+    if (nx > MAX_CURVES) { xc = -1; nx = 1; }
     FILE *d = open_fig(p, "mono_vs_loss", "dat");
-    for (int r = 0; r < t->n_rows; r++)
-        fprintf(d, "%s %s %s\n", t->rows[r][p->c_eval], t->rows[r][p->c_mono], t->rows[r][p->c_id]);
+    for (int v = 0; v < nx; v++) {
+        fprintf(d, "# %s=%s\n", xc >= 0 ? t->cols[xc] : "all", xc >= 0 ? xs[v] : "runs");
+        for (int r = 0; r < t->n_rows; r++)
+            if (xc < 0 || !strcmp(t->rows[r][xc], xs[v]))
+                fprintf(d, "%s %s %s\n", t->rows[r][p->c_eval], t->rows[r][p->c_mono], t->rows[r][p->c_id]);
+        fprintf(d, "\n\n");
+    }
     fclose(d);
     FILE *g = open_fig(p, "mono_vs_loss", "gp");
     gp_begin(p, g, "mono_vs_loss", "Monosemanticity against held-out loss, every run");
-    fprintf(g, "set xlabel 'eval loss'\nset ylabel 'monosemantic neurons per feature'\nset key off\n");
-    fprintf(g, "plot 'mono_vs_loss.dat' using 1:2 with points pt 7 ps 0.9 lc rgb '#1f77b4'\n");
+    fprintf(g, "set xlabel 'eval loss'\nset ylabel 'monosemantic neurons per feature'\n");
+    if (xc >= 0) fprintf(g, "set key title '%s'\n", t->cols[xc]);
+    else fprintf(g, "set key off\n");
+    fprintf(g, "plot ");
+    for (int v = 0; v < nx; v++)
+        fprintf(g, "%s'mono_vs_loss.dat' index %d using 1:2 with points pt 7 ps 0.9 lc %d title \"%s\"", v ? ", " : "", v,
+                v + 1, xc >= 0 ? xs[v] : "runs");
+    fprintf(g, "\n");
     gp_end(p, g, "mono_vs_loss");
+    free(xs);
 }
 
 /* Newest checkpoint of a run, or 0 if it has none. */
@@ -378,7 +395,7 @@ static void fig_sfa(plotter *p, const char *id, const char *ckpt) {
     g = open_fig(p, name, "gp");
     snprintf(title, sizeof title, "Final bias per neuron, run %s (neurons in the heatmap's order)", id);
     gp_begin(p, g, name, title);
-    fprintf(g, "set xlabel 'neuron (sorted by max/mean activation)'\nset ylabel 'b1'\nset key top left\n");
+    fprintf(g, "set xlabel 'neuron (sorted by max/mean activation)'\nset ylabel 'b1'\nset key inside top left\nset xrange [-0.5:%d.5]\n", k - 1);
     fprintf(g, "set arrow 1 from %d, graph 0 to %d, graph 1 nohead dt 2 lc rgb '#d62728'\n", N, N);
     fprintf(g, "plot '%s.dat' using 1:2 with points pt 7 ps 0.5 lc rgb '#1f77b4' title 'b1', "
                "NaN with lines dt 2 lc rgb '#d62728' title 'neuron index = N'\n", name);
@@ -440,9 +457,12 @@ int ml_plot_main(int argc, char **argv) {
     free(seeds);
     char **row0 = p.t.rows[0];
 #define COL(n) row0[ml_csv_col(&p.t, n)]
+    const char **batches = ml_calloc((size_t)p.t.n_rows, sizeof(char *));
+    int one_batch = distinct(&p.t, ml_csv_col(&p.t, "batch"), batches) == 1;
+    free(batches);
     snprintf(p.caption, sizeof p.caption, "%s: %s, N=%s m=%s%s%s, %s steps, batch %s, %d seed%s, %d runs", name[0] ? name : outdir,
              COL("task"), COL("N"), COL("m"), k_varies ? "" : " k=", k_varies ? "" : COL("k"), COL("steps"),
-             k_varies ? "auto or fixed" : COL("batch"), n_seeds, n_seeds == 1 ? "" : "s", p.t.n_rows);
+             one_batch ? COL("batch") : "2^(23-ceil(log2 k))", n_seeds, n_seeds == 1 ? "" : "s", p.t.n_rows);
 #undef COL
     char figdir[4200];
     snprintf(figdir, sizeof figdir, "%s/figures", outdir);
