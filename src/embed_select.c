@@ -1,10 +1,19 @@
-/* Example selection (SPEC §2.2): activations A = pre W + b, one GEMM per
+/* Example selection (SPEC §2.2): activations a = phi(pre W + b), one GEMM per
  * chunk of rows; each neuron keeps the FIRST max_examples examples (in
  * dataset order) whose activation reaches act_frac * its maximum. With
  * doc_index an example is a context: its activation is the max over its
  * tokens and its key token the first argmax. A neuron whose maximum is
- * <= 0 has no qualifying examples. Neurons are split across threads, so
- * the result does not depend on the thread count. */
+ * <= 0 has no qualifying examples.
+ *
+ * phi is only evaluated where it can matter. Every supported phi is
+ * increasing wherever it is positive and negative elsewhere, so the
+ * maximum is phi(max z), and a token can only reach a positive threshold
+ * if z clears a cheap bound (z itself for identity, ReLU and both GELUs,
+ * whose phi(z) <= z; 0 for SoLU). Tokens below the bound cannot qualify
+ * nor be a qualifying context's argmax, so skipping them changes nothing.
+ * Neurons are split across threads in contiguous blocks (rows outer,
+ * neurons inner, for cache lines), and the result does not depend on the
+ * thread count. */
 #include "monolab/common.h"
 #include "monolab/embed.h"
 #include <cblas.h>
@@ -12,22 +21,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK_ROWS 2048
+#define CHUNK_ROWS 1024
+#define NBLOCK 64
 
-/* Activations of rows [r0, r1) into A [(r1-r0) x n]. */
-static void activations(const ml_layer *L, int r0, int r1, float *A) {
-    int R = r1 - r0, n = L->n;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, n, L->d, 1.0f, L->pre + (size_t)r0 * L->d, L->d, L->W, n,
-                0.0f, A, n);
-#pragma omp parallel for schedule(static)
-    for (int r = 0; r < R; r++)
-        for (int j = 0; j < n; j++) A[(size_t)r * n + j] = ml_layer_act(L, A[(size_t)r * n + j] + L->b[j]);
+/* z = pre W for rows [r0, r1) into A [(r1-r0) x n] (bias added by callers). */
+static void preacts(const ml_layer *L, int r0, int r1, float *A) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, L->n, L->d, 1.0f, L->pre + (size_t)r0 * L->d, L->d,
+                L->W, L->n, 0.0f, A, L->n);
 }
 
 typedef struct {
-    float best;      /* current example's activation */
-    int64_t key;     /* its key row */
-    int64_t ex;      /* its id */
+    float best;  /* current example's activation (only candidates count) */
+    int64_t key; /* its key row */
+    int64_t ex;  /* its id */
 } open_ex;
 
 static void close_example(ml_selection *s, const open_ex *e, float thr, int cap) {
@@ -39,22 +45,27 @@ static void close_example(ml_selection *s, const open_ex *e, float thr, int cap)
 }
 
 void ml_select_examples(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel) {
-    const int n = L->n, cap = o->max_examples;
+    const int n = L->n, cap = o->max_examples, nblk = (n + NBLOCK - 1) / NBLOCK;
     float *A = ml_malloc(sizeof(float) * (size_t)CHUNK_ROWS * n);
     float *mx = ml_malloc(sizeof(float) * n);
     if (L->max_act) {
         memcpy(mx, L->max_act, sizeof(float) * n);
-    } else { /* pass 1: each neuron's maximum over the data */
+    } else { /* pass 1: max z per neuron, then phi(max z) */
         for (int j = 0; j < n; j++) mx[j] = -INFINITY;
         for (int r0 = 0; r0 < L->T; r0 += CHUNK_ROWS) {
             int r1 = r0 + CHUNK_ROWS < L->T ? r0 + CHUNK_ROWS : L->T;
-            activations(L, r0, r1, A);
-            for (int r = 0; r < r1 - r0; r++)
-                for (int j = 0; j < n; j++) mx[j] = fmaxf(mx[j], A[(size_t)r * n + j]);
+            preacts(L, r0, r1, A);
+#pragma omp parallel for schedule(static)
+            for (int q = 0; q < nblk; q++) {
+                int j0 = q * NBLOCK, j1 = j0 + NBLOCK < n ? j0 + NBLOCK : n;
+                for (int r = 0; r < r1 - r0; r++)
+                    for (int j = j0; j < j1; j++) mx[j] = fmaxf(mx[j], A[(size_t)r * n + j] + L->b[j]);
+            }
         }
+        for (int j = 0; j < n; j++) mx[j] = mx[j] > 0 ? ml_layer_act(L, mx[j]) : mx[j];
     }
     open_ex *cur = ml_malloc(sizeof(open_ex) * n);
-    float *thr = ml_malloc(sizeof(float) * n);
+    float *thr = ml_malloc(sizeof(float) * n), *bound = ml_malloc(sizeof(float) * n);
     for (int j = 0; j < n; j++) {
         sel[j].n = 0;
         sel[j].example = ml_malloc(sizeof(int64_t) * cap);
@@ -62,25 +73,35 @@ void ml_select_examples(const ml_layer *L, const ml_embed_opts *o, ml_selection 
         sel[j].act = ml_malloc(sizeof(float) * cap);
         cur[j] = (open_ex){-INFINITY, -1, -1};
         thr[j] = mx[j] > 0 ? (float)(o->act_frac * mx[j]) : INFINITY;
+        bound[j] = L->act == 2 ? 0.0f : thr[j]; /* SoLU: z e^z can exceed z */
     }
     /* pass 2: walk the examples in order */
     for (int r0 = 0; r0 < L->T; r0 += CHUNK_ROWS) {
         int r1 = r0 + CHUNK_ROWS < L->T ? r0 + CHUNK_ROWS : L->T;
-        activations(L, r0, r1, A);
+        preacts(L, r0, r1, A);
 #pragma omp parallel for schedule(static)
-        for (int j = 0; j < n; j++) {
-            if (sel[j].n >= cap) continue;
+        for (int q = 0; q < nblk; q++) {
+            int j0 = q * NBLOCK, j1 = j0 + NBLOCK < n ? j0 + NBLOCK : n;
             for (int r = r0; r < r1; r++) {
                 int64_t ex = L->doc ? L->doc[r] : r;
-                if (ex != cur[j].ex) {
-                    close_example(&sel[j], &cur[j], thr[j], cap);
-                    cur[j] = (open_ex){-INFINITY, -1, ex};
+                const float *z = A + (size_t)(r - r0) * n;
+                for (int j = j0; j < j1; j++) {
+                    if (sel[j].n >= cap) continue;
+                    if (ex != cur[j].ex) {
+                        close_example(&sel[j], &cur[j], thr[j], cap);
+                        cur[j] = (open_ex){-INFINITY, -1, ex};
+                    }
+                    float zz = z[j] + L->b[j];
+                    if (!(zz >= bound[j])) continue;
+                    float a = ml_layer_act(L, zz);
+                    if (a > cur[j].best) {
+                        cur[j].best = a;
+                        cur[j].key = r;
+                    }
                 }
-                float a = A[(size_t)(r - r0) * n + j];
-                if (a > cur[j].best) { cur[j].best = a; cur[j].key = r; }
             }
         }
     }
     for (int j = 0; j < n; j++) close_example(&sel[j], &cur[j], thr[j], cap);
-    free(A); free(mx); free(cur); free(thr);
+    free(A); free(mx); free(cur); free(thr); free(bound);
 }

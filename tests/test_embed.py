@@ -48,9 +48,17 @@ def test_selection_rule_first_not_top(monolab):
         assert n0 == [(0, 1, 7.5), (1, 4, 9.0), (2, 6, 10.0), (3, 8, 9.5)]
 
 
-def reference(pre, W, b, frac, cap, t):
+PHI = {
+    "none": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0),
+    "gelu_new": lambda z: 0.5 * z * (1 + np.tanh(0.7978845608028654 * (z + 0.044715 * z ** 3))),
+    "solu": lambda z: z * np.exp(z),
+}
+
+
+def reference(pre, W, b, frac, cap, t, act="none"):
     """The per-neuron pipeline in numpy and scikit-learn."""
-    A = pre.astype(np.float64) @ W + b
+    A = PHI[act](pre.astype(np.float64) @ W + b)
     out = []
     for j in range(W.shape[1]):
         mx = A[:, j].max()
@@ -78,8 +86,9 @@ def same_partition(a, b):
     return len(pairs) == len(set(a)) == len(set(b))
 
 
-@pytest.mark.parametrize("t", [0.3, 0.5, 0.7])
-def test_pipeline_matches_sklearn(monolab, t):
+@pytest.mark.parametrize("t,act", [(0.3, "none"), (0.5, "none"), (0.7, "none"), (0.5, "relu"),
+                                   (0.5, "gelu_new"), (0.5, "solu")])
+def test_pipeline_matches_sklearn(monolab, t, act):
     rng = np.random.default_rng(7)
     T, d, n = 600, 24, 40
     dirs = rng.standard_normal((5, d))  # a mixture of directions, not pure noise
@@ -88,10 +97,10 @@ def test_pipeline_matches_sklearn(monolab, t):
     b = (0.1 * rng.standard_normal(n)).astype(np.float32)
     with tempfile.TemporaryDirectory() as dd:
         p = os.path.join(dd, "a.safetensors")
-        save(p, {"pre_mlp": pre, "W_in": W, "b_in": b})
+        save(p, {"pre_mlp": pre, "W_in": W, "b_in": b}, {"activation": act})
         neurons, ex = embed(monolab, p, os.path.join(dd, "o"), "--threshold", str(t), "--max-examples", "30")
         Z, _ = load(os.path.join(dd, "o", "linkage.safetensors"))
-    ref = reference(pre, W, b, 0.75, 30, t)
+    ref = reference(pre, W, b, 0.75, 30, t, act)
     for j, (idx, k, D, labels) in enumerate(ref):
         row = neurons[j]
         ours = [e for e in ex if int(e["neuron"]) == j]
@@ -104,7 +113,8 @@ def test_pipeline_matches_sklearn(monolab, t):
             np.testing.assert_allclose(float(row["mean_dist"]), D[iu].mean(), atol=1e-5)
             zo = Z["offsets"]
             assert zo[j + 1] - zo[j] == len(idx) - 1
-    assert sum(len(r[0]) >= 2 for r in ref) > 20  # the test exercised clustering
+    # the test exercised clustering (SoLU is peaked: fewer neurons reach 2 examples)
+    assert sum(len(r[0]) >= 2 for r in ref) > (5 if act == "solu" else 20)
 
 
 def test_edge_cases(monolab):
