@@ -14,6 +14,10 @@ DEB_PKGS := libyaml-dev libcjson-dev libopenblas-dev liblapacke-dev libcmocka-de
 CFLAGS ?= -O3 -march=x86-64-v3
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iinclude -Isrc -MMD -MP
 LDLIBS := -lyaml -lcjson -llapacke -lopenblas -lm -fopenmp
+# Binaries also look in build/lib, where `make gpu-bundle` copies the shared
+# libraries a GPU machine without apt lacks.
+LDLIBS += -Wl,-rpath,'$$ORIGIN/lib:$$ORIGIN/../lib'
+
 
 LIB_SRC := $(filter-out src/main.c src/backend_cuda_stub.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
@@ -46,7 +50,7 @@ GPU_TEST_CU := $(wildcard tests/gpu/*.cu)
 GPU_TEST_C := $(wildcard tests/gpu/*.c)
 GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%) $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/gpu/%)
 
-.PHONY: all run test test-gpu nvcc-check bench deps clean figures figures-quick fuzz
+.PHONY: all run test test-gpu nvcc-check bench deps clean figures figures-quick fuzz gpu-bundle
 all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump
 
 # Install what is missing (root), or say exactly what to run.
@@ -78,6 +82,19 @@ $(BUILD)/tests/%: tests/%.c $(BACKEND_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.dep
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc $^ -o $@ $(LDLIBS) -lcmocka
 
+$(BUILD)/bench/bench_gpu: bench/bench_gpu.cu $(CU_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) $^ -o $@ -Xcompiler -fopenmp -lyaml -lcjson -llapacke -lopenblas -lcublas -lm \
+	  -Xlinker -rpath -Xlinker '$$ORIGIN/../lib'
+
+# For a GPU machine with the CUDA toolkit but no apt: build here, then carry
+# build/ (the non-CUDA shared libraries travel in build/lib).
+gpu-bundle: all nvcc-check
+	@mkdir -p $(BUILD)/lib
+	@for b in $(BUILD)/monolab $(BUILD)/gpu/* $(BUILD)/bench/bench_gpu; do [ -x $$b ] && ldd $$b; done 2>/dev/null | \
+	  awk '/yaml|cjson|blas|lapack|tmglib|cmocka|gfortran|quadmath/ {print $$3}' | sort -u | xargs -r -I{} cp -L {} $(BUILD)/lib/
+	@ls $(BUILD)/lib; du -sh $(BUILD)
+
 $(BUILD)/bench/%: bench/%.c $(BACKEND_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc $^ -o $@ $(LDLIBS)
@@ -94,7 +111,7 @@ test: all $(TEST_BIN) nvcc-check
 	exit $$fail
 
 # Every .cu file must at least compile, GPU or not.
-nvcc-check: $(GPU_TEST_BIN) $(CU_OBJ)
+nvcc-check: $(GPU_TEST_BIN) $(CU_OBJ) $(if $(WITH_CUDA),$(BUILD)/bench/bench_gpu)
 ifndef WITH_CUDA
 	@echo "CUDA sources were not compiled (nvcc not found, or NO_CUDA set)"
 endif

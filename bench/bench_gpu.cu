@@ -1,0 +1,100 @@
+// GPU training-step benchmark (issue: CUDA backend), run by
+// bench/gpu_session.sh on a GPU machine. Times S steps of the CUDA backend
+// for a group of G models and, in the same process, cuBLAS alone running
+// the step's five strided-batched GEMMs at the same shapes and precision:
+// that is the hardware floor the step is measured against.
+//   bench_gpu N m k B G steps fp32|tf32
+// prints one key=value line.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include "../kernels/cuda_check.h"
+extern "C" {
+#include "monolab/backend.h"
+#include "monolab/philox.h"
+}
+
+static float gemm_ms(int N, int m, int k, int B, int G, bool tf32, int reps) {
+    cublasHandle_t h;
+    cublasCheck(cublasCreate(&h));
+    cublasCheck(cublasSetMathMode(h, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+    size_t np = (size_t)k * m + k + (size_t)N * k;
+    float *P, *X, *H, *Y, *G1;
+    cudaCheck(cudaMalloc(&P, sizeof(float) * G * np));
+    cudaCheck(cudaMalloc(&G1, sizeof(float) * G * np));
+    cudaCheck(cudaMalloc(&X, sizeof(float) * G * B * m));
+    cudaCheck(cudaMalloc(&H, sizeof(float) * G * B * k));
+    cudaCheck(cudaMalloc(&Y, sizeof(float) * G * B * N));
+    const float one = 1, zero = 0;
+    cudaEvent_t a, b;
+    cudaCheck(cudaEventCreate(&a));
+    cudaCheck(cudaEventCreate(&b));
+    float best = 1e30f;
+    for (int r = 0; r < reps; r++) {
+        cudaCheck(cudaEventRecord(a));
+        cublasCheck(cublasSgemmStridedBatched(h, CUBLAS_OP_T, CUBLAS_OP_N, k, B, m, &one, P, m, np, X, m, (long long)B * m, &zero, H, k, (long long)B * k, G));
+        cublasCheck(cublasSgemmStridedBatched(h, CUBLAS_OP_T, CUBLAS_OP_N, N, B, k, &one, P, k, np, H, k, (long long)B * k, &zero, Y, N, (long long)B * N, G));
+        cublasCheck(cublasSgemmStridedBatched(h, CUBLAS_OP_N, CUBLAS_OP_N, k, B, N, &one, P, k, np, Y, N, (long long)B * N, &zero, H, k, (long long)B * k, G));
+        cublasCheck(cublasSgemmStridedBatched(h, CUBLAS_OP_N, CUBLAS_OP_T, k, N, B, &one, H, k, (long long)B * k, Y, N, (long long)B * N, &zero, G1, k, np, G));
+        cublasCheck(cublasSgemmStridedBatched(h, CUBLAS_OP_N, CUBLAS_OP_T, m, k, B, &one, X, m, (long long)B * m, H, k, (long long)B * k, &zero, G1, m, np, G));
+        cudaCheck(cudaEventRecord(b));
+        cudaCheck(cudaEventSynchronize(b));
+        float ms;
+        cudaCheck(cudaEventElapsedTime(&ms, a, b));
+        if (r >= 3 && ms < best) best = ms;
+    }
+    cudaFree(P); cudaFree(G1); cudaFree(X); cudaFree(H); cudaFree(Y);
+    cublasDestroy(h);
+    return best;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 8) {
+        fprintf(stderr, "usage: bench_gpu N m k B G steps fp32|tf32\n");
+        return 2;
+    }
+    int N = atoi(argv[1]), m = atoi(argv[2]), k = atoi(argv[3]), B = atoi(argv[4]), G = atoi(argv[5]);
+    int steps = atoi(argv[6]);
+    bool tf32 = !strcmp(argv[7], "tf32");
+    char reason[256];
+    const ml_backend *be = ml_backend_cuda_get(reason, sizeof reason);
+    if (!be) { fprintf(stderr, "no GPU: %s\n", reason); return 1; }
+    ml_run *runs = (ml_run *)calloc(G, sizeof(ml_run));
+    const ml_run **rp = (const ml_run **)calloc(G, sizeof(ml_run *));
+    for (int i = 0; i < G; i++) {
+        ml_run &r = runs[i];
+        snprintf(r.id, sizeof r.id, "r%06d", i);
+        r.task = TASK_DECODER; r.act = ACT_RELU; r.N = N; r.m = m; r.k = k; r.batch = B; r.seed = i;
+        r.eps = 1.0 / 64; r.steps = steps; r.lr = 0.007; r.optimizer = OPT_LAMB; r.t_max = 512; r.decay = 0.03;
+        r.bias_offset = -1; r.log_every = 16; r.eval_batch = B; r.checkpoints = CKPT_NONE;
+        r.precision = tf32 ? PREC_TF32 : PREC_FP32;
+        rp[i] = &r;
+    }
+    ml_group *g = ml_group_create(rp, G);
+    void *st = be->create(g);
+    cudaEvent_t a, b;
+    cudaCheck(cudaEventCreate(&a));
+    cudaCheck(cudaEventCreate(&b));
+    for (int t = 0; t < steps + 10; t++) {
+        if (t == 10) { cudaCheck(cudaDeviceSynchronize()); cudaCheck(cudaEventRecord(a)); }
+        be->sample(st, g, ML_STREAM_TRAIN, (uint32_t)t);
+        be->forward(st, g);
+        be->backward(st, g, t);
+        be->optimize(st, g, t, 1.0f, 1);
+    }
+    cudaCheck(cudaEventRecord(b));
+    cudaCheck(cudaDeviceSynchronize());
+    float ms;
+    cudaCheck(cudaEventElapsedTime(&ms, a, b));
+    double step_ms = ms / steps, flops = 2.0 * B * k * (2.0 * m + 3.0 * N) * G;
+    float ref = gemm_ms(N, m, k, B, G, tf32, 20);
+    printf("N=%d m=%d k=%d B=%d G=%d precision=%s step_ms=%.4f model_steps_per_s=%.1f tflops=%.2f "
+           "gemm_only_ms=%.4f gemm_tflops=%.2f frac_of_gemm=%.3f\n",
+           N, m, k, B, G, tf32 ? "tf32" : "fp32", step_ms, G * 1000.0 / step_ms, flops / step_ms / 1e9, ref,
+           flops / ref / 1e9, ref / step_ms);
+    be->destroy(st);
+    ml_group_free(g);
+    return 0;
+}
