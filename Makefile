@@ -92,7 +92,8 @@ $(BUILD)/bench/bench_gpu: bench/bench_gpu.cu $(CU_OBJ) $(BUILD)/libmonolab.a | $
 gpu-bundle: all nvcc-check
 	@mkdir -p $(BUILD)/lib
 	@for b in $(BUILD)/monolab $(BUILD)/gpu/* $(BUILD)/bench/bench_gpu; do [ -x $$b ] && ldd $$b; done 2>/dev/null | \
-	  awk '/yaml|cjson|blas|lapack|tmglib|cmocka|gfortran|quadmath/ {print $$3}' | sort -u | xargs -r -I{} cp -L {} $(BUILD)/lib/
+	  awk '/yaml|cjson|blas|lapack|tmglib|cmocka|gfortran|quadmath/ && !/cublas/ && index($$3, "$(BUILD)/lib/") == 0 {print $$3}' | \
+	  sort -u | xargs -r -I{} cp -L {} $(BUILD)/lib/
 	@ls $(BUILD)/lib; du -sh $(BUILD)
 
 $(BUILD)/bench/%: bench/%.c $(BACKEND_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.deps
