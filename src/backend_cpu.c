@@ -7,7 +7,6 @@
  * threaded inside each task, and every reduction (loss, LAMB norms, db1)
  * runs in a fixed order over fixed-size chunks. That is what makes a model
  * bit-identical alone and inside a group (tests/test_group.c). */
-#include "backend_cpu_internal.h"
 #include "monolab/backend.h"
 #include "monolab/common.h"
 #include "monolab/elementwise.h"
@@ -375,8 +374,3 @@ const ml_backend ml_backend_cpu = {
     .peek = cpu_peek,
     .memory_budget = NULL,
 };
-
-/* Test access (backend_cpu_internal.h). */
-const float *ml_cpu_X(void *st) { return ((cpu_state *)st)->X; }
-const float *ml_cpu_T(void *st) { return ((cpu_state *)st)->T; }
-const float *ml_cpu_grads(void *st) { return ((cpu_state *)st)->grads; }

@@ -5,7 +5,6 @@
  *   refdump embedder OUT.safetensors SEED N m
  *   refdump schedule T_MAX STEPS            (prints lr factors)
  *   refdump hac IN.safetensors OUT.safetensors (linkage, labels, metrics) */
-#include "backend_cpu_internal.h"
 #include "monolab/backend.h"
 #include "monolab/common.h"
 #include "monolab/hac.h"
@@ -71,10 +70,10 @@ static int cmd_step(int argc, char **argv) {
     for (int s = 0; s < nsteps; s++) {
         double sched = ml_schedule(r.schedule, r.t_max, s);
         ml_backend_cpu.sample(st, g, ML_STREAM_TRAIN, (uint32_t)s);
-        memcpy(cur, ml_cpu_X(st), sizeof(float) * B * g->m);
+        ml_backend_cpu.peek(st, g, "X", cur);
         snprintf(names[n], 32, "X%d", s);
         t[n] = (ml_st_tensor){names[n], "F32", 2, {B, g->m}, cur}; n++; cur += B * g->m;
-        memcpy(cur, ml_cpu_T(st), sizeof(float) * B * g->out);
+        ml_backend_cpu.peek(st, g, "T", cur);
         snprintf(names[n], 32, "T%d", s);
         t[n] = (ml_st_tensor){names[n], "F32", 2, {B, g->out}, cur}; n++; cur += B * g->out;
         ml_backend_cpu.forward(st, g);
@@ -84,7 +83,7 @@ static int cmd_step(int argc, char **argv) {
         *cur = (float)loss;
         snprintf(names[n], 32, "loss%d", s);
         t[n] = (ml_st_tensor){names[n], "F32", 1, {1}, cur}; n++; cur += 1;
-        memcpy(cur, ml_cpu_grads(st), sizeof(float) * np);
+        ml_backend_cpu.peek(st, g, "grads", cur);
         snprintf(names[n], 32, "grad%d", s);
         t[n] = (ml_st_tensor){names[n], "F32", 1, {(int64_t)np}, cur}; n++; cur += np;
         ml_backend_cpu.optimize(st, g, s, (float)sched, 2 * s < r.steps);

@@ -9,7 +9,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "backend_cpu_internal.h"
 #include "monolab/backend.h"
 #include "monolab/elementwise.h"
 #include "test_helpers.h"
@@ -53,8 +52,12 @@ static void check(ml_task task, ml_act act) {
     ml_backend_cpu.sample(st, g, 0, 0);
     ml_backend_cpu.forward(st, g);
     ml_backend_cpu.backward(st, g, 0);
-    const float *grad = ml_cpu_grads(st);
     size_t np = g->n_param;
+    float *grad = malloc(sizeof(float) * np), *X = malloc(sizeof(float) * g->B * g->m);
+    float *T = malloc(sizeof(float) * g->B * g->out);
+    ml_backend_cpu.peek(st, g, "grads", grad);
+    ml_backend_cpu.peek(st, g, "X", X);
+    ml_backend_cpu.peek(st, g, "T", T);
     double *p = malloc(sizeof(double) * np);
     for (size_t i = 0; i < np; i++) p[i] = g->init_params[i];
     const double h = 1e-6; /* loss is in double: tiny steps rarely cross a ReLU kink */
@@ -64,9 +67,9 @@ static void check(ml_task task, ml_act act) {
         for (size_t i = bounds[t]; i < bounds[t + 1]; i++) {
             double keep = p[i];
             p[i] = keep + h;
-            double lp = loss_d(g, p, ml_cpu_X(st), ml_cpu_T(st), r.l1);
+            double lp = loss_d(g, p, X, T, r.l1);
             p[i] = keep - h;
-            double lm = loss_d(g, p, ml_cpu_X(st), ml_cpu_T(st), r.l1);
+            double lm = loss_d(g, p, X, T, r.l1);
             p[i] = keep;
             double fd = (lp - lm) / (2 * h);
             num += (fd - grad[i]) * (fd - grad[i]);
@@ -76,6 +79,9 @@ static void check(ml_task task, ml_act act) {
         if (err > 1e-4) fail_msg("task %d act %d tensor %d: normalised error %.2e", task, act, t, err);
     }
     free(p);
+    free(grad);
+    free(X);
+    free(T);
     ml_backend_cpu.destroy(st);
     ml_group_free(g);
 }
