@@ -149,11 +149,10 @@ static int cmd_hac(int argc, char **argv) {
         double t = atof(ml_st_meta(&f, key));
         const double *D = (const double *)(f.data + e->offset);
         double *Z = ml_calloc((size_t)(n > 1 ? n - 1 : 1) * 4, sizeof(double));
-        double *scratch = ml_malloc(sizeof(double) * ((size_t)n * n / 2 + 2 * (size_t)n + 1));
         int *lab = ml_malloc(sizeof(int) * n);
         int64_t *lab64 = ml_malloc(sizeof(int64_t) * n);
         double *met = ml_malloc(sizeof(double) * 5);
-        ml_hac_average(D, n, Z, scratch);
+        ml_hac_average(D, n, Z);
         int k = ml_hac_cut(Z, n, t, lab);
         for (int a = 0; a < n; a++) lab64[a] = lab[a];
         ml_poly_metrics pm;
@@ -165,7 +164,6 @@ static int cmd_hac(int argc, char **argv) {
         out[no] = (ml_st_tensor){names[no], "I64", 1, {n}, lab64}; bufs[no++] = lab64;
         snprintf(names[no], 64, "M_%s", e->name);
         out[no] = (ml_st_tensor){names[no], "F64", 1, {5}, met}; bufs[no++] = met;
-        free(scratch);
         free(lab);
     }
     ml_st_write(argv[2], no, out, 0, NULL);
