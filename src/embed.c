@@ -1,6 +1,7 @@
 /* `monolab embed INPUT`: load the layer, select examples, embed and
  * cluster every neuron, write neurons.csv, examples.csv,
  * linkage.safetensors and, for toy models, summary.json. */
+#include "monolab/backend.h"
 #include "monolab/common.h"
 #include "monolab/embed.h"
 #include "monolab/fsutil.h"
@@ -165,8 +166,15 @@ int ml_embed_main(int argc, char **argv) {
         else usage_die("one INPUT at a time, got another:", a);
     }
     if (!input) usage_die("missing INPUT", NULL);
-    if (!strcmp(device, "cuda")) ml_die("embed: --device cuda: this build has no CUDA backend");
-    if (strcmp(device, "auto") && strcmp(device, "cpu")) usage_die("--device must be auto, cpu or cuda, got", device);
+    if (strcmp(device, "auto") && strcmp(device, "cpu") && strcmp(device, "cuda"))
+        usage_die("--device must be auto, cpu or cuda, got", device);
+    char reason[256] = "";
+    int use_cuda = 0;
+    if (strcmp(device, "cpu")) {
+        use_cuda = ml_backend_cuda_get(reason, sizeof reason) != NULL;
+        if (!use_cuda && !strcmp(device, "cuda")) ml_die("embed: --device cuda: %s", reason);
+        if (!use_cuda) fprintf(stderr, "[monolab] no CUDA backend (%s); using the CPU backend\n", reason);
+    }
     char defdir[1024];
     if (!outdir) {
         const char *s = strrchr(input, '/');
@@ -177,14 +185,21 @@ int ml_embed_main(int argc, char **argv) {
     ml_layer L;
     ml_layer_load(&L, input, &o);
     ml_mkdirs(outdir);
-    fprintf(stderr, "[monolab] embed %s (%s embedding) on the cpu backend\n", L.desc, o.pre_mlp ? "pre-mlp" : "neuron");
-    double t0 = ml_now();
+    fprintf(stderr, "[monolab] embed %s (%s embedding) on the %s backend\n", L.desc, o.pre_mlp ? "pre-mlp" : "neuron",
+            use_cuda ? "cuda" : "cpu");
     ml_selection *sel = ml_calloc((size_t)L.n, sizeof *sel);
-    ml_select_examples(&L, &o, sel);
-    double t1 = ml_now();
     ml_neuron_result *res = ml_calloc((size_t)L.n, sizeof *res);
-    ml_embed_cluster_cpu(&L, &o, sel, res);
-    double t2 = ml_now();
+    double t_sel, t_clu;
+    if (use_cuda) {
+        ml_embed_run_cuda(&L, &o, sel, res, &t_sel, &t_clu);
+    } else {
+        double t0 = ml_now();
+        ml_select_examples(&L, &o, sel);
+        t_sel = ml_now() - t0;
+        t0 = ml_now();
+        ml_embed_cluster_cpu(&L, &o, sel, res);
+        t_clu = ml_now() - t0;
+    }
     long total = 0;
     double intra = 0, inter = 0;
     int ni = 0, no = 0;
@@ -194,7 +209,7 @@ int ml_embed_main(int argc, char **argv) {
         if (isfinite(res[j].mean_inter)) { inter += res[j].mean_inter; no++; }
     }
     fprintf(stderr, "[monolab] %d neurons, %ld examples: selection %.2f s, embed+cluster %.2f s (file reading excluded)\n",
-            L.n, total, t1 - t0, t2 - t1);
+            L.n, total, t_sel, t_clu);
     printf("mean intra-cluster distance %.3f, mean inter-cluster distance %.3f (over neurons where defined)\n",
            ni ? intra / ni : NAN, no ? inter / no : NAN);
     write_outputs(outdir, &L, sel, res, &o);

@@ -12,14 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ACT_GELU_NEW 3
-
-float ml_layer_act(const ml_layer *L, float z) {
-    if (L->act < 0) return z;
-    if (L->act == ACT_GELU_NEW)
-        return 0.5f * z * (1.0f + tanhf(0.7978845608028654f * (z + 0.044715f * z * z * z)));
-    return ml_act_fwd(L->act, z);
-}
+float ml_layer_act(const ml_layer *L, float z) { return ml_act_any(L->act, z); }
 
 static void load_toy(ml_layer *L, const char *path, const ml_embed_opts *o) {
     ml_checkpoint c;
@@ -102,12 +95,12 @@ static void load_activations(ml_layer *L, const char *path) {
     if (tok && (tok->ndim != 1 || tok->shape[0] != L->T))
         ml_die("%s: tensor 'token_ids' must have shape [%d] like pre_mlp's rows", path, L->T);
     const char *a = ml_st_meta(&f, "activation");
-    L->act = -1;
+    L->act = ML_ACT_NONE;
     if (a) {
         if (!strcmp(a, "relu")) L->act = 0;
         else if (!strcmp(a, "gelu")) L->act = 1;
         else if (!strcmp(a, "solu")) L->act = 2;
-        else if (!strcmp(a, "gelu_new")) L->act = ACT_GELU_NEW;
+        else if (!strcmp(a, "gelu_new")) L->act = ML_ACT_GELU_NEW;
         else if (strcmp(a, "none")) ml_die("%s: metadata 'activation' must be none, relu, gelu, gelu_new or solu, got '%s'", path, a);
     }
     const char *model = ml_st_meta(&f, "model"), *layer = ml_st_meta(&f, "layer");

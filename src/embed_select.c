@@ -16,6 +16,7 @@
  * thread count. */
 #include "monolab/common.h"
 #include "monolab/embed.h"
+#include "monolab/embed_scan.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -28,20 +29,6 @@
 static void preacts(const ml_layer *L, int r0, int r1, float *A) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, L->n, L->d, 1.0f, L->pre + (size_t)r0 * L->d, L->d,
                 L->W, L->n, 0.0f, A, L->n);
-}
-
-typedef struct {
-    float best;  /* current example's activation (only candidates count) */
-    int64_t key; /* its key row */
-    int64_t ex;  /* its id */
-} open_ex;
-
-static void close_example(ml_selection *s, const open_ex *e, float thr, int cap) {
-    if (e->ex < 0 || s->n >= cap || !(e->best >= thr)) return;
-    s->example[s->n] = e->ex;
-    s->row[s->n] = e->key;
-    s->act[s->n] = e->best;
-    s->n++;
 }
 
 void ml_select_examples(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel) {
@@ -64,16 +51,17 @@ void ml_select_examples(const ml_layer *L, const ml_embed_opts *o, ml_selection 
         }
         for (int j = 0; j < n; j++) mx[j] = mx[j] > 0 ? ml_layer_act(L, mx[j]) : mx[j];
     }
-    open_ex *cur = ml_malloc(sizeof(open_ex) * n);
+    ml_open_ex *cur = ml_malloc(sizeof(ml_open_ex) * n);
+    ml_sel_slots *slot = ml_malloc(sizeof(ml_sel_slots) * n);
     float *thr = ml_malloc(sizeof(float) * n), *bound = ml_malloc(sizeof(float) * n);
     for (int j = 0; j < n; j++) {
         sel[j].n = 0;
         sel[j].example = ml_malloc(sizeof(int64_t) * cap);
         sel[j].row = ml_malloc(sizeof(int64_t) * cap);
         sel[j].act = ml_malloc(sizeof(float) * cap);
-        cur[j] = (open_ex){-INFINITY, -1, -1};
-        thr[j] = mx[j] > 0 ? (float)(o->act_frac * mx[j]) : INFINITY;
-        bound[j] = L->act == 2 ? 0.0f : thr[j]; /* SoLU: z e^z can exceed z */
+        slot[j] = (ml_sel_slots){&sel[j].n, sel[j].example, sel[j].row, sel[j].act};
+        cur[j] = (ml_open_ex){-INFINITY, -1, -1};
+        ml_scan_limits(mx[j], o->act_frac, L->act, &thr[j], &bound[j]);
     }
     /* pass 2: walk the examples in order */
     for (int r0 = 0; r0 < L->T; r0 += CHUNK_ROWS) {
@@ -85,23 +73,11 @@ void ml_select_examples(const ml_layer *L, const ml_embed_opts *o, ml_selection 
             for (int r = r0; r < r1; r++) {
                 int64_t ex = L->doc ? L->doc[r] : r;
                 const float *z = A + (size_t)(r - r0) * n;
-                for (int j = j0; j < j1; j++) {
-                    if (sel[j].n >= cap) continue;
-                    if (ex != cur[j].ex) {
-                        close_example(&sel[j], &cur[j], thr[j], cap);
-                        cur[j] = (open_ex){-INFINITY, -1, ex};
-                    }
-                    float zz = z[j] + L->b[j];
-                    if (!(zz >= bound[j])) continue;
-                    float a = ml_layer_act(L, zz);
-                    if (a > cur[j].best) {
-                        cur[j].best = a;
-                        cur[j].key = r;
-                    }
-                }
+                for (int j = j0; j < j1; j++)
+                    ml_scan_row(&cur[j], ex, r, z[j] + L->b[j], bound[j], thr[j], cap, L->act, slot[j]);
             }
         }
     }
-    for (int j = 0; j < n; j++) close_example(&sel[j], &cur[j], thr[j], cap);
-    free(A); free(mx); free(cur); free(thr); free(bound);
+    for (int j = 0; j < n; j++) ml_scan_close(&cur[j], thr[j], cap, slot[j]);
+    free(A); free(mx); free(cur); free(slot); free(thr); free(bound);
 }

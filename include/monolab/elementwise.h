@@ -15,6 +15,16 @@ ML_HD float ml_act_fwd(int act, float z) {
     return z * expf(z);
 }
 
+/* Activations of layers read by `monolab embed`: -1 none (identity), 0-2 as
+ * above, 3 GPT-2's gelu_new (tanh approximation). */
+#define ML_ACT_NONE (-1)
+#define ML_ACT_GELU_NEW 3
+ML_HD float ml_act_any(int act, float z) {
+    if (act == ML_ACT_NONE) return z;
+    if (act == ML_ACT_GELU_NEW) return 0.5f * z * (1.0f + tanhf(0.7978845608028654f * (z + 0.044715f * z * z * z)));
+    return ml_act_fwd(act, z);
+}
+
 /* d phi / dz. ReLU's derivative at 0 is 0, as in PyTorch. */
 ML_HD float ml_act_grad(int act, float z) {
     if (act == 0) return z > 0.0f ? 1.0f : 0.0f;

@@ -54,6 +54,12 @@ typedef struct {
 /* The CPU backend of embed + cluster: OpenMP over neurons. */
 void ml_embed_cluster_cpu(const ml_layer *L, const ml_embed_opts *o, const ml_selection *sel, ml_neuron_result *res);
 
+/* The CUDA twin of ml_select_examples + ml_embed_cluster_cpu (both stages
+ * on the device; the stage times, file reading excluded, come back). Only
+ * linked in CUDA builds; callers check ml_backend_cuda_get first. */
+void ml_embed_run_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
+                       double *t_select, double *t_cluster);
+
 /* Spearman correlation with average ranks for ties (NaN if undefined). */
 double ml_spearman(const double *x, const double *y, int n);
 

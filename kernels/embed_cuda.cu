@@ -1,0 +1,227 @@
+// CUDA twin of src/embed_select.c + src/embed_cpu.c (SPEC §2): activations
+// by cuBLAS in row chunks, per-neuron max and first-qualifying selection
+// (one thread per neuron, the scan body shared with the CPU through
+// embed_scan.h), embeddings gathered for a batch of neurons, all their Gram
+// matrices in one strided-batched GEMM, and one thread block per neuron for
+// the distances, HAC, cut and metrics, with both condensed distance vectors
+// in shared memory (the HAC bodies are hac_impl.h, shared with the CPU).
+#include "cuda_check.h"
+#include <algorithm>
+#include <cstring>
+#include <vector>
+extern "C" {
+#include "monolab/common.h"
+#include "monolab/embed.h"
+#include "monolab/embed_scan.h"
+#include "monolab/hac_impl.h"
+}
+
+#define CHUNK_ROWS 4096
+#define NEURON_BATCH 2048
+
+__global__ void max_kernel(const float *A, const float *b, int rows, int n, float *mx) {
+    int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= n) return;
+    float m = mx[j];
+    for (int r = 0; r < rows; r++) m = fmaxf(m, A[(size_t)r * n + j] + b[j]);
+    mx[j] = m;
+}
+
+__global__ void finish_max_kernel(float *mx, int n, int act) {
+    int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j < n && mx[j] > 0) mx[j] = ml_act_any(act, mx[j]);
+}
+
+struct scan_state {
+    ml_open_ex *cur;
+    int *count;
+    int64_t *ex, *row; // [n][cap]
+    float *act, *thr, *bound;
+};
+
+__global__ void scan_init_kernel(scan_state s, const float *mx, int n, double act_frac, int act) {
+    int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= n) return;
+    s.cur[j].best = -INFINITY;
+    s.cur[j].key = -1;
+    s.cur[j].ex = -1;
+    s.count[j] = 0;
+    ml_scan_limits(mx[j], act_frac, act, &s.thr[j], &s.bound[j]);
+}
+
+__global__ void scan_kernel(scan_state s, const float *A, const float *b, const int64_t *doc, int r0, int rows, int n,
+                            int cap, int act, int close) {
+    int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= n) return;
+    ml_sel_slots slot = {&s.count[j], s.ex + (size_t)j * cap, s.row + (size_t)j * cap, s.act + (size_t)j * cap};
+    ml_open_ex cur = s.cur[j];
+    for (int r = 0; r < rows; r++) {
+        int64_t ex = doc ? doc[r0 + r] : r0 + r;
+        ml_scan_row(&cur, ex, r0 + r, A[(size_t)r * n + j] + b[j], s.bound[j], s.thr[j], cap, act, slot);
+    }
+    if (close) ml_scan_close(&cur, s.thr[j], cap, slot);
+    s.cur[j] = cur;
+}
+
+// E[q][a][:] = h_row * w_j (or h), zero past the neuron's examples.
+__global__ void gather_kernel(const float *pre, const float *W, const int64_t *row, const int *count, int j0, int nb,
+                              int n, int d, int cap, int pre_mlp, float *E) {
+    int q = blockIdx.y, a = blockIdx.x, j = j0 + q;
+    float *e = E + ((size_t)q * cap + a) * d;
+    bool live = q < nb && a < count[j];
+    const float *h = live ? pre + (size_t)row[(size_t)j * cap + a] * d : nullptr;
+    for (int c = threadIdx.x; c < d; c += blockDim.x)
+        e[c] = live ? (pre_mlp ? h[c] : h[c] * W[(size_t)c * n + j]) : 0.0f;
+}
+
+// One block per neuron: condensed distances from the Gram matrix (all
+// threads), then HAC, cut and metrics (thread 0, the shared bodies).
+__global__ void cluster_kernel(const float *Gm, const int *count, int j0, int nb, int cap, double threshold,
+                               double *Z, int *labels, double *metrics) {
+    extern __shared__ double smem[];
+    int q = blockIdx.x, j = j0 + q;
+    if (q >= nb) return;
+    int n = count[j];
+    size_t nc = (size_t)cap * (cap - 1) / 2;
+    double *Dc = smem, *Dw = smem + nc, *nrm = smem + 2 * nc;
+    int *is = (int *)(nrm + cap);
+    const float *G = Gm + (size_t)q * cap * cap;
+    for (int a = threadIdx.x; a < n; a += blockDim.x) nrm[a] = sqrt(fmax((double)G[(size_t)a * cap + a], 0.0));
+    __syncthreads();
+    for (int e = threadIdx.x; e < n * n; e += blockDim.x) {
+        int a = e / n, b = e % n;
+        if (b <= a) continue;
+        double dist = ml_cos_dist(G[(size_t)a * cap + b], nrm[a], nrm[b]);
+        Dc[ml_cidx(n, a, b)] = dist;
+        Dw[ml_cidx(n, a, b)] = dist;
+    }
+    __syncthreads();
+    if (threadIdx.x != 0) return;
+    double *z = Z + (size_t)j * 4 * (cap - 1);
+    int *lab = labels + (size_t)j * cap;
+    ml_hac_nnchain(Dw, n, z, is);
+    int k = ml_hac_cut_impl(z, n, threshold, lab, is);
+    ml_poly_metrics pm;
+    ml_poly_metrics_impl(Dc, n, lab, k, &pm);
+    double *m = metrics + (size_t)j * 5;
+    m[0] = pm.n_clusters; m[1] = pm.max_dist; m[2] = pm.mean_dist; m[3] = pm.mean_intra; m[4] = pm.mean_inter;
+}
+
+template <typename T> static T *dnew(size_t n) {
+    T *p = nullptr;
+    cudaCheck(cudaMalloc(&p, sizeof(T) * (n ? n : 1)));
+    return p;
+}
+
+static void embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
+                       double *t_select, double *t_cluster) {
+    const int n = L->n, d = L->d, T = L->T, cap = o->max_examples;
+    size_t nc = (size_t)cap * (cap - 1) / 2;
+    size_t smem = sizeof(double) * (2 * nc + cap) + sizeof(int) * ML_HAC_ISCRATCH(cap);
+    int dev = 0, smem_max = 0;
+    cudaCheck(cudaGetDevice(&dev));
+    cudaCheck(cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+    if (smem > (size_t)smem_max)
+        ml_die("embed: --max-examples %d needs %zu bytes of shared memory per neuron on the GPU, more than its %d; "
+               "use fewer examples or --device cpu", cap, smem, smem_max);
+    double t0 = ml_now();
+    cublasHandle_t blas;
+    cublasCheck(cublasCreate(&blas));
+    cublasCheck(cublasSetMathMode(blas, CUBLAS_PEDANTIC_MATH)); // fp32 Gram, as the CPU
+    float *pre = dnew<float>((size_t)T * d), *W = dnew<float>((size_t)d * n), *b = dnew<float>(n);
+    cudaCheck(cudaMemcpy(pre, L->pre, sizeof(float) * T * d, cudaMemcpyHostToDevice));
+    cudaCheck(cudaMemcpy(W, L->W, sizeof(float) * d * n, cudaMemcpyHostToDevice));
+    cudaCheck(cudaMemcpy(b, L->b, sizeof(float) * n, cudaMemcpyHostToDevice));
+    int64_t *doc = nullptr;
+    if (L->doc) {
+        doc = dnew<int64_t>(T);
+        cudaCheck(cudaMemcpy(doc, L->doc, sizeof(int64_t) * T, cudaMemcpyHostToDevice));
+    }
+    float *A = dnew<float>((size_t)CHUNK_ROWS * n), *mx = dnew<float>(n);
+    const float one = 1, zero = 0;
+    const int tpb = 256, nblk = (n + tpb - 1) / tpb;
+    auto chunk = [&](int r0, int rows) { // A (row-major rows x n) = pre W
+        cublasCheck(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, n, rows, d, &one, W, n, pre + (size_t)r0 * d, d, &zero,
+                                A, n));
+    };
+    if (L->max_act) {
+        cudaCheck(cudaMemcpy(mx, L->max_act, sizeof(float) * n, cudaMemcpyHostToDevice));
+    } else {
+        std::vector<float> ninf(n, -INFINITY);
+        cudaCheck(cudaMemcpy(mx, ninf.data(), sizeof(float) * n, cudaMemcpyHostToDevice));
+        for (int r0 = 0; r0 < T; r0 += CHUNK_ROWS) {
+            int rows = std::min(CHUNK_ROWS, T - r0);
+            chunk(r0, rows);
+            max_kernel<<<nblk, tpb>>>(A, b, rows, n, mx);
+            cudaLaunchCheck("max");
+        }
+        finish_max_kernel<<<nblk, tpb>>>(mx, n, L->act);
+        cudaLaunchCheck("finish_max");
+    }
+    scan_state s{dnew<ml_open_ex>(n), dnew<int>(n), dnew<int64_t>((size_t)n * cap), dnew<int64_t>((size_t)n * cap),
+                 dnew<float>((size_t)n * cap), dnew<float>(n), dnew<float>(n)};
+    scan_init_kernel<<<nblk, tpb>>>(s, mx, n, o->act_frac, L->act);
+    cudaLaunchCheck("scan_init");
+    for (int r0 = 0; r0 < T; r0 += CHUNK_ROWS) {
+        int rows = std::min(CHUNK_ROWS, T - r0);
+        chunk(r0, rows);
+        scan_kernel<<<nblk, tpb>>>(s, A, b, doc, r0, rows, n, cap, L->act, r0 + rows >= T);
+        cudaLaunchCheck("scan");
+    }
+    std::vector<int> count(n);
+    cudaCheck(cudaMemcpy(count.data(), s.count, sizeof(int) * n, cudaMemcpyDeviceToHost));
+    for (int j = 0; j < n; j++) {
+        sel[j].n = count[j];
+        sel[j].example = (int64_t *)ml_malloc(sizeof(int64_t) * cap);
+        sel[j].row = (int64_t *)ml_malloc(sizeof(int64_t) * cap);
+        sel[j].act = (float *)ml_malloc(sizeof(float) * cap);
+        cudaCheck(cudaMemcpy(sel[j].example, s.ex + (size_t)j * cap, sizeof(int64_t) * cap, cudaMemcpyDeviceToHost));
+        cudaCheck(cudaMemcpy(sel[j].row, s.row + (size_t)j * cap, sizeof(int64_t) * cap, cudaMemcpyDeviceToHost));
+        cudaCheck(cudaMemcpy(sel[j].act, s.act + (size_t)j * cap, sizeof(float) * cap, cudaMemcpyDeviceToHost));
+    }
+    *t_select = ml_now() - t0;
+    t0 = ml_now();
+    // embed + cluster, NEURON_BATCH neurons at a time
+    float *E = dnew<float>((size_t)NEURON_BATCH * cap * d), *G = dnew<float>((size_t)NEURON_BATCH * cap * cap);
+    double *Z = dnew<double>((size_t)n * 4 * (cap > 1 ? cap - 1 : 1)), *met = dnew<double>((size_t)n * 5);
+    int *lab = dnew<int>((size_t)n * cap);
+    cudaCheck(cudaFuncSetAttribute(cluster_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    for (int j0 = 0; j0 < n; j0 += NEURON_BATCH) {
+        int nb = std::min(NEURON_BATCH, n - j0);
+        gather_kernel<<<dim3(cap, nb), 128>>>(pre, W, s.row, s.count, j0, nb, n, d, cap, o->pre_mlp, E);
+        cudaLaunchCheck("gather");
+        // G (cap x cap) = E Eᵀ for each neuron: column-major view of E is Eᵀ (d x cap)
+        cublasCheck(cublasSgemmStridedBatched(blas, CUBLAS_OP_T, CUBLAS_OP_N, cap, cap, d, &one, E, d,
+                                              (long long)cap * d, E, d, (long long)cap * d, &zero, G, cap,
+                                              (long long)cap * cap, nb));
+        cluster_kernel<<<nb, 128, smem>>>(G, s.count, j0, nb, cap, o->threshold, Z, lab, met);
+        cudaLaunchCheck("cluster");
+    }
+    std::vector<double> hm((size_t)n * 5);
+    cudaCheck(cudaMemcpy(hm.data(), met, sizeof(double) * n * 5, cudaMemcpyDeviceToHost));
+    for (int j = 0; j < n; j++) {
+        ml_neuron_result *r = &res[j];
+        int c = count[j];
+        r->labels = (int *)ml_calloc((size_t)(c ? c : 1), sizeof(int));
+        r->Z = (double *)ml_calloc((size_t)(c > 1 ? c - 1 : 1) * 4, sizeof(double));
+        if (c) cudaCheck(cudaMemcpy(r->labels, lab + (size_t)j * cap, sizeof(int) * c, cudaMemcpyDeviceToHost));
+        if (c > 1)
+            cudaCheck(cudaMemcpy(r->Z, Z + (size_t)j * 4 * (cap - 1), sizeof(double) * 4 * (c - 1),
+                                 cudaMemcpyDeviceToHost));
+        r->n_clusters = (int)hm[j * 5];
+        r->max_dist = hm[j * 5 + 1];
+        r->mean_dist = hm[j * 5 + 2];
+        r->mean_intra = hm[j * 5 + 3];
+        r->mean_inter = hm[j * 5 + 4];
+    }
+    *t_cluster = ml_now() - t0;
+    void *bufs[] = {pre, W, b, doc, A, mx, s.cur, s.count, s.ex, s.row, s.act, s.thr, s.bound, E, G, Z, met, lab};
+    for (void *p : bufs)
+        if (p) cudaCheck(cudaFree(p));
+    cublasCheck(cublasDestroy(blas));
+}
+
+extern "C" void ml_embed_run_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
+                                  double *t_select, double *t_cluster) {
+    embed_cuda(L, o, sel, res, t_select, t_cluster);
+}
