@@ -19,8 +19,8 @@ int ml_plan_groups(const ml_run *const *runs, int n, size_t mem_budget, int max_
     for (int b = 0; b < n_b; b++) {
         size_t per = ml_group_bytes_per_model(lead[b]);
         if (per > mem_budget)
-            ml_die("one model of run %s needs %.2f GB, more than the memory budget of %.2f GB (set MONOLAB_MEM_GB)",
-                   lead[b]->id, per / 1e9, mem_budget / 1e9);
+            ml_die("one model of run %s needs %.3g MB, more than the memory budget of %.3g MB (set MONOLAB_MEM_GB)",
+                   lead[b]->id, per / 1e6, mem_budget / 1e6);
         int cap = (int)(mem_budget / per);
         if (cap > max_g) cap = max_g;
         int in_group = 0;

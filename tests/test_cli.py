@@ -186,3 +186,17 @@ def test_quickstart_config_loads(monolab):
     r = run([monolab, "sweep", os.path.join(root, "configs", "quickstart.yaml"), "--dry-run", "--device", "cpu"])
     assert r.returncode == 0, r.stderr
     assert "80 runs in 5 groups" in r.stdout
+
+
+def test_memory_budget_splits_and_refuses(monolab):
+    with tempfile.TemporaryDirectory() as d:
+        cfg = write_cfg(d)
+        from conftest import BUILD  # noqa: F401
+        env = dict(os.environ, MONOLAB_MEM_GB="0.00003")  # 30 kB: one to three tiny models per group
+        r = run([monolab, "sweep", cfg, "--dry-run", "--device", "cpu"], env=env)
+        assert r.returncode == 0, r.stderr
+        groups = [l for l in r.stdout.splitlines()[2:] if l and l[0].isdigit()]
+        assert len(groups) > 2 and all(int(g.split(",")[1]) < 4 for g in groups)
+        env["MONOLAB_MEM_GB"] = "0.000001"
+        r = run([monolab, "sweep", cfg, "--dry-run", "--device", "cpu"], env=env)
+        assert r.returncode == 2 and "more than the memory budget" in r.stderr
