@@ -166,15 +166,7 @@ int ml_embed_main(int argc, char **argv) {
         else usage_die("one INPUT at a time, got another:", a);
     }
     if (!input) usage_die("missing INPUT", NULL);
-    if (strcmp(device, "auto") && strcmp(device, "cpu") && strcmp(device, "cuda"))
-        usage_die("--device must be auto, cpu or cuda, got", device);
-    char reason[256] = "";
-    int use_cuda = 0;
-    if (strcmp(device, "cpu")) {
-        use_cuda = ml_backend_cuda_get(reason, sizeof reason) != NULL;
-        if (!use_cuda && !strcmp(device, "cuda")) ml_die("embed: --device cuda: %s", reason);
-        if (!use_cuda) fprintf(stderr, "[monolab] no CUDA backend (%s); using the CPU backend\n", reason);
-    }
+    int use_cuda = ml_backend_pick(device) != &ml_backend_cpu;
     char defdir[1024];
     if (!outdir) {
         const char *s = strrchr(input, '/');

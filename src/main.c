@@ -30,23 +30,6 @@ static void usage(FILE *f) {
             "runs/<config name>. See README.md for the config schema and output files.\n");
 }
 
-/* auto: CUDA if this build has it and a device answers, else the CPU. */
-static const ml_backend *pick_backend(const char *device) {
-    char reason[256] = "";
-    if (!strcmp(device, "cpu")) return &ml_backend_cpu;
-    const ml_backend *cuda = ml_backend_cuda_get(reason, sizeof reason);
-    if (!strcmp(device, "cuda")) {
-        if (!cuda) ml_die("--device cuda: %s", reason);
-        return cuda;
-    }
-    if (strcmp(device, "auto")) ml_die("--device must be auto, cpu or cuda, got '%s'", device);
-    if (!cuda) {
-        fprintf(stderr, "[monolab] no CUDA backend (%s); using the CPU backend\n", reason);
-        return &ml_backend_cpu;
-    }
-    return cuda;
-}
-
 static int cmd_sweep(int argc, char **argv) {
     ml_sweep_opts o = {0};
     const char *device = "auto";
@@ -81,7 +64,7 @@ static int cmd_sweep(int argc, char **argv) {
     }
     if (!o.config_path) ml_die("sweep: missing CONFIG.yaml (see monolab --help)");
     o.overrides = over;
-    o.backend = pick_backend(device);
+    o.backend = ml_backend_pick(device);
     char defdir[1024];
     if (!outdir) {
         const char *s = strrchr(o.config_path, '/');

@@ -43,6 +43,8 @@ typedef struct ml_backend {
 } ml_backend;
 
 extern const ml_backend ml_backend_cpu;
+/* --device auto|cpu|cuda -> a backend (exits 2 on a bad or unavailable choice). */
+const ml_backend *ml_backend_pick(const char *device);
 /* NULL when built without CUDA or when no device is usable; reason gets why. */
 const ml_backend *ml_backend_cuda_get(char *reason, size_t len);
 
