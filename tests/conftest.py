@@ -9,6 +9,28 @@ BUILD = os.path.join(ROOT, "build")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
+# A tiny sweep: 2 widths x 2 bias offsets x 2 seeds, 64 steps; seconds to run.
+TINY = """\
+name: tiny
+seeds: 2
+task: decoder
+model:
+  N: 16
+  m: 4
+  k: [8, 16]
+  bias_offset: [0.0, -1.0]
+data:
+  eps: 0.125
+train:
+  steps: 64
+  batch: 32
+  lr: 0.01
+eval:
+  batch: 64
+checkpoints: log2
+"""
+
+
 def run(args, **kw):
     return subprocess.run(args, capture_output=True, text=True, **kw)
 

@@ -11,28 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from conftest import run
+from conftest import TINY, run
 from stio import load
 
-TINY = """\
-name: tiny
-seeds: 2
-task: decoder
-model:
-  N: 16
-  m: 4
-  k: [8, 16]
-  bias_offset: [0.0, -1.0]
-data:
-  eps: 0.125
-train:
-  steps: 64
-  batch: 32
-  lr: 0.01
-eval:
-  batch: 64
-checkpoints: log2
-"""
 
 BAD = [
     # (yaml text, overrides, expected substring of the one-line message)

@@ -8,26 +8,9 @@ import tempfile
 
 import pytest
 
-from conftest import run
+from conftest import TINY as TINY_LOG2, run
 
-TINY = """\
-name: plottiny
-seeds: 2
-model:
-  N: 16
-  m: 4
-  k: [8, 16]
-  bias_offset: [0.0, -1.0]
-data:
-  eps: 0.125
-train:
-  steps: 64
-  batch: 32
-  lr: 0.01
-eval:
-  batch: 64
-checkpoints: final
-"""
+TINY = TINY_LOG2.replace("checkpoints: log2", "checkpoints: final")
 
 
 def png_size(path):
