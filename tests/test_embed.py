@@ -205,3 +205,34 @@ def test_malformed_activation_files(monolab, case, msg):
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert msg in r.stderr, r.stderr
         assert not os.path.exists(os.path.join(d, "o", "neurons.csv"))
+
+
+def test_f16_and_bf16_inputs_match_f32(monolab):
+    """pre_mlp and W_in stored as F16 or BF16 give exactly the results of the
+    same values stored as F32."""
+    rng = np.random.default_rng(3)
+    pre = rng.standard_normal((300, 16)).astype(np.float32)
+    W = rng.standard_normal((16, 12)).astype(np.float32)
+    pre16, W16 = pre.astype(np.float16), W.astype(np.float16)
+    # bf16: the upper half of each float32
+    bf = lambda a: (a.view(np.uint32) >> 16).astype(np.uint16)  # noqa: E731
+    unbf = lambda u: (u.astype(np.uint32) << 16).view(np.float32)  # noqa: E731
+
+    def with_bf16(h):
+        h["pre_mlp"]["dtype"] = "BF16"
+        h["W_in"]["dtype"] = "BF16"
+
+    with tempfile.TemporaryDirectory() as d:
+        outs = {}
+        for name, tensors, over in [
+            ("f32_of_f16", {"pre_mlp": pre16.astype(np.float32), "W_in": W16.astype(np.float32)}, None),
+            ("f16", {"pre_mlp": pre16, "W_in": W16}, None),
+            ("f32_of_bf16", {"pre_mlp": unbf(bf(pre)), "W_in": unbf(bf(W))}, None),
+            ("bf16", {"pre_mlp": bf(pre).view(np.float16), "W_in": bf(W).view(np.float16)}, with_bf16),
+        ]:
+            p = os.path.join(d, name + ".safetensors")
+            save(p, tensors, None, over)
+            outs[name] = embed(monolab, p, os.path.join(d, name))
+        assert outs["f16"] == outs["f32_of_f16"]
+        assert outs["bf16"] == outs["f32_of_bf16"]
+        assert sum(int(r["n_examples"]) for r in outs["f16"][0]) > 20
