@@ -57,21 +57,16 @@ int ml_analyze_main(int argc, char **argv) {
     ml_checkpoint_sfa(&c, S);
     ml_mono_stats ms;
     ml_mono_metric(S, c.b1, k, N, &ms);
-    char *kind = ml_malloc((size_t)k); /* 'm' mono, 'd' dead, 'o' other */
+    char *kind = ml_malloc((size_t)k); /* 'm' monosemantic, 'd' dead, 'o' other live */
     for (int j = 0; j < k; j++) {
-        int dead = 1;
-        for (int i = 0; i < N && dead; i++) dead = S[(size_t)j * N + i] <= 0;
-        kind[j] = ml_mono_ratio(S + (size_t)j * N, N) > ML_MONO_THRESHOLD ? 'm' : dead ? 'd' : 'o';
+        int f = ml_neuron_flags(S + (size_t)j * N, N);
+        kind[j] = f & ML_MONO ? 'm' : f & ML_DEAD ? 'd' : 'o';
     }
 
     /* 2. held-out inputs from the training distribution */
-    float *p = ml_malloc(sizeof(float) * N), *V = ml_calloc((size_t)B * N, sizeof(float));
-    ml_feature_probs(r, p);
-    for (int b = 0; b < B; b++)
-        for (int i = 0; i < N; i++)
-            V[(size_t)b * N + i] = ml_sample_feature(r->seed, ML_STREAM_PROBE, 0, (uint64_t)b, N, i, p[i], r->task == TASK_ABS);
-    float *X = ml_malloc(sizeof(float) * (size_t)B * m), *H = ml_malloc(sizeof(float) * (size_t)B * k);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, m, N, 1.0f, V, N, c.P, N, 0.0f, X, m); /* x = P v */
+    float *V = ml_malloc(sizeof(float) * (size_t)B * N), *X = ml_malloc(sizeof(float) * (size_t)B * m);
+    float *H = ml_malloc(sizeof(float) * (size_t)B * k);
+    ml_checkpoint_inputs(&c, r->seed, B, V, X);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, k, m, 1.0f, X, m, c.W1, m, 0.0f, H, k);
     double *active = ml_calloc((size_t)k, sizeof(double));
     for (int b = 0; b < B; b++)
@@ -200,7 +195,7 @@ int ml_analyze_main(int argc, char **argv) {
     fprintf(stderr, "[monolab] wrote %s\n", o.out);
     free(text);
     cJSON_Delete(js);
-    free(S); free(kind); free(p); free(V); free(X); free(H); free(active); free(on);
+    free(S); free(kind); free(V); free(X); free(H); free(active); free(on);
     free(A); free(M); free(sv); free(Mc); free(bias_path);
     ml_checkpoint_free(&c);
     return 0;

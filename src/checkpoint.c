@@ -1,6 +1,7 @@
 #include "monolab/checkpoint.h"
 #include "monolab/common.h"
 #include "monolab/elementwise.h"
+#include "monolab/model_init.h"
 #include "monolab/safetensors.h"
 #include <cblas.h>
 #include <stdlib.h>
@@ -65,4 +66,17 @@ void ml_checkpoint_sfa(const ml_checkpoint *c, float *S) {
                 r->N);
     for (int j = 0; j < r->k; j++)
         for (int i = 0; i < r->N; i++) S[(size_t)j * r->N + i] = ml_act_fwd((int)r->act, S[(size_t)j * r->N + i] + c->b1[j]);
+}
+
+void ml_checkpoint_inputs(const ml_checkpoint *c, uint64_t seed, int B, float *V, float *X) {
+    const ml_run *r = &c->run;
+    const int N = r->N, m = r->m;
+    float *p = ml_malloc(sizeof(float) * N);
+    ml_feature_probs(r, p);
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < N; i++)
+            V[(size_t)b * N + i] = ml_sample_feature(seed, ML_STREAM_PROBE, 0, (uint64_t)b, N, i, p[i], r->task == TASK_ABS);
+    /* X = V Pᵀ, P being m x N */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, m, N, 1.0f, V, N, c->P, N, 0.0f, X, m);
+    free(p);
 }

@@ -24,15 +24,10 @@ static void load_toy(ml_layer *L, const char *path, const ml_embed_opts *o) {
     L->n = k;
     L->act = (int)r->act;
     uint64_t seed = o->seed_set ? o->seed : r->seed;
-    float *p = ml_malloc(sizeof(float) * N), *v = ml_malloc(sizeof(float) * N);
-    ml_feature_probs(r, p);
-    L->pre = ml_calloc((size_t)L->T * m, sizeof(float));
-    for (int b = 0; b < L->T; b++) { /* x = P v, sampled as in training */
-        for (int i = 0; i < N; i++) v[i] = ml_sample_feature(seed, ML_STREAM_PROBE, 0, (uint64_t)b, N, i, p[i], r->task == TASK_ABS);
-        for (int i = 0; i < N; i++)
-            if (v[i] != 0)
-                for (int c2 = 0; c2 < m; c2++) L->pre[(size_t)b * m + c2] += v[i] * c.P[(size_t)c2 * N + i];
-    }
+    float *V = ml_malloc(sizeof(float) * (size_t)L->T * N);
+    L->pre = ml_malloc(sizeof(float) * (size_t)L->T * m);
+    ml_checkpoint_inputs(&c, seed, L->T, V, L->pre); /* x = P v, sampled as in training */
+    free(V);
     L->W = ml_malloc(sizeof(float) * (size_t)m * k); /* W_in = W1ᵀ: column j is neuron j's weights */
     for (int j = 0; j < k; j++)
         for (int c2 = 0; c2 < m; c2++) L->W[(size_t)c2 * k + j] = c.W1[(size_t)j * m + c2];
@@ -50,7 +45,7 @@ static void load_toy(ml_layer *L, const char *path, const ml_embed_opts *o) {
     }
     snprintf(L->desc, sizeof L->desc, "toy %s %s: N=%d m=%d k=%d, %d sampled inputs", r->id, ml_task_name(r->task), N, m,
              k, L->T);
-    free(S); free(p); free(v);
+    free(S);
     ml_checkpoint_free(&c);
 }
 

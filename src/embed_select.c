@@ -25,10 +25,15 @@
 #define CHUNK_ROWS 1024
 #define NBLOCK 64
 
-/* z = pre W for rows [r0, r1) into A [(r1-r0) x n] (bias added by callers). */
-static void preacts(const ml_layer *L, int r0, int r1, float *A) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, L->n, L->d, 1.0f, L->pre + (size_t)r0 * L->d, L->d,
-                L->W, L->n, 0.0f, A, L->n);
+/* Advance to the next chunk of rows [*r0, *r1) and put z = pre W (bias
+ * added by callers) in A [(r1-r0) x n]. Returns 0 after the last chunk. */
+static int next_chunk(const ml_layer *L, int *r0, int *r1, float *A) {
+    *r0 = *r1;
+    if (*r0 >= L->T) return 0;
+    *r1 = *r0 + CHUNK_ROWS < L->T ? *r0 + CHUNK_ROWS : L->T;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, *r1 - *r0, L->n, L->d, 1.0f, L->pre + (size_t)*r0 * L->d,
+                L->d, L->W, L->n, 0.0f, A, L->n);
+    return 1;
 }
 
 void ml_select_examples(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel) {
@@ -39,9 +44,7 @@ void ml_select_examples(const ml_layer *L, const ml_embed_opts *o, ml_selection 
         memcpy(mx, L->max_act, sizeof(float) * n);
     } else { /* pass 1: max z per neuron, then phi(max z) */
         for (int j = 0; j < n; j++) mx[j] = -INFINITY;
-        for (int r0 = 0; r0 < L->T; r0 += CHUNK_ROWS) {
-            int r1 = r0 + CHUNK_ROWS < L->T ? r0 + CHUNK_ROWS : L->T;
-            preacts(L, r0, r1, A);
+        for (int r0 = 0, r1 = 0; next_chunk(L, &r0, &r1, A);) {
 #pragma omp parallel for schedule(static)
             for (int q = 0; q < nblk; q++) {
                 int j0 = q * NBLOCK, j1 = j0 + NBLOCK < n ? j0 + NBLOCK : n;
@@ -64,9 +67,7 @@ void ml_select_examples(const ml_layer *L, const ml_embed_opts *o, ml_selection 
         ml_scan_limits(mx[j], o->act_frac, L->act, &thr[j], &bound[j]);
     }
     /* pass 2: walk the examples in order */
-    for (int r0 = 0; r0 < L->T; r0 += CHUNK_ROWS) {
-        int r1 = r0 + CHUNK_ROWS < L->T ? r0 + CHUNK_ROWS : L->T;
-        preacts(L, r0, r1, A);
+    for (int r0 = 0, r1 = 0; next_chunk(L, &r0, &r1, A);) {
 #pragma omp parallel for schedule(static)
         for (int q = 0; q < nblk; q++) {
             int j0 = q * NBLOCK, j1 = j0 + NBLOCK < n ? j0 + NBLOCK : n;

@@ -32,6 +32,21 @@ static void test_hand_built_S(void **state) {
     assert_true(fabs(st.bias_poly_mean - 0.3) < 1e-6);
 }
 
+/* GeLU/SoLU can leave every response slightly negative: r_j is then still
+ * max/(1e-10 + sum), which can exceed 0.999, and the authors' metric counts
+ * the neuron as monosemantic and as dead. */
+static void test_mono_and_dead(void **state) {
+    (void)state;
+    const float S[2 * 2] = {-0.001f, -1e-12f, 0.5f, 0.5f};
+    const float b1[2] = {-3.0f, 0.25f};
+    ml_mono_stats st;
+    ml_mono_metric(S, b1, 2, 2, &st);
+    assert_int_equal(st.mono_neurons, 1);
+    assert_int_equal(st.dead_neurons, 1);
+    assert_true(fabs(st.bias_mono_mean - (-3.0)) < 1e-6);
+    assert_true(fabs(st.bias_poly_mean - 0.25) < 1e-6);
+}
+
 static void test_sfa_through_backend(void **state) {
     (void)state;
     /* N = m = 3 so P is a signed permutation-like orthonormal basis; set
@@ -66,6 +81,7 @@ static void test_sfa_through_backend(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hand_built_S),
+        cmocka_unit_test(test_mono_and_dead),
         cmocka_unit_test(test_sfa_through_backend),
     };
     return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);

@@ -15,6 +15,11 @@ typedef struct {
 
 /* r_j = max_i S[j,i] / (1e-10 + sum_i S[j,i]) for each neuron j. */
 double ml_mono_ratio(const float *Srow, int N);
+/* Bit ML_MONO: r_j > 0.999; bit ML_DEAD: S[j,i] <= 0 for every i. Both can
+ * hold (a GeLU or SoLU neuron whose responses are all slightly negative):
+ * the authors count such a neuron as monosemantic and as dead, and so do we. */
+enum { ML_MONO = 1, ML_DEAD = 2 };
+int ml_neuron_flags(const float *Srow, int N);
 void ml_mono_metric(const float *S, const float *b1, int k, int N, ml_mono_stats *out);
 
 #endif
