@@ -32,19 +32,24 @@ static void test_hand_built_S(void **state) {
     assert_true(fabs(st.bias_poly_mean - 0.3) < 1e-6);
 }
 
-/* GeLU/SoLU can leave every response slightly negative: r_j is then still
- * max/(1e-10 + sum), which can exceed 0.999, and the authors' metric counts
- * the neuron as monosemantic and as dead. */
+/* GeLU/SoLU responses can be negative. r_j = max/(1e-10 + sum) is then
+ * still computed as the authors do: with one feature a neuron whose only
+ * response is negative has r_j ~ 1, and is counted as monosemantic and as
+ * dead (with N >= 2 an all-negative row has r_j <= 1/N). */
 static void test_mono_and_dead(void **state) {
     (void)state;
-    const float S[2 * 2] = {-0.001f, -1e-12f, 0.5f, 0.5f};
-    const float b1[2] = {-3.0f, 0.25f};
+    const float S[3] = {-0.5f, 0.3f, -0.2f}; /* k = 3 neurons, N = 1 feature */
+    const float b1[3] = {-3.0f, 0.25f, -1.0f};
     ml_mono_stats st;
-    ml_mono_metric(S, b1, 2, 2, &st);
-    assert_int_equal(st.mono_neurons, 1);
+    ml_mono_metric(S, b1, 3, 1, &st);
+    assert_int_equal(st.mono_neurons, 3);
+    assert_int_equal(st.dead_neurons, 2);
+    assert_true(fabs(st.bias_mono_mean - (-3.75 / 3)) < 1e-6);
+    assert_true(isnan(st.bias_poly_mean));
+    const float S2[2] = {-0.001f, -0.003f}; /* N = 2: r = 0.25, dead only */
+    ml_mono_metric(S2, b1, 1, 2, &st);
+    assert_int_equal(st.mono_neurons, 0);
     assert_int_equal(st.dead_neurons, 1);
-    assert_true(fabs(st.bias_mono_mean - (-3.0)) < 1e-6);
-    assert_true(fabs(st.bias_poly_mean - 0.25) < 1e-6);
 }
 
 static void test_sfa_through_backend(void **state) {
