@@ -77,6 +77,9 @@ def test_sweep_outputs_contract(monolab):
         out = os.path.join(d, "out")
         r = run([monolab, "sweep", cfg, "train.lr=[0.01,0.02]", "-o", out, "--device", "cpu"])
         assert r.returncode == 0, r.stderr
+        # stderr is not a terminal: no redrawn progress, one line per finished group
+        assert "\r" not in r.stderr
+        assert [l for l in r.stderr.splitlines() if " done: " in l][-1].startswith("[monolab] group 2/2 done")
         rows = read_rows(os.path.join(out, "runs.csv"))
         assert len(rows) == 2 * 2 * 2 * 2  # k x bias x lr x seeds
         assert {r["lr"] for r in rows} == {"0.01", "0.02"}
