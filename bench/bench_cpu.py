@@ -1,7 +1,9 @@
 """`make bench` on the CPU: monolab's training step against OpenBLAS sgemm on
 the same shapes (same process) and against the PyTorch peer (same machine,
-same thread count, run back to back). Prints a table; copy it into
-bench/RESULTS.md with the date and machine."""
+same thread count). Each of the three is run REPS times, interleaved, and
+the best run of each is kept, because timings on a shared VM vary by
++-15% from run to run. Prints a table; copy it into bench/RESULTS.md with
+the date and machine."""
 import os
 import platform
 import subprocess
@@ -16,15 +18,22 @@ def kv(line):
 
 def main():
     steps = sys.argv[1] if len(sys.argv) > 1 else "300"
-    rows = []
-    for G in (1, 2):
-        out = subprocess.run([os.path.join(ROOT, "build/bench/bench_cpu"), str(G), steps],
-                             capture_output=True, text=True, check=True).stdout
-        rows.append(kv(out))
-    peer = kv(subprocess.run([sys.executable, os.path.join(ROOT, "bench/peers/torch_cpu_step.py"), steps],
-                             capture_output=True, text=True, check=True).stdout)
+    reps = int(os.environ.get("REPS", "3"))
+    best = {}
+    for _ in range(reps):
+        for G in (1, 2):
+            out = kv(subprocess.run([os.path.join(ROOT, "build/bench/bench_cpu"), str(G), steps],
+                                    capture_output=True, text=True, check=True).stdout)
+            if G not in best or out["model_steps_per_s"] > best[G]["model_steps_per_s"]:
+                best[G] = out
+        peer_run = kv(subprocess.run([sys.executable, os.path.join(ROOT, "bench/peers/torch_cpu_step.py"), steps],
+                                     capture_output=True, text=True, check=True).stdout)
+        if "peer" not in best or peer_run["steps_per_s"] > best["peer"]["steps_per_s"]:
+            best["peer"] = peer_run
+    rows, peer = [best[1], best[2]], best["peer"]
     cpu = platform.processor() or platform.machine()
-    print(f"CPU training step, N=512 m=64 k=1024 B=128, LAMB, fp32; {int(rows[0]['threads'])} threads; {cpu}")
+    print(f"CPU training step, N=512 m=64 k=1024 B=128, LAMB, fp32; {int(rows[0]['threads'])} threads; {cpu}; "
+          f"best of {reps} interleaved runs each")
     print("| config | model-steps/s | GFLOP/s | sgemm GFLOP/s (same shapes) | % of sgemm | x PyTorch per model-step |")
     print("|---|---|---|---|---|---|")
     for r in rows:

@@ -255,15 +255,34 @@ static void cpu_optimize(void *st, const ml_group *g, long step, float sched, in
             float *p = s->params + gi * np, *gr = s->grads + gi * np, *m1 = s->m1 + gi * np, *m2 = s->m2 + gi * np;
             const float lr = g->lr[gi] * sched;
             if (opt == OPT_LAMB) {
-                double pp = 0, aa = 0;
-                for (size_t i = lo; i < hi; i++) {
-                    float a = ml_lamb_dir(gr[i], &m1[i], &m2[i]);
-                    gr[i] = a;
-                    pp += (double)p[i] * p[i];
-                    aa += (double)a * a;
+                /* LANES independent partial sums in a fixed pattern: the loop
+                 * vectorises, and the order is still the same for any G or
+                 * thread count. */
+                enum { LANES = 8 };
+                double pp[LANES] = {0}, aa[LANES] = {0};
+                float *restrict gw = gr, *restrict mw = m1, *restrict vw = m2;
+                const float *restrict pr = p;
+                size_t i = lo;
+                for (; i + LANES <= hi; i += LANES)
+                    for (int l = 0; l < LANES; l++) {
+                        float a = ml_lamb_dir(gw[i + l], &mw[i + l], &vw[i + l]);
+                        gw[i + l] = a;
+                        pp[l] += (double)pr[i + l] * pr[i + l];
+                        aa[l] += (double)a * a;
+                    }
+                for (; i < hi; i++) {
+                    float a = ml_lamb_dir(gw[i], &mw[i], &vw[i]);
+                    gw[i] = a;
+                    pp[0] += (double)pr[i] * pr[i];
+                    aa[0] += (double)a * a;
                 }
-                s->part_p[gi * nc + c] = pp;
-                s->part_a[gi * nc + c] = aa;
+                double sp = 0, sa = 0;
+                for (int l = 0; l < LANES; l++) {
+                    sp += pp[l];
+                    sa += aa[l];
+                }
+                s->part_p[gi * nc + c] = sp;
+                s->part_a[gi * nc + c] = sa;
             } else {
                 const float wdf = opt == OPT_ADAMW ? 1.0f - lr * (float)g->shape.weight_decay : 1.0f;
                 for (size_t i = lo; i < hi; i++) p[i] = ml_adam_update(p[i], gr[i], &m1[i], &m2[i], lr, bc1, bc2s, wdf);
