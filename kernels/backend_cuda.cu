@@ -21,7 +21,6 @@ struct cuda_state {
     uint64_t *seed;
     float *lr, *decay, *l1, *feat_p, *Pt, *Qt;
     long long *frozen_at;
-    size_t peak_bytes;
 };
 
 template <typename T> static T *dalloc(size_t n, size_t *total) {
@@ -75,7 +74,6 @@ static void *cuda_create(const ml_group *g) {
     s->Qt = g->Qt ? upload(g->Qt, G * g->N * g->m, &tot) : nullptr;
     s->frozen_at = dalloc<long long>(G, &tot);
     cudaCheck(cudaMemset(s->frozen_at, 0xff, sizeof(long long) * G)); /* all -1 */
-    s->peak_bytes = tot;
     if (getenv("MONOLAB_POISON")) { /* tests: every output must be written before it is read */
         float *work[] = {s->grads, s->X, s->T, s->Y, s->PRE, s->H, s->dH, s->S};
         size_t n[] = {G * np, G * B * g->m, G * B * g->out, G * B * g->out, G * B * g->k, G * B * g->k,

@@ -72,12 +72,8 @@ const char *ml_precision_name(ml_precision p) { return PRECS[p]; }
 const char *ml_ckpt_name(ml_ckpt c) { return CKPTS[c]; }
 int ml_run_out_dim(const ml_run *r) { return r->task == TASK_REPROJECTOR ? r->m : r->N; }
 
-/* Where a node came from, for messages: "file:line" or "override 'k=v'". */
-typedef struct {
-    const char *file;
-    const char *override_text; /* set while validating an override's value */
-} origin;
-
+/* Where a node came from, for messages: "file:line", or the command line
+ * (line 0) for values that came from key=value overrides. */
 static const char *where(const char *file, int line) {
     static char buf[1024];
     if (line > 0) snprintf(buf, sizeof buf, "%s:%d", file, line);
