@@ -215,7 +215,7 @@ static size_t cuda_memory_budget(void) {
 extern "C" {
 const ml_backend ml_backend_cuda = {
     "cuda", cuda_create, cuda_destroy, cuda_sample, cuda_forward, cuda_backward, cuda_optimize, cuda_mse,
-    cuda_status, cuda_params, cuda_sfa, cuda_peek, cuda_memory_budget,
+    cuda_status, cuda_params, cuda_sfa, cuda_peek, cuda_memory_budget, ml_embed_cuda,
 };
 
 const ml_backend *ml_backend_cuda_get(char *reason, size_t len) {

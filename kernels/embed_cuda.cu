@@ -1,4 +1,4 @@
-// CUDA twin of src/embed_select.c + src/embed_cpu.c (SPEC §2): activations
+// CUDA twin of src/embed_cpu.c (SPEC §2): activations
 // by cuBLAS in row chunks, per-neuron max and first-qualifying selection
 // (one thread per neuron, the scan body shared with the CPU through
 // embed_scan.h), embeddings gathered for a batch of neurons, all their Gram
@@ -221,7 +221,7 @@ static void embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *
     cublasCheck(cublasDestroy(blas));
 }
 
-extern "C" void ml_embed_run_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
-                                  double *t_select, double *t_cluster) {
+extern "C" void ml_embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
+                              double *t_select, double *t_cluster) {
     embed_cuda(L, o, sel, res, t_select, t_cluster);
 }

@@ -392,4 +392,5 @@ const ml_backend ml_backend_cpu = {
     .sfa = cpu_sfa,
     .peek = cpu_peek,
     .memory_budget = NULL,
+    .embed = ml_embed_cpu,
 };

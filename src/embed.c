@@ -166,7 +166,7 @@ int ml_embed_main(int argc, char **argv) {
         else usage_die("one INPUT at a time, got another:", a);
     }
     if (!input) usage_die("missing INPUT", NULL);
-    int use_cuda = ml_backend_pick(device) != &ml_backend_cpu;
+    const ml_backend *be = ml_backend_pick(device);
     char defdir[1024];
     if (!outdir) {
         const char *s = strrchr(input, '/');
@@ -178,20 +178,11 @@ int ml_embed_main(int argc, char **argv) {
     ml_layer_load(&L, input, &o);
     ml_mkdirs(outdir);
     fprintf(stderr, "[monolab] embed %s (%s embedding) on the %s backend\n", L.desc, o.pre_mlp ? "pre-mlp" : "neuron",
-            use_cuda ? "cuda" : "cpu");
+            be->name);
     ml_selection *sel = ml_calloc((size_t)L.n, sizeof *sel);
     ml_neuron_result *res = ml_calloc((size_t)L.n, sizeof *res);
     double t_sel, t_clu;
-    if (use_cuda) {
-        ml_embed_run_cuda(&L, &o, sel, res, &t_sel, &t_clu);
-    } else {
-        double t0 = ml_now();
-        ml_select_examples(&L, &o, sel);
-        t_sel = ml_now() - t0;
-        t0 = ml_now();
-        ml_embed_cluster_cpu(&L, &o, sel, res);
-        t_clu = ml_now() - t0;
-    }
+    be->embed(&L, &o, sel, res, &t_sel, &t_clu);
     long total = 0;
     double intra = 0, inter = 0;
     int ni = 0, no = 0;

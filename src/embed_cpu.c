@@ -1,16 +1,99 @@
-/* CPU backend of embed + cluster: for each neuron (OpenMP, dynamic), the
+/* The CPU twin of `monolab embed`'s compute (kernels/embed_cuda.cu is the
+ * CUDA one), reached through ml_backend_cpu.embed: example selection, then
+ * embedding and clustering of every neuron.
+ *
+ * Selection (SPEC §2.2): activations a = phi(pre W + b), one GEMM per
+ * chunk of rows; each neuron keeps the FIRST max_examples examples (in
+ * dataset order) whose activation reaches act_frac * its maximum. With
+ * doc_index an example is a context: its activation is the max over its
+ * tokens and its key token the first argmax. A neuron whose maximum is
+ * <= 0 has no qualifying examples.
+ *
+ * phi is only evaluated where it can matter. Every supported phi is
+ * increasing wherever it is positive and negative elsewhere, so the
+ * maximum is phi(max z), and a token can only reach a positive threshold
+ * if z clears a cheap bound (z itself for identity, ReLU and both GELUs,
+ * whose phi(z) <= z; 0 for SoLU). Tokens below the bound cannot qualify
+ * nor be a qualifying context's argmax, so skipping them changes nothing.
+ * Neurons are split across threads in contiguous blocks (rows outer,
+ * neurons inner, for cache lines), and the result does not depend on the
+ * thread count.
+ *
+ * Embedding and clustering: for each neuron (OpenMP, dynamic), the
  * embeddings e = h ⊙ w_j of its selected examples (or h for pre-mlp), their
  * Gram matrix by ssyrk, condensed cosine distances, then the shared HAC,
  * cut and metric bodies of hac_impl.h (the CUDA twin runs the same ones). */
 #include "monolab/common.h"
 #include "monolab/embed.h"
+#include "monolab/embed_scan.h"
 #include "monolab/hac_impl.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-void ml_embed_cluster_cpu(const ml_layer *L, const ml_embed_opts *o, const ml_selection *sel, ml_neuron_result *res) {
+#define CHUNK_ROWS 1024
+#define NBLOCK 64
+
+/* Advance to the next chunk of rows [*r0, *r1) and put z = pre W (bias
+ * added by callers) in A [(r1-r0) x n]. Returns 0 after the last chunk. */
+static int next_chunk(const ml_layer *L, int *r0, int *r1, float *A) {
+    *r0 = *r1;
+    if (*r0 >= L->T) return 0;
+    *r1 = *r0 + CHUNK_ROWS < L->T ? *r0 + CHUNK_ROWS : L->T;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, *r1 - *r0, L->n, L->d, 1.0f, L->pre + (size_t)*r0 * L->d,
+                L->d, L->W, L->n, 0.0f, A, L->n);
+    return 1;
+}
+
+static void select_examples(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel) {
+    const int n = L->n, cap = o->max_examples, nblk = (n + NBLOCK - 1) / NBLOCK;
+    float *A = ml_malloc(sizeof(float) * (size_t)CHUNK_ROWS * n);
+    float *mx = ml_malloc(sizeof(float) * n);
+    if (L->max_act) {
+        memcpy(mx, L->max_act, sizeof(float) * n);
+    } else { /* pass 1: max z per neuron, then phi(max z) */
+        for (int j = 0; j < n; j++) mx[j] = -INFINITY;
+        for (int r0 = 0, r1 = 0; next_chunk(L, &r0, &r1, A);) {
+#pragma omp parallel for schedule(static)
+            for (int q = 0; q < nblk; q++) {
+                int j0 = q * NBLOCK, j1 = j0 + NBLOCK < n ? j0 + NBLOCK : n;
+                for (int r = 0; r < r1 - r0; r++)
+                    for (int j = j0; j < j1; j++) mx[j] = fmaxf(mx[j], A[(size_t)r * n + j] + L->b[j]);
+            }
+        }
+        for (int j = 0; j < n; j++) mx[j] = mx[j] > 0 ? ml_act_any(L->act, mx[j]) : mx[j];
+    }
+    ml_open_ex *cur = ml_malloc(sizeof(ml_open_ex) * n);
+    ml_sel_slots *slot = ml_malloc(sizeof(ml_sel_slots) * n);
+    float *thr = ml_malloc(sizeof(float) * n), *bound = ml_malloc(sizeof(float) * n);
+    for (int j = 0; j < n; j++) {
+        sel[j].n = 0;
+        sel[j].example = ml_malloc(sizeof(int64_t) * cap);
+        sel[j].row = ml_malloc(sizeof(int64_t) * cap);
+        sel[j].act = ml_malloc(sizeof(float) * cap);
+        slot[j] = (ml_sel_slots){&sel[j].n, sel[j].example, sel[j].row, sel[j].act};
+        cur[j] = (ml_open_ex){-INFINITY, -1, -1};
+        ml_scan_limits(mx[j], o->act_frac, L->act, &thr[j], &bound[j]);
+    }
+    /* pass 2: walk the examples in order */
+    for (int r0 = 0, r1 = 0; next_chunk(L, &r0, &r1, A);) {
+#pragma omp parallel for schedule(static)
+        for (int q = 0; q < nblk; q++) {
+            int j0 = q * NBLOCK, j1 = j0 + NBLOCK < n ? j0 + NBLOCK : n;
+            for (int r = r0; r < r1; r++) {
+                int64_t ex = L->doc ? L->doc[r] : r;
+                const float *z = A + (size_t)(r - r0) * n;
+                for (int j = j0; j < j1; j++)
+                    ml_scan_row(&cur[j], ex, r, z[j] + L->b[j], bound[j], thr[j], cap, L->act, slot[j]);
+            }
+        }
+    }
+    for (int j = 0; j < n; j++) ml_scan_close(&cur[j], thr[j], cap, slot[j]);
+    free(A); free(mx); free(cur); free(slot); free(thr); free(bound);
+}
+
+static void embed_cluster(const ml_layer *L, const ml_embed_opts *o, const ml_selection *sel, ml_neuron_result *res) {
     const int d = L->d, cap = o->max_examples;
     const size_t nc = (size_t)cap * (cap - 1) / 2 + 1;
 #pragma omp parallel
@@ -53,4 +136,14 @@ void ml_embed_cluster_cpu(const ml_layer *L, const ml_embed_opts *o, const ml_se
         }
         free(E); free(G); free(Dc); free(Dw); free(nrm); free(is);
     }
+}
+
+void ml_embed_cpu(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
+                  double *t_select, double *t_cluster) {
+    double t0 = ml_now();
+    select_examples(L, o, sel);
+    *t_select = ml_now() - t0;
+    t0 = ml_now();
+    embed_cluster(L, o, sel, res);
+    *t_cluster = ml_now() - t0;
 }

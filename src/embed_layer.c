@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-float ml_layer_act(const ml_layer *L, float z) { return ml_act_any(L->act, z); }
-
 static void load_toy(ml_layer *L, const char *path, const ml_embed_opts *o) {
     ml_checkpoint c;
     ml_checkpoint_load(&c, path);

@@ -4,6 +4,7 @@
  * the read-out calls copy back. */
 #ifndef MONOLAB_BACKEND_H
 #define MONOLAB_BACKEND_H
+#include "monolab/embed.h"
 #include "monolab/group.h"
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,10 @@ typedef struct ml_backend {
     void (*peek)(void *st, const ml_group *g, const char *name, float *out);
     /* Bytes a group may use on this backend's device; NULL: half of host RAM. */
     size_t (*memory_budget)(void);
+    /* `monolab embed` on this backend: selection, embedding and clustering
+     * of every neuron of a layer (ml_embed_cpu / ml_embed_cuda in embed.h). */
+    void (*embed)(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
+                  double *t_select, double *t_cluster);
 } ml_backend;
 
 extern const ml_backend ml_backend_cpu;

@@ -38,10 +38,6 @@ typedef struct {
 
 void ml_layer_load(ml_layer *L, const char *path, const ml_embed_opts *o);
 void ml_layer_free(ml_layer *L);
-float ml_layer_act(const ml_layer *L, float z);
-
-/* SPEC §2.2 for every neuron: sel[n] is filled. */
-void ml_select_examples(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel);
 
 /* Per neuron results of clustering. */
 typedef struct {
@@ -51,14 +47,15 @@ typedef struct {
     double *Z;    /* [(n-1) x 4] */
 } ml_neuron_result;
 
-/* The CPU backend of embed + cluster: OpenMP over neurons. */
-void ml_embed_cluster_cpu(const ml_layer *L, const ml_embed_opts *o, const ml_selection *sel, ml_neuron_result *res);
-
-/* The CUDA twin of ml_select_examples + ml_embed_cluster_cpu (both stages
- * on the device; the stage times, file reading excluded, come back). Only
- * linked in CUDA builds; callers check ml_backend_cuda_get first. */
-void ml_embed_run_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
-                       double *t_select, double *t_cluster);
+/* The twins behind ml_backend.embed: SPEC §2.2 selection for every neuron
+ * (sel[n] filled), then embedding, HAC and the §2.4 metrics (res[n]
+ * filled), with the two stages' times (file reading excluded). The CPU
+ * twin is src/embed_cpu.c; the CUDA one, kernels/embed_cuda.cu, is linked
+ * only in CUDA builds and reached only through ml_backend_cuda_get(). */
+void ml_embed_cpu(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
+                  double *t_select, double *t_cluster);
+void ml_embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
+                   double *t_select, double *t_cluster);
 
 /* Spearman correlation with average ranks for ties (NaN if undefined). */
 double ml_spearman(const double *x, const double *y, int n);

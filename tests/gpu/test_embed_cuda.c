@@ -15,6 +15,8 @@
 #include "monolab/elementwise.h"
 #include "monolab/philox.h"
 
+static const ml_backend *cuda;
+
 static float gauss(uint64_t i) {
     ml_u32x4 w = ml_draw(99, 7, 0, i);
     double u = (w.v[0] + 0.5) / 4294967296.0, v = (w.v[1] + 0.5) / 4294967296.0;
@@ -43,10 +45,9 @@ static void make_layer(ml_layer *L, int T, int d, int n, int act, int docs) {
 static void compare(ml_layer *L, ml_embed_opts *o) {
     ml_selection *sc = calloc(L->n, sizeof *sc), *sg = calloc(L->n, sizeof *sg);
     ml_neuron_result *rc = calloc(L->n, sizeof *rc), *rg = calloc(L->n, sizeof *rg);
-    ml_select_examples(L, o, sc);
-    ml_embed_cluster_cpu(L, o, sc, rc);
     double t1, t2;
-    ml_embed_run_cuda(L, o, sg, rg, &t1, &t2);
+    ml_backend_cpu.embed(L, o, sc, rc, &t1, &t2);
+    cuda->embed(L, o, sg, rg, &t1, &t2);
     int clustered = 0;
     for (int j = 0; j < L->n; j++) {
         assert_int_equal(sc[j].n, sg[j].n);
@@ -83,7 +84,7 @@ static void test_twins(void **s) {
 
 int main(void) {
     char reason[256];
-    if (!ml_backend_cuda_get(reason, sizeof reason)) {
+    if (!(cuda = ml_backend_cuda_get(reason, sizeof reason))) {
         printf("no GPU: %s\n", reason);
         return 1;
     }
