@@ -3,6 +3,7 @@
  * on training-distribution inputs, and whether the always-on ones act as
  * one low-rank linear map W2_on W1_on P (rank <= m). */
 #include "monolab/checkpoint.h"
+#include "monolab/cli.h"
 #include "monolab/common.h"
 #include "monolab/elementwise.h"
 #include "monolab/fsutil.h"

@@ -3,8 +3,11 @@
  * linkage.safetensors and, for toy models, summary.json. */
 #include "monolab/backend.h"
 #include "monolab/common.h"
+#include "monolab/cli.h"
 #include "monolab/embed.h"
+#include "monolab/embed_layer.h"
 #include "monolab/fsutil.h"
+#include "monolab/metrics.h"
 #include "monolab/safetensors.h"
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -28,37 +31,6 @@ static double num_arg(const char *flag, const char *v, double lo, double hi) {
         usage_die(m, v);
     }
     return x;
-}
-
-/* average ranks, ties sharing the mean of their positions */
-static void ranks(const double *x, int n, double *r) {
-    int *idx = ml_malloc(sizeof(int) * (n ? n : 1));
-    for (int i = 0; i < n; i++) idx[i] = i;
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && x[idx[j - 1]] > x[idx[j]]; j--) { int t = idx[j]; idx[j] = idx[j - 1]; idx[j - 1] = t; }
-    for (int i = 0; i < n;) {
-        int e = i;
-        while (e + 1 < n && x[idx[e + 1]] == x[idx[i]]) e++;
-        for (int q = i; q <= e; q++) r[idx[q]] = 0.5 * (i + e);
-        i = e + 1;
-    }
-    free(idx);
-}
-
-double ml_spearman(const double *x, const double *y, int n) {
-    if (n < 2) return NAN;
-    double *rx = ml_malloc(sizeof(double) * n), *ry = ml_malloc(sizeof(double) * n);
-    ranks(x, n, rx);
-    ranks(y, n, ry);
-    double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
-    for (int i = 0; i < n; i++) { mx += rx[i] / n; my += ry[i] / n; }
-    for (int i = 0; i < n; i++) {
-        sxy += (rx[i] - mx) * (ry[i] - my);
-        sxx += (rx[i] - mx) * (rx[i] - mx);
-        syy += (ry[i] - my) * (ry[i] - my);
-    }
-    free(rx); free(ry);
-    return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
 }
 
 static void write_outputs(const char *outdir, const ml_layer *L, const ml_selection *sel, const ml_neuron_result *res,

@@ -4,7 +4,7 @@
 #include "monolab/checkpoint.h"
 #include "monolab/common.h"
 #include "monolab/elementwise.h"
-#include "monolab/embed.h"
+#include "monolab/embed_layer.h"
 #include "monolab/model_init.h"
 #include "monolab/safetensors.h"
 #include <cblas.h>

@@ -1,15 +1,12 @@
 /* monolab: the one binary. Subcommands: sweep, info. */
 #include "monolab/backend.h"
+#include "monolab/cli.h"
 #include "monolab/common.h"
 #include "monolab/sweep.h"
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int ml_analyze_main(int argc, char **argv);
-int ml_plot_main(int argc, char **argv);
-int ml_embed_main(int argc, char **argv);
 
 #ifndef ML_VERSION
 #define ML_VERSION "0.1.0"

@@ -3,6 +3,7 @@
  * numbers) and NAME.gp (the script) beside NAME.png and NAME.svg in
  * OUTDIR/figures, so a figure can be restyled without rerunning anything. */
 #include "monolab/checkpoint.h"
+#include "monolab/cli.h"
 #include "monolab/common.h"
 #include "monolab/csv_table.h"
 #include "monolab/fsutil.h"

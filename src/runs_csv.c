@@ -1,6 +1,7 @@
+/* OUTDIR/runs.csv: the header, and which runs an existing file holds. */
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
-#include "monolab/sweep.h"
+#include "monolab/runs_csv.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

@@ -5,7 +5,9 @@
 #include "monolab/sweep.h"
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
+#include "monolab/plan.h"
 #include "monolab/progress.h"
+#include "monolab/runs_csv.h"
 #include "monolab/safetensors.h"
 #include "monolab/train.h"
 #include <math.h>

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include "monolab/group.h"
-#include "monolab/sweep.h"
+#include "monolab/plan.h"
 #include "test_helpers.h"
 
 static void test_split_by_memory_and_shape(void **s) {

@@ -1,5 +1,6 @@
-/* `monolab embed`: neuron embeddings and polysemanticity for every neuron
- * of a layer (SPEC §2, §3). */
+/* The data of `monolab embed` (SPEC §2, §3): the options, a layer in
+ * memory, each neuron's selected examples and clustering results, and the
+ * two twins that compute them, reached through ml_backend.embed. */
 #ifndef MONOLAB_EMBED_H
 #define MONOLAB_EMBED_H
 #include <stdint.h>
@@ -36,9 +37,6 @@ typedef struct {
     float *act;
 } ml_selection;
 
-void ml_layer_load(ml_layer *L, const char *path, const ml_embed_opts *o);
-void ml_layer_free(ml_layer *L);
-
 /* Per neuron results of clustering. */
 typedef struct {
     int n_clusters;
@@ -56,10 +54,5 @@ void ml_embed_cpu(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, 
                   double *t_select, double *t_cluster);
 void ml_embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
                    double *t_select, double *t_cluster);
-
-/* Spearman correlation with average ranks for ties (NaN if undefined). */
-double ml_spearman(const double *x, const double *y, int n);
-
-int ml_embed_main(int argc, char **argv);
 
 #endif

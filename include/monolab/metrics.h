@@ -22,4 +22,8 @@ enum { ML_MONO = 1, ML_DEAD = 2 };
 int ml_neuron_flags(const float *Srow, int N);
 void ml_mono_metric(const float *S, const float *b1, int k, int N, ml_mono_stats *out);
 
+/* Spearman correlation with average ranks for ties (NaN if undefined): the
+ * agreement of true feature counts and cluster counts (SPEC §3). */
+double ml_spearman(const double *x, const double *y, int n);
+
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "monolab/backend.h"
 #include "monolab/embed.h"
+#include "monolab/embed_layer.h"
 #include "monolab/elementwise.h"
 #include "monolab/philox.h"
 

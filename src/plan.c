@@ -1,6 +1,7 @@
+/* The group planner: which runs train together, and how many at a time. */
 #include "monolab/common.h"
+#include "monolab/plan.h"
 #include "monolab/group.h"
-#include "monolab/sweep.h"
 #include <stdlib.h>
 
 /* Runs join the first open group they can share shapes with, in grid order,

@@ -1,0 +1,14 @@
+/* Group planning (src/plan.c): which runs of a sweep train together, and in
+ * groups of what size. */
+#ifndef MONOLAB_PLAN_H
+#define MONOLAB_PLAN_H
+#include "monolab/config.h"
+#include <stddef.h>
+
+/* runs: the runs still to do, in grid order. Fills order[] with the runs
+ * regrouped and starts[] (n_groups + 1 entries) with each group's first
+ * position; returns the number of groups. A group never holds more models
+ * than fit in mem_budget bytes, nor more than max_g. */
+int ml_plan_groups(const ml_run *const *runs, int n, size_t mem_budget, int max_g, const ml_run **order, int *starts);
+
+#endif
