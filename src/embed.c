@@ -141,9 +141,7 @@ int ml_embed_main(int argc, char **argv) {
     const ml_backend *be = ml_backend_pick(device);
     char defdir[1024];
     if (!outdir) {
-        const char *s = strrchr(input, '/');
-        s = s ? s + 1 : input;
-        snprintf(defdir, sizeof defdir, "runs/embed_%.*s", (int)strcspn(s, "."), s);
+        ml_default_outdir(defdir, sizeof defdir, "embed_", input);
         outdir = defdir;
     }
     ml_layer L;

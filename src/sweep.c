@@ -1,9 +1,11 @@
-/* Orchestration of `monolab sweep`: resolve the config, plan groups, train
+/* `monolab sweep`: its command line, then the orchestration: resolve the config, plan groups, train
  * each on the backend, and write outputs as each group finishes. Every
  * file is either replaced atomically or appended with fsync, so a killed
  * sweep leaves only complete results and --resume picks up from there. */
-#include "monolab/sweep.h"
+#include "monolab/backend.h"
+#include "monolab/cli.h"
 #include "monolab/common.h"
+#include "monolab/config.h"
 #include "monolab/fsutil.h"
 #include "monolab/plan.h"
 #include "monolab/progress.h"
@@ -15,6 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+typedef struct {
+    const char *config_path;
+    int n_over;
+    char **overrides;
+    const char *outdir;
+    const ml_backend *backend;
+    int resume;
+    int dry_run; /* print the plan, write nothing */
+} sweep_opts;
 
 typedef struct {
     const char *outdir;
@@ -167,7 +179,7 @@ static void print_plan(const ml_sweep_config *cfg) {
     free(starts);
 }
 
-void ml_sweep_run(const ml_sweep_opts *o) {
+static void sweep_run(const sweep_opts *o) {
     ml_sweep_config cfg;
     ml_config_load(&cfg, o->config_path, o->n_over, o->overrides);
 
@@ -249,4 +261,57 @@ void ml_sweep_run(const ml_sweep_opts *o) {
     free(starts);
     free(done);
     ml_config_free(&cfg);
+}
+
+static const char USAGE[] =
+    "usage: monolab sweep CONFIG.yaml [key=value ...] [-o OUTDIR] [--device auto|cpu|cuda] [--resume] [--dry-run]\n"
+    "\n"
+    "Trains every run of the config's grid; key=value overrides any key by its\n"
+    "dotted path (train.lr=0.01, model.k=[64,128], seeds=[3]). OUTDIR defaults to\n"
+    "runs/<config name>. See README.md for the config schema and output files.\n";
+
+int ml_sweep_main(int argc, char **argv) {
+    sweep_opts o = {0};
+    const char *device = "auto";
+    char **over = ml_calloc((size_t)argc, sizeof(char *));
+    char *outdir = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
+            if (++i >= argc) ml_die("%s needs a directory", a);
+            outdir = argv[i];
+        } else if (!strcmp(a, "--device")) {
+            if (++i >= argc) ml_die("--device needs auto, cpu or cuda");
+            device = argv[i];
+        } else if (!strncmp(a, "--device=", 9)) {
+            device = a + 9;
+        } else if (!strcmp(a, "--resume")) {
+            o.resume = 1;
+        } else if (!strcmp(a, "--dry-run")) {
+            o.dry_run = 1;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            printf("%s", USAGE);
+            exit(0);
+        } else if (a[0] == '-') {
+            ml_die("sweep: unknown option '%s' (see monolab --help)", a);
+        } else if (!o.config_path) {
+            o.config_path = a;
+        } else if (strchr(a, '=')) {
+            over[o.n_over++] = argv[i];
+        } else {
+            ml_die("sweep: unexpected argument '%s' (overrides look like key=value)", a);
+        }
+    }
+    if (!o.config_path) ml_die("sweep: missing CONFIG.yaml (see monolab --help)");
+    o.overrides = over;
+    o.backend = ml_backend_pick(device);
+    char defdir[1024];
+    if (!outdir) {
+        ml_default_outdir(defdir, sizeof defdir, "", o.config_path);
+        outdir = defdir;
+    }
+    o.outdir = outdir;
+    sweep_run(&o);
+    free(over);
+    return 0;
 }

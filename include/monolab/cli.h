@@ -3,9 +3,15 @@
  * table. Returns the exit code; bad usage exits 2 through ml_die. */
 #ifndef MONOLAB_CLI_H
 #define MONOLAB_CLI_H
+#include <stddef.h>
 
-int ml_analyze_main(int argc, char **argv); /* src/analyze.c */
+int ml_sweep_main(int argc, char **argv);   /* src/sweep.c */
 int ml_embed_main(int argc, char **argv);   /* src/embed.c */
 int ml_plot_main(int argc, char **argv);    /* src/plot.c */
+int ml_analyze_main(int argc, char **argv); /* src/analyze.c */
+
+/* Where a command writes when -o is not given: runs/<prefix><stem>, the
+ * stem being input's file name up to its first dot (src/cli.c). */
+void ml_default_outdir(char *buf, size_t n, const char *prefix, const char *input);
 
 #endif
