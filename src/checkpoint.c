@@ -1,9 +1,13 @@
+/* Toy-model checkpoints, ckpt/RUN_ID/step_NNNNNN.safetensors: the writer
+ * that `monolab sweep` calls and the reader behind analyze and embed. */
 #include "monolab/checkpoint.h"
 #include "monolab/common.h"
 #include "monolab/elementwise.h"
+#include "monolab/fsutil.h"
 #include "monolab/model_init.h"
 #include "monolab/safetensors.h"
 #include <cblas.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,4 +83,62 @@ void ml_checkpoint_inputs(const ml_checkpoint *c, uint64_t seed, int B, float *V
     /* X = V Pᵀ, P being m x N */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, m, N, 1.0f, V, N, c->P, N, 0.0f, X, m);
     free(p);
+}
+
+/* Hyperparameters as strings, for checkpoint metadata. */
+static int run_metadata(const ml_run *r, long done, char store[][64], const char **kv) {
+    int n = 0;
+#define KV(key, ...) (snprintf(store[n], 64, __VA_ARGS__), kv[2 * n] = key, kv[2 * n + 1] = store[n], n++)
+    KV("run_id", "%s", r->id);
+    KV("step", "%ld", done);
+    KV("seed", "%llu", (unsigned long long)r->seed);
+    KV("task", "%s", ml_task_name(r->task));
+    KV("N", "%d", r->N);
+    KV("m", "%d", r->m);
+    KV("k", "%d", r->k);
+    KV("activation", "%s", ml_act_name(r->act));
+    KV("bias_offset", "%.9g", r->bias_offset);
+    KV("sampling", "%s", ml_sampling_name(r->sampling));
+    KV("eps", "%.9g", r->eps);
+    KV("steps", "%ld", r->steps);
+    KV("batch", "%d", r->batch);
+    KV("lr", "%.9g", r->lr);
+    KV("optimizer", "%s", ml_optim_name(r->optimizer));
+    KV("schedule", "%s", ml_sched_name(r->schedule));
+    KV("t_max", "%d", r->t_max);
+    KV("decay", "%.9g", r->decay);
+    KV("l1", "%.9g", r->l1);
+    KV("weight_decay", "%.9g", r->weight_decay);
+    KV("precision", "%s", ml_precision_name(r->precision));
+#undef KV
+    return n;
+}
+
+void ml_checkpoint_write(const char *outdir, const ml_group *g, int gi, long done, const float *p) {
+    const ml_run *r = g->runs[gi];
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/ckpt/%s", outdir, r->id);
+    ml_mkdirs(dir);
+    snprintf(path, sizeof path, "%s/step_%06ld.safetensors", dir, done);
+    /* P is stored as SPEC's m x N; we hold its transpose. */
+    float *P = ml_malloc(sizeof(float) * (size_t)g->N * g->m);
+    float *Q = g->Qt ? ml_malloc(sizeof(float) * (size_t)g->N * g->m) : NULL;
+    for (int i = 0; i < g->N; i++)
+        for (int c = 0; c < g->m; c++) {
+            P[(size_t)c * g->N + i] = g->Pt[((size_t)gi * g->N + i) * g->m + c];
+            if (Q) Q[(size_t)c * g->N + i] = g->Qt[((size_t)gi * g->N + i) * g->m + c];
+        }
+    ml_st_tensor t[5] = {
+        {"W1", "F32", 2, {g->k, g->m}, p + g->off_W1},
+        {"b1", "F32", 1, {g->k}, p + g->off_b1},
+        {"W2", "F32", 2, {g->out, g->k}, p + g->off_W2},
+        {"P", "F32", 2, {g->m, g->N}, P},
+        {"Q", "F32", 2, {g->m, g->N}, Q},
+    };
+    char store[32][64];
+    const char *kv[64];
+    int n_meta = run_metadata(r, done, store, kv);
+    ml_st_write(path, Q ? 5 : 4, t, n_meta, kv);
+    free(P);
+    free(Q);
 }

@@ -1,16 +1,19 @@
-/* `monolab sweep`: its command line, then the orchestration: resolve the config, plan groups, train
- * each on the backend, and write outputs as each group finishes. Every
- * file is either replaced atomically or appended with fsync, so a killed
- * sweep leaves only complete results and --resume picks up from there. */
+/* `monolab sweep`: its command line, then the orchestration: resolve the
+ * config, plan groups, train each on the backend, and hand each finished
+ * group to the writers of the output files (checkpoint.c, loss_log.c,
+ * runs_csv.c). Every file is either replaced atomically or appended with
+ * fsync, so a killed sweep leaves only complete results and --resume picks
+ * up from there. */
 #include "monolab/backend.h"
+#include "monolab/checkpoint.h"
 #include "monolab/cli.h"
 #include "monolab/common.h"
 #include "monolab/config.h"
 #include "monolab/fsutil.h"
+#include "monolab/loss_log.h"
 #include "monolab/plan.h"
 #include "monolab/progress.h"
 #include "monolab/runs_csv.h"
-#include "monolab/safetensors.h"
 #include "monolab/train.h"
 #include <math.h>
 #include <stdio.h>
@@ -46,109 +49,14 @@ static size_t mem_budget(const ml_backend *be) {
     return phys / 2;
 }
 
-/* Hyperparameters as strings, for checkpoint metadata. */
-static int run_metadata(const ml_run *r, long done, char store[][64], const char **kv) {
-    int n = 0;
-#define KV(key, ...) (snprintf(store[n], 64, __VA_ARGS__), kv[2 * n] = key, kv[2 * n + 1] = store[n], n++)
-    KV("run_id", "%s", r->id);
-    KV("step", "%ld", done);
-    KV("seed", "%llu", (unsigned long long)r->seed);
-    KV("task", "%s", ml_task_name(r->task));
-    KV("N", "%d", r->N);
-    KV("m", "%d", r->m);
-    KV("k", "%d", r->k);
-    KV("activation", "%s", ml_act_name(r->act));
-    KV("bias_offset", "%.9g", r->bias_offset);
-    KV("sampling", "%s", ml_sampling_name(r->sampling));
-    KV("eps", "%.9g", r->eps);
-    KV("steps", "%ld", r->steps);
-    KV("batch", "%d", r->batch);
-    KV("lr", "%.9g", r->lr);
-    KV("optimizer", "%s", ml_optim_name(r->optimizer));
-    KV("schedule", "%s", ml_sched_name(r->schedule));
-    KV("t_max", "%d", r->t_max);
-    KV("decay", "%.9g", r->decay);
-    KV("l1", "%.9g", r->l1);
-    KV("weight_decay", "%.9g", r->weight_decay);
-    KV("precision", "%s", ml_precision_name(r->precision));
-#undef KV
-    return n;
-}
-
-static void write_checkpoint(void *vctx, const ml_group *g, long done, const float *params) {
-    sweep_ctx *ctx = vctx;
-    for (int gi = 0; gi < g->G; gi++) {
-        const ml_run *r = g->runs[gi];
-        char dir[4096], path[4200];
-        snprintf(dir, sizeof dir, "%s/ckpt/%s", ctx->outdir, r->id);
-        ml_mkdirs(dir);
-        snprintf(path, sizeof path, "%s/step_%06ld.safetensors", dir, done);
-        const float *p = params + (size_t)gi * g->n_param;
-        /* P is stored as SPEC's m x N; we hold its transpose. */
-        float *P = ml_malloc(sizeof(float) * (size_t)g->N * g->m);
-        float *Q = g->Qt ? ml_malloc(sizeof(float) * (size_t)g->N * g->m) : NULL;
-        for (int i = 0; i < g->N; i++)
-            for (int c = 0; c < g->m; c++) {
-                P[(size_t)c * g->N + i] = g->Pt[((size_t)gi * g->N + i) * g->m + c];
-                if (Q) Q[(size_t)c * g->N + i] = g->Qt[((size_t)gi * g->N + i) * g->m + c];
-            }
-        ml_st_tensor t[5] = {
-            {"W1", "F32", 2, {g->k, g->m}, p + g->off_W1},
-            {"b1", "F32", 1, {g->k}, p + g->off_b1},
-            {"W2", "F32", 2, {g->out, g->k}, p + g->off_W2},
-            {"P", "F32", 2, {g->m, g->N}, P},
-            {"Q", "F32", 2, {g->m, g->N}, Q},
-        };
-        char store[32][64];
-        const char *kv[64];
-        int n_meta = run_metadata(r, done, store, kv);
-        ml_st_write(path, Q ? 5 : 4, t, n_meta, kv);
-        free(P);
-        free(Q);
-    }
+static void write_checkpoints(void *vctx, const ml_group *g, long done, const float *params) {
+    const sweep_ctx *ctx = vctx;
+    for (int gi = 0; gi < g->G; gi++) ml_checkpoint_write(ctx->outdir, g, gi, done, params + (size_t)gi * g->n_param);
 }
 
 static void on_progress(void *vctx, const ml_group *g, long done) {
     (void)g;
     ml_progress_steps(((sweep_ctx *)vctx)->progress, done);
-}
-
-static void write_loss_logs(const char *outdir, const ml_group *g, const ml_train_result *res) {
-    for (int gi = 0; gi < g->G; gi++) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/loss/%s.csv", outdir, g->runs[gi]->id);
-        ml_atomic_file f;
-        ml_atomic_open(&f, path);
-        ml_atomic_printf(&f, "step,loss,lr\n");
-        for (int r = 0; r < res->n_log; r++)
-            ml_atomic_printf(&f, "%ld,%.9g,%.9g\n", res->log_step[r], res->log_loss[(size_t)r * g->G + gi],
-                             res->log_lr[(size_t)r * g->G + gi]);
-        ml_atomic_commit(&f);
-    }
-}
-
-/* Rows of one group, in run order, appended with one write and one fsync. */
-static void append_rows(const char *csv, const ml_group *g, const ml_train_result *res) {
-    size_t cap = 1024 * (size_t)g->G, n = 0;
-    char *buf = ml_malloc(cap);
-    for (int gi = 0; gi < g->G; gi++) {
-        const ml_run *r = g->runs[gi];
-        const ml_mono_stats *s = &res->mono[gi];
-        int w = snprintf(buf + n, cap - n,
-                         "%s,%llu,%s,%d,%d,%d,%d,%s,%.9g,%s,%.9g,%ld,%d,%.9g,%s,%s,%d,%.9g,%.9g,%.9g,%s,"
-                         "%.9g,%.9g,%d,%.9g,%.9g,%d,%.9g,%.9g,%ld,%.3f\n",
-                         r->id, (unsigned long long)r->seed, ml_task_name(r->task), r->N, r->m, r->k,
-                         ml_run_out_dim(r), ml_act_name(r->act), r->bias_offset, ml_sampling_name(r->sampling),
-                         r->eps, r->steps, r->batch, r->lr, ml_optim_name(r->optimizer),
-                         ml_sched_name(r->schedule), r->t_max, r->decay, r->l1, r->weight_decay,
-                         ml_precision_name(r->precision), res->final_loss[gi], res->eval_loss[gi], s->mono_neurons,
-                         s->mono_per_feature, s->mono_per_neuron, s->dead_neurons, s->bias_mono_mean,
-                         s->bias_poly_mean, res->diverged[gi], res->seconds / g->G);
-        if (w < 0 || (size_t)w >= cap - n) ml_fatal("internal: runs.csv row too long");
-        n += (size_t)w;
-    }
-    ml_append_sync(csv, buf, n);
-    free(buf);
 }
 
 static double flops_per_step(const ml_run *r) {
@@ -235,9 +143,9 @@ static void sweep_run(const sweep_opts *o) {
         ml_group *g = ml_group_create(order + starts[gi], G);
         ml_progress_group_begin(&prog, G, flops_per_step(&g->shape) * G);
         ml_train_result res;
-        ml_train_group(o->backend, g, &res, write_checkpoint, on_progress, &ctx);
-        write_loss_logs(o->outdir, g, &res);
-        append_rows(csv, g, &res);
+        ml_train_group(o->backend, g, &res, write_checkpoints, on_progress, &ctx);
+        ml_loss_log_write(o->outdir, g, &res);
+        ml_runs_csv_append(csv, g, &res);
         char desc[256];
         int n_div = 0;
         double mpf = 0, lo = INFINITY, hi = -INFINITY;

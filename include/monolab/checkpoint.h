@@ -1,14 +1,20 @@
-/* Loading a toy-model checkpoint written by `monolab sweep`: tensors plus
- * the hyperparameters kept in its metadata. */
+/* Toy-model checkpoints (src/checkpoint.c): OUTDIR/ckpt/RUN_ID/
+ * step_NNNNNN.safetensors, tensors plus the run's hyperparameters in the
+ * metadata; written by `monolab sweep`, read by analyze and embed. */
 #ifndef MONOLAB_CHECKPOINT_H
 #define MONOLAB_CHECKPOINT_H
 #include "monolab/config.h"
+#include "monolab/group.h"
 
 typedef struct {
     ml_run run;      /* task, shapes, activation, sampling, eps, seed from metadata */
     int out;
     float *W1, *b1, *W2, *P; /* [k][m], [k], [out][k], [m][N] */
 } ml_checkpoint;
+
+/* Model gi of group g after `done` steps, its parameters p [n_param]:
+ * written atomically (a reader never sees half a checkpoint). */
+void ml_checkpoint_write(const char *outdir, const ml_group *g, int gi, long done, const float *p);
 
 /* Exits 2 with the file and the tensor or key at fault. */
 void ml_checkpoint_load(ml_checkpoint *c, const char *path);

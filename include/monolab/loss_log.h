@@ -1,0 +1,10 @@
+/* The loss logs of a sweep, OUTDIR/loss/RUN_ID.csv (src/loss_log.c). */
+#ifndef MONOLAB_LOSS_LOG_H
+#define MONOLAB_LOSS_LOG_H
+#include "monolab/group.h"
+#include "monolab/train.h"
+
+/* One file per model of the trained group, each replaced atomically. */
+void ml_loss_log_write(const char *outdir, const ml_group *g, const ml_train_result *res);
+
+#endif
