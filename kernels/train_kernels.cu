@@ -28,7 +28,7 @@ __global__ void sample_kernel(ml_dev_group g, uint32_t stream, uint32_t step, fl
     extern __shared__ float v[];
     int b = blockIdx.x, gi = blockIdx.y;
     if (g.frozen_at[gi] >= 0) return;
-    const int N = g.N, m = g.m, is_abs = g.task == 2, reproj = g.task == 1;
+    const int N = g.N, m = g.m, is_abs = g.task == TASK_ABS, reproj = g.task == TASK_REPROJECTOR;
     const float *p = g.feat_p + (size_t)gi * N;
     float *t = T + ((size_t)gi * g.B + b) * g.out;
     for (int i = threadIdx.x; i < N; i += blockDim.x) {
@@ -173,7 +173,7 @@ __global__ void opt_pass1_kernel(ml_dev_group g, int optimizer, float weight_dec
     size_t base = (size_t)gi * g.n_param;
     float *p = params + base, *gr = grads + base, *mm = m1 + base, *vv = m2 + base;
     const float lr = g.lr[gi] * sched;
-    if (optimizer == 0) {
+    if (optimizer == OPT_LAMB) {
         double pp = 0, aa = 0;
         for (size_t i = lo + threadIdx.x; i < hi; i += THREADS) {
             float a = ml_lamb_dir(gr[i], &mm[i], &vv[i]);
@@ -191,11 +191,11 @@ __global__ void opt_pass1_kernel(ml_dev_group g, int optimizer, float weight_dec
     }
     const int t1 = (int)step + 1;
     const float bc1 = 1.0f - powf(ML_BETA1, (float)t1), bc2s = sqrtf(1.0f - powf(ML_BETA2, (float)t1));
-    const float wdf = optimizer == 2 ? 1.0f - lr * weight_decay : 1.0f;
+    const float wdf = optimizer == OPT_ADAMW ? 1.0f - lr * weight_decay : 1.0f;
     const float f = 1.0f - g.decay[gi] * g.lr[gi];
     for (size_t i = lo + threadIdx.x; i < hi; i += THREADS) {
         float q = ml_adam_update(p[i], gr[i], &mm[i], &vv[i], lr, bc1, bc2s, wdf);
-        if (decay_on && tensor == 1) q *= f; /* bias decay after the update (SPEC §1.7) */
+        if (decay_on && tensor == ML_TENSOR_B1) q *= f; /* bias decay after the update (SPEC §1.7) */
         p[i] = q;
     }
 }
@@ -224,9 +224,9 @@ __global__ void lamb_apply_kernel(ml_dev_group g, float *params, const float *di
         int gi = (int)(e / g.n_param);
         size_t i = e % g.n_param;
         if (g.frozen_at[gi] >= 0) continue;
-        int t = i < g.off_b1 ? 0 : i < g.off_W2 ? 1 : 2;
+        int t = i < g.off_b1 ? ML_TENSOR_W1 : i < g.off_W2 ? ML_TENSOR_B1 : ML_TENSOR_W2;
         float q = params[e] - g.lr[gi] * sched * ratio[gi * 3 + t] * dir[e];
-        if (decay_on && t == 1) q *= 1.0f - g.decay[gi] * g.lr[gi];
+        if (decay_on && t == ML_TENSOR_B1) q *= 1.0f - g.decay[gi] * g.lr[gi];
         params[e] = q;
     }
 }
@@ -239,7 +239,7 @@ void ml_k_optimize(const ml_dev_group &g, int optimizer, float weight_decay, flo
     opt_pass1_kernel<<<grid, THREADS, 0, s>>>(g, optimizer, weight_decay, params, grads, m1, m2, part_p, part_a, nc,
                                               step, sched, decay_on);
     cudaLaunchCheck("opt_pass1");
-    if (optimizer != 0) return;
+    if (optimizer != OPT_LAMB) return;
     lamb_ratio_kernel<<<(g.G + 127) / 128, 128, 0, s>>>(g, part_p, part_a, nc, ratio);
     cudaLaunchCheck("lamb_ratio");
     lamb_apply_kernel<<<grid_for((size_t)g.G * g.n_param), THREADS, 0, s>>>(g, params, grads, ratio, sched, decay_on);

@@ -19,22 +19,19 @@ static const char *need(const ml_st_file *f, const char *key) {
 
 static int pick(const ml_st_file *f, const char *key, const char *const *names) {
     const char *v = need(f, key);
-    for (int i = 0; names[i]; i++)
-        if (!strcmp(v, names[i])) return i;
+    int i = ml_enum_parse(names, v);
+    if (i >= 0) return i;
     ml_die("%s: metadata '%s' has unknown value '%s'", f->path, key, v);
 }
 
 void ml_checkpoint_load(ml_checkpoint *c, const char *path) {
-    static const char *const TASKS[] = {"decoder", "reprojector", "abs", NULL};
-    static const char *const ACTS[] = {"relu", "gelu", "solu", NULL};
-    static const char *const SAMPS[] = {"uniform", "power_law", NULL};
     memset(c, 0, sizeof *c);
     ml_st_file f;
     ml_st_open(&f, path);
     ml_run *r = &c->run;
-    r->task = (ml_task)pick(&f, "task", TASKS);
-    r->act = (ml_act)pick(&f, "activation", ACTS);
-    r->sampling = (ml_sampling)pick(&f, "sampling", SAMPS);
+    r->task = (ml_task)pick(&f, "task", ML_TASK_NAMES);
+    r->act = (ml_act)pick(&f, "activation", ML_ACT_NAMES);
+    r->sampling = (ml_sampling)pick(&f, "sampling", ML_SAMPLING_NAMES);
     r->eps = atof(need(&f, "eps"));
     r->seed = strtoull(need(&f, "seed"), NULL, 10);
     const char *id = ml_st_meta(&f, "run_id");
@@ -85,32 +82,20 @@ void ml_checkpoint_inputs(const ml_checkpoint *c, uint64_t seed, int B, float *V
     free(p);
 }
 
-/* Hyperparameters as strings, for checkpoint metadata. */
+/* run_id, step and the run's fields (config.h's ML_RUN_FIELDS) as strings. */
 static int run_metadata(const ml_run *r, long done, char store[][64], const char **kv) {
-    int n = 0;
-#define KV(key, ...) (snprintf(store[n], 64, __VA_ARGS__), kv[2 * n] = key, kv[2 * n + 1] = store[n], n++)
-    KV("run_id", "%s", r->id);
-    KV("step", "%ld", done);
-    KV("seed", "%llu", (unsigned long long)r->seed);
-    KV("task", "%s", ml_task_name(r->task));
-    KV("N", "%d", r->N);
-    KV("m", "%d", r->m);
-    KV("k", "%d", r->k);
-    KV("activation", "%s", ml_act_name(r->act));
-    KV("bias_offset", "%.9g", r->bias_offset);
-    KV("sampling", "%s", ml_sampling_name(r->sampling));
-    KV("eps", "%.9g", r->eps);
-    KV("steps", "%ld", r->steps);
-    KV("batch", "%d", r->batch);
-    KV("lr", "%.9g", r->lr);
-    KV("optimizer", "%s", ml_optim_name(r->optimizer));
-    KV("schedule", "%s", ml_sched_name(r->schedule));
-    KV("t_max", "%d", r->t_max);
-    KV("decay", "%.9g", r->decay);
-    KV("l1", "%.9g", r->l1);
-    KV("weight_decay", "%.9g", r->weight_decay);
-    KV("precision", "%s", ml_precision_name(r->precision));
-#undef KV
+    int n = 0, used = 0;
+    kv[2 * n] = "run_id";
+    kv[2 * n++ + 1] = r->id;
+    snprintf(store[used], 64, "%ld", done);
+    kv[2 * n] = "step";
+    kv[2 * n++ + 1] = store[used++];
+    for (int i = 0; i < ML_N_RUN_FIELDS; i++)
+        if (ML_RUN_FIELDS[i].where & ML_RF_META) {
+            ml_run_field_format(r, &ML_RUN_FIELDS[i], store[used], 64);
+            kv[2 * n] = ML_RUN_FIELDS[i].name;
+            kv[2 * n++ + 1] = store[used++];
+        }
     return n;
 }
 
@@ -135,8 +120,8 @@ void ml_checkpoint_write(const char *outdir, const ml_group *g, int gi, long don
         {"P", "F32", 2, {g->m, g->N}, P},
         {"Q", "F32", 2, {g->m, g->N}, Q},
     };
-    char store[32][64];
-    const char *kv[64];
+    char store[ML_N_RUN_FIELDS + 1][64];
+    const char *kv[2 * (ML_N_RUN_FIELDS + 2)];
     int n_meta = run_metadata(r, done, store, kv);
     ml_st_write(path, Q ? 5 : 4, t, n_meta, kv);
     free(P);

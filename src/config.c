@@ -11,66 +11,58 @@
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { F_INT, F_FLOAT, F_ENUM, F_BATCH } ftype;
-
-typedef struct {
-    const char *path;  /* dotted key */
-    ftype type;
-    size_t off;        /* into ml_run */
-    const char *def;   /* default as YAML text */
-    double lo, hi;     /* allowed range (inclusive unless lo_open) */
-    int lo_open;
-    const char *const *names; /* enum names, NULL-terminated */
-} field;
-
-static const char *const TASKS[] = {"decoder", "reprojector", "abs", NULL};
-static const char *const ACTS[] = {"relu", "gelu", "solu", NULL};
-static const char *const SAMPLINGS[] = {"uniform", "power_law", NULL};
-static const char *const OPTIMS[] = {"lamb", "adam", "adamw", NULL};
-static const char *const SCHEDS[] = {"cosine", "constant", NULL};
-static const char *const PRECS[] = {"fp32", "tf32", "bf16", NULL};
-static const char *const CKPTS[] = {"log2", "final", "none", NULL};
-
 #define OFF(f) offsetof(ml_run, f)
 #define BIG 1e300
+#define ALL (ML_RF_CSV | ML_RF_META | ML_RF_PLOT)
 /* Defaults are the paper's k=1024 run (SPEC §1.8, §1.10). */
-static const field SCHEMA[] = {
-    {"task", F_ENUM, OFF(task), "decoder", 0, 0, 0, TASKS},
-    {"model.N", F_INT, OFF(N), "512", 1, 1 << 20, 0, NULL},
-    {"model.m", F_INT, OFF(m), "64", 1, 1 << 20, 0, NULL},
-    {"model.k", F_INT, OFF(k), "1024", 1, 1 << 24, 0, NULL},
-    {"model.activation", F_ENUM, OFF(act), "relu", 0, 0, 0, ACTS},
-    {"model.bias_offset", F_FLOAT, OFF(bias_offset), "0.0", -BIG, BIG, 0, NULL},
-    {"data.sampling", F_ENUM, OFF(sampling), "uniform", 0, 0, 0, SAMPLINGS},
-    {"data.eps", F_FLOAT, OFF(eps), "0.015625", 0, 1, 1, NULL},
-    {"train.steps", F_INT, OFF(steps), "131072", 1, 2147483647.0, 0, NULL},
-    {"train.batch", F_BATCH, OFF(batch), "8192", 1, 1 << 30, 0, NULL},
-    {"train.lr", F_FLOAT, OFF(lr), "0.003", 0, BIG, 0, NULL},
-    {"train.optimizer", F_ENUM, OFF(optimizer), "lamb", 0, 0, 0, OPTIMS},
-    {"train.schedule", F_ENUM, OFF(schedule), "cosine", 0, 0, 0, SCHEDS},
-    {"train.t_max", F_INT, OFF(t_max), "512", 1, 2147483647.0, 0, NULL},
-    {"train.decay", F_FLOAT, OFF(decay), "0.0", 0, BIG, 0, NULL},
-    {"train.l1", F_FLOAT, OFF(l1), "0.0", 0, BIG, 0, NULL},
-    {"train.weight_decay", F_FLOAT, OFF(weight_decay), "0.01", 0, BIG, 0, NULL},
-    {"train.precision", F_ENUM, OFF(precision), "tf32", 0, 0, 0, PRECS},
-    {"train.log_every", F_INT, OFF(log_every), "16", 1, 1 << 30, 0, NULL},
-    {"eval.batch", F_INT, OFF(eval_batch), "65536", 1, 1 << 30, 0, NULL},
-    {"checkpoints", F_ENUM, OFF(checkpoints), "log2", 0, 0, 0, CKPTS},
+const ml_run_field ML_RUN_FIELDS[ML_N_RUN_FIELDS] = {
+    {"seed", NULL, RF_SEED, OFF(seed), NULL, NULL, 0, 0, 0, ML_RF_CSV | ML_RF_META, 0},
+    {"task", "task", RF_ENUM, OFF(task), ML_TASK_NAMES, "decoder", 0, 0, 0, ALL, 0},
+    {"N", "model.N", RF_INT, OFF(N), NULL, "512", 1, 1 << 20, 0, ALL, 1},
+    {"m", "model.m", RF_INT, OFF(m), NULL, "64", 1, 1 << 20, 0, ALL, 1},
+    {"k", "model.k", RF_INT, OFF(k), NULL, "1024", 1, 1 << 24, 0, ALL, 1},
+    {"out", NULL, RF_OUT, 0, NULL, NULL, 0, 0, 0, ML_RF_CSV, 0},
+    {"activation", "model.activation", RF_ENUM, OFF(act), ML_ACT_NAMES, "relu", 0, 0, 0, ALL, 0},
+    {"bias_offset", "model.bias_offset", RF_DOUBLE, OFF(bias_offset), NULL, "0.0", -BIG, BIG, 0, ALL, 0},
+    {"sampling", "data.sampling", RF_ENUM, OFF(sampling), ML_SAMPLING_NAMES, "uniform", 0, 0, 0, ALL, 0},
+    {"eps", "data.eps", RF_DOUBLE, OFF(eps), NULL, "0.015625", 0, 1, 1, ALL, 1},
+    {"steps", "train.steps", RF_LONG, OFF(steps), NULL, "131072", 1, 2147483647.0, 0, ALL, 1},
+    {"batch", "train.batch", RF_BATCH, OFF(batch), NULL, "8192", 1, 1 << 30, 0, ALL, 1},
+    {"lr", "train.lr", RF_DOUBLE, OFF(lr), NULL, "0.003", 0, BIG, 0, ALL, 1},
+    {"optimizer", "train.optimizer", RF_ENUM, OFF(optimizer), ML_OPTIM_NAMES, "lamb", 0, 0, 0, ALL, 0},
+    {"schedule", "train.schedule", RF_ENUM, OFF(schedule), ML_SCHED_NAMES, "cosine", 0, 0, 0, ALL, 0},
+    {"t_max", "train.t_max", RF_INT, OFF(t_max), NULL, "512", 1, 2147483647.0, 0, ALL, 1},
+    {"decay", "train.decay", RF_DOUBLE, OFF(decay), NULL, "0.0", 0, BIG, 0, ALL, 1},
+    {"l1", "train.l1", RF_DOUBLE, OFF(l1), NULL, "0.0", 0, BIG, 0, ALL, 1},
+    {"weight_decay", "train.weight_decay", RF_DOUBLE, OFF(weight_decay), NULL, "0.01", 0, BIG, 0, ALL, 1},
+    {"precision", "train.precision", RF_ENUM, OFF(precision), ML_PRECISION_NAMES, "tf32", 0, 0, 0, ALL, 0},
+    {"log_every", "train.log_every", RF_INT, OFF(log_every), NULL, "16", 1, 1 << 30, 0, 0, 0},
+    {"eval_batch", "eval.batch", RF_INT, OFF(eval_batch), NULL, "65536", 1, 1 << 30, 0, 0, 0},
+    {"checkpoints", "checkpoints", RF_ENUM, OFF(checkpoints), ML_CKPT_NAMES, "log2", 0, 0, 0, 0, 0},
 };
-#define NFIELDS ((int)(sizeof SCHEMA / sizeof SCHEMA[0]))
+#define NFIELDS ML_N_RUN_FIELDS
+#define SCHEMA ML_RUN_FIELDS
+typedef ml_run_field field;
 static const char *const SECTIONS[] = {"model", "data", "train", "eval", NULL};
 
-const char *ml_task_name(ml_task t) { return TASKS[t]; }
-const char *ml_act_name(ml_act a) { return ACTS[a]; }
-const char *ml_sampling_name(ml_sampling s) { return SAMPLINGS[s]; }
-const char *ml_optim_name(ml_optim o) { return OPTIMS[o]; }
-const char *ml_sched_name(ml_sched s) { return SCHEDS[s]; }
-const char *ml_precision_name(ml_precision p) { return PRECS[p]; }
-const char *ml_ckpt_name(ml_ckpt c) { return CKPTS[c]; }
 int ml_run_out_dim(const ml_run *r) { return r->task == TASK_REPROJECTOR ? r->m : r->N; }
+
+void ml_run_field_format(const ml_run *r, const ml_run_field *f, char *buf, size_t n) {
+    const char *base = (const char *)r;
+    switch (f->kind) {
+    case RF_SEED: snprintf(buf, n, "%llu", (unsigned long long)r->seed); return;
+    case RF_INT:
+    case RF_BATCH: snprintf(buf, n, "%d", *(const int *)(base + f->off)); return;
+    case RF_LONG: snprintf(buf, n, "%ld", *(const long *)(base + f->off)); return;
+    case RF_DOUBLE: snprintf(buf, n, "%.9g", *(const double *)(base + f->off)); return;
+    case RF_ENUM: snprintf(buf, n, "%s", f->names[*(const int *)(base + f->off)]); return;
+    case RF_OUT: snprintf(buf, n, "%d", ml_run_out_dim(r)); return;
+    }
+}
 
 /* Where a node came from, for messages: "file:line", or the command line
  * (line 0) for values that came from key=value overrides. */
@@ -83,7 +75,7 @@ static const char *where(const char *file, int line) {
 
 static const field *find_field(const char *path) {
     for (int i = 0; i < NFIELDS; i++)
-        if (!strcmp(SCHEMA[i].path, path)) return &SCHEMA[i];
+        if (SCHEMA[i].path && !strcmp(SCHEMA[i].path, path)) return &SCHEMA[i];
     return NULL;
 }
 
@@ -125,6 +117,7 @@ static void known_keys(char *buf, size_t n, const char *section) {
     size_t sl = section ? strlen(section) : 0;
     for (int i = 0; i < NFIELDS; i++) {
         const char *p = SCHEMA[i].path;
+        if (!p) continue;
         const char *dot = strchr(p, '.');
         const char *leaf = NULL;
         if (section && dot && (size_t)(dot - p) == sl && !strncmp(p, section, sl)) leaf = dot + 1;
@@ -143,39 +136,37 @@ static void apply_scalar(const field *f, const ynode *v, const char *file, ml_ru
         ml_die("%s: '%s' must be a single value or a flat list", where(file, v->line), f->path);
     const char *s = v->text;
     char *base = (char *)run;
-    switch (f->type) {
-    case F_ENUM: {
-        for (int i = 0; f->names[i]; i++)
-            if (!strcmp(f->names[i], s)) {
-                if (run) *(int *)(base + f->off) = i;
-                return;
-            }
-        char opts[256] = "";
-        for (int i = 0; f->names[i]; i++) {
-            strcat(opts, i ? " | " : "");
-            strcat(opts, f->names[i]);
+    switch (f->kind) {
+    case RF_ENUM: {
+        int i = ml_enum_parse(f->names, s);
+        if (i >= 0) {
+            if (run) *(int *)(base + f->off) = i;
+            return;
         }
+        char opts[256];
+        ml_enum_list(f->names, " | ", opts, sizeof opts);
         ml_die("%s: '%s' must be one of %s, got '%s'", where(file, v->line), f->path, opts, s);
     }
-    case F_BATCH:
+    case RF_BATCH:
         if (!strcmp(s, "auto")) {
             if (run) *(int *)(base + f->off) = -1; /* resolved once k is known */
             return;
         }
         /* fall through */
-    case F_INT: {
+    case RF_INT:
+    case RF_LONG: {
         long x;
         if (v->quoted || parse_int(s, &x))
             ml_die("%s: '%s' must be an integer%s, got '%s'", where(file, v->line), f->path,
-                   f->type == F_BATCH ? " or \"auto\"" : "", s);
+                   f->kind == RF_BATCH ? " or \"auto\"" : "", s);
         if (x < f->lo || x > f->hi)
             ml_die("%s: '%s' must be in [%.0f, %.0f], got %ld", where(file, v->line), f->path, f->lo, f->hi, x);
         if (!run) return;
-        if (f->off == OFF(steps)) *(long *)(base + f->off) = x;
+        if (f->kind == RF_LONG) *(long *)(base + f->off) = x;
         else *(int *)(base + f->off) = (int)x;
         return;
     }
-    case F_FLOAT: {
+    case RF_DOUBLE: {
         double x;
         if (v->quoted || parse_number(s, &x) || !isfinite(x))
             ml_die("%s: '%s' must be a finite number, got '%s'", where(file, v->line), f->path, s);
@@ -187,6 +178,8 @@ static void apply_scalar(const field *f, const ynode *v, const char *file, ml_ru
         if (run) *(double *)(base + f->off) = x;
         return;
     }
+    case RF_SEED:
+    case RF_OUT: break; /* not config keys */
     }
 }
 
@@ -216,6 +209,7 @@ static void validate_tree(const ynode *root, const char *file) {
     }
     for (int i = 0; i < NFIELDS; i++) {
         const field *f = &SCHEMA[i];
+        if (!f->path) continue;
         const ynode *v = root;
         char tmp[256];
         snprintf(tmp, sizeof tmp, "%s", f->path);
@@ -273,11 +267,12 @@ static void apply_override(ynode *root, const char *text) {
 /* Line of a field's node for cross-field messages (0 = default/override). */
 static int line_of(const ynode *const *vals, const char *path) {
     for (int i = 0; i < NFIELDS; i++)
-        if (!strcmp(SCHEMA[i].path, path)) return vals[i] ? vals[i]->line : 0;
+        if (SCHEMA[i].path && !strcmp(SCHEMA[i].path, path)) return vals[i] ? vals[i]->line : 0;
     return 0;
 }
 
 static const ynode *get_path(const ynode *root, const char *path) {
+    if (!path) return NULL;
     char tmp[256];
     snprintf(tmp, sizeof tmp, "%s", path);
     const ynode *v = root;
@@ -382,7 +377,7 @@ void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **o
     cfg->n_runs = (int)total;
     cfg->runs = ml_calloc((size_t)total, sizeof(ml_run));
     ynode *defaults[NFIELDS];
-    for (int i = 0; i < NFIELDS; i++) defaults[i] = yn_parse_string(SCHEMA[i].def, "schema default");
+    for (int i = 0; i < NFIELDS; i++) defaults[i] = SCHEMA[i].path ? yn_parse_string(SCHEMA[i].def, "schema default") : NULL;
     int idx[NFIELDS + 1];
     memset(idx, 0, sizeof idx);
     for (long r = 0; r < total; r++) {
@@ -395,6 +390,7 @@ void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **o
             rem /= counts[i];
         }
         for (int i = 0; i < NFIELDS; i++) {
+            if (!SCHEMA[i].path) continue;
             const ynode *v = vals[i] ? vals[i] : defaults[i];
             if (v->kind == YN_SEQ) v = v->items[idx[i]];
             apply_scalar(&SCHEMA[i], v, path, run);
@@ -427,6 +423,7 @@ void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **o
     const char *cur_section = "";
     for (int i = 0; i < NFIELDS; i++) {
         const char *p = SCHEMA[i].path;
+        if (!p) continue;
         const char *dot = strchr(p, '.');
         if (dot) {
             if (strncmp(cur_section, p, (size_t)(dot - p)) || strlen(cur_section) != (size_t)(dot - p)) {

@@ -20,7 +20,7 @@ static void load_toy(ml_layer *L, const char *path, const ml_embed_opts *o) {
     L->T = o->samples;
     L->d = m;
     L->n = k;
-    L->act = (int)r->act;
+    L->act = r->act;
     uint64_t seed = o->seed_set ? o->seed : r->seed;
     float *V = ml_malloc(sizeof(float) * (size_t)L->T * N);
     L->pre = ml_malloc(sizeof(float) * (size_t)L->T * m);
@@ -88,13 +88,11 @@ static void load_activations(ml_layer *L, const char *path) {
     if (tok && (tok->ndim != 1 || tok->shape[0] != L->T))
         ml_die("%s: tensor 'token_ids' must have shape [%d] like pre_mlp's rows", path, L->T);
     const char *a = ml_st_meta(&f, "activation");
-    L->act = ML_ACT_NONE;
+    L->act = ACT_NONE;
     if (a) {
-        if (!strcmp(a, "relu")) L->act = 0;
-        else if (!strcmp(a, "gelu")) L->act = 1;
-        else if (!strcmp(a, "solu")) L->act = 2;
-        else if (!strcmp(a, "gelu_new")) L->act = ML_ACT_GELU_NEW;
-        else if (strcmp(a, "none")) ml_die("%s: metadata 'activation' must be none, relu, gelu, gelu_new or solu, got '%s'", path, a);
+        int i = ml_enum_parse(ML_LAYER_ACT_NAMES, a); /* index = ml_act + 1 */
+        if (i >= 0) L->act = (ml_act)(i - 1);
+        else ml_die("%s: metadata 'activation' must be none, relu, gelu, gelu_new or solu, got '%s'", path, a);
     }
     const char *model = ml_st_meta(&f, "model"), *layer = ml_st_meta(&f, "layer");
     snprintf(L->desc, sizeof L->desc, "%s layer %s: T=%d d=%d n=%d", model ? model : "activations", layer ? layer : "?",

@@ -5,6 +5,7 @@
 #include "monolab/checkpoint.h"
 #include "monolab/cli.h"
 #include "monolab/common.h"
+#include "monolab/config.h"
 #include "monolab/csv_table.h"
 #include "monolab/fsutil.h"
 #include "monolab/metrics.h"
@@ -19,13 +20,9 @@
 #define FIG_H 600
 #define MAX_CURVES 10
 
-/* Hyperparameters that may be swept, and whether an axis over them is log. */
-static const struct { const char *name; int log; } HYPER[] = {
-    {"task", 0}, {"N", 1}, {"m", 1}, {"k", 1}, {"activation", 0}, {"bias_offset", 0}, {"sampling", 0},
-    {"eps", 1}, {"steps", 1}, {"batch", 1}, {"lr", 1}, {"optimizer", 0}, {"schedule", 0}, {"t_max", 1},
-    {"decay", 1}, {"l1", 1}, {"weight_decay", 1}, {"precision", 0},
-};
-#define N_HYPER ((int)(sizeof HYPER / sizeof HYPER[0]))
+/* The hyperparameters that may be swept, and whether an axis over them is
+ * log, are the ML_RF_PLOT fields of config.h's run-field table. */
+#define N_HYPER ML_N_RUN_FIELDS
 
 typedef struct {
     const char *outdir, *figdir;
@@ -432,16 +429,18 @@ int ml_plot_main(int argc, char **argv) {
         if (!is_number(p.t.rows[r][p.c_mono]) && strcmp(p.t.rows[r][p.c_mono], "nan"))
             ml_die("plot: %s:%d: mono_per_feature '%s' is not a number", path, r + 2, p.t.rows[r][p.c_mono]);
     int k_varies = 0;
-    for (int h = 0; h < N_HYPER; h++) {
-        int c = ml_csv_col(&p.t, HYPER[h].name);
-        if (c < 0) ml_die("plot: %s:1: column '%s' missing", path, HYPER[h].name);
+    for (int h = 0; h < ML_N_RUN_FIELDS; h++) {
+        const ml_run_field *hf = &ML_RUN_FIELDS[h];
+        if (!(hf->where & ML_RF_PLOT)) continue;
+        int c = ml_csv_col(&p.t, hf->name);
+        if (c < 0) ml_die("plot: %s:1: column '%s' missing", path, hf->name);
         const char **vals = ml_calloc((size_t)p.t.n_rows, sizeof(char *));
         int n = distinct(&p.t, c, vals);
         free(vals);
         if (n < 2) continue;
-        if (!strcmp(HYPER[h].name, "k")) k_varies = 1;
-        if (!strcmp(HYPER[h].name, "batch") && k_varies) continue; /* batch: auto follows k */
-        p.swept_log[p.n_swept] = HYPER[h].log;
+        if (!strcmp(hf->name, "k")) k_varies = 1;
+        if (!strcmp(hf->name, "batch") && k_varies) continue; /* batch: auto follows k */
+        p.swept_log[p.n_swept] = hf->log_axis;
         p.swept[p.n_swept++] = c;
     }
     /* caption: config name and scale */

@@ -2,15 +2,27 @@
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
 #include "monolab/runs_csv.h"
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/* The results after the run's fields (config.h's ML_RUN_FIELDS). */
+#define RESULT_COLUMNS                                                                                          \
+    "final_loss,eval_loss,mono_neurons,mono_per_feature,mono_per_neuron,dead_neurons,bias_mono_mean,"          \
+    "bias_poly_mean,diverged,seconds"
+
 const char *ml_runs_csv_header(void) {
-    return "run_id,seed,task,N,m,k,out,activation,bias_offset,sampling,eps,steps,batch,lr,optimizer,"
-           "schedule,t_max,decay,l1,weight_decay,precision,final_loss,eval_loss,mono_neurons,"
-           "mono_per_feature,mono_per_neuron,dead_neurons,bias_mono_mean,bias_poly_mean,diverged,seconds\n";
+    static char hdr[1024];
+    if (!hdr[0]) {
+        size_t n = (size_t)snprintf(hdr, sizeof hdr, "run_id");
+        for (int i = 0; i < ML_N_RUN_FIELDS; i++)
+            if (ML_RUN_FIELDS[i].where & ML_RF_CSV)
+                n += (size_t)snprintf(hdr + n, sizeof hdr - n, ",%s", ML_RUN_FIELDS[i].name);
+        snprintf(hdr + n, sizeof hdr - n, ",%s\n", RESULT_COLUMNS);
+    }
+    return hdr;
 }
 
 void ml_runs_csv_scan(const char *path, int n_runs, unsigned char *done) {
@@ -43,24 +55,32 @@ void ml_runs_csv_scan(const char *path, int n_runs, unsigned char *done) {
 }
 
 /* Rows of one group, in run order, appended with one write and one fsync. */
+/* printf into buf at *n, within cap. */
+static void add(char *buf, size_t cap, size_t *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void add(char *buf, size_t cap, size_t *n, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *n, cap - *n, fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= cap - *n) ml_fatal("internal: runs.csv row too long");
+    *n += (size_t)w;
+}
+
 void ml_runs_csv_append(const char *csv, const ml_group *g, const ml_train_result *res) {
     size_t cap = 1024 * (size_t)g->G, n = 0;
-    char *buf = ml_malloc(cap);
+    char *buf = ml_malloc(cap), val[64];
     for (int gi = 0; gi < g->G; gi++) {
         const ml_run *r = g->runs[gi];
         const ml_mono_stats *s = &res->mono[gi];
-        int w = snprintf(buf + n, cap - n,
-                         "%s,%llu,%s,%d,%d,%d,%d,%s,%.9g,%s,%.9g,%ld,%d,%.9g,%s,%s,%d,%.9g,%.9g,%.9g,%s,"
-                         "%.9g,%.9g,%d,%.9g,%.9g,%d,%.9g,%.9g,%ld,%.3f\n",
-                         r->id, (unsigned long long)r->seed, ml_task_name(r->task), r->N, r->m, r->k,
-                         ml_run_out_dim(r), ml_act_name(r->act), r->bias_offset, ml_sampling_name(r->sampling),
-                         r->eps, r->steps, r->batch, r->lr, ml_optim_name(r->optimizer),
-                         ml_sched_name(r->schedule), r->t_max, r->decay, r->l1, r->weight_decay,
-                         ml_precision_name(r->precision), res->final_loss[gi], res->eval_loss[gi], s->mono_neurons,
-                         s->mono_per_feature, s->mono_per_neuron, s->dead_neurons, s->bias_mono_mean,
-                         s->bias_poly_mean, res->diverged[gi], res->seconds / g->G);
-        if (w < 0 || (size_t)w >= cap - n) ml_fatal("internal: runs.csv row too long");
-        n += (size_t)w;
+        add(buf, cap, &n, "%s", r->id);
+        for (int i = 0; i < ML_N_RUN_FIELDS; i++)
+            if (ML_RUN_FIELDS[i].where & ML_RF_CSV) {
+                ml_run_field_format(r, &ML_RUN_FIELDS[i], val, sizeof val);
+                add(buf, cap, &n, ",%s", val);
+            }
+        add(buf, cap, &n, ",%.9g,%.9g,%d,%.9g,%.9g,%d,%.9g,%.9g,%ld,%.3f\n", res->final_loss[gi], res->eval_loss[gi],
+            s->mono_neurons, s->mono_per_feature, s->mono_per_neuron, s->dead_neurons, s->bias_mono_mean,
+            s->bias_poly_mean, res->diverged[gi], res->seconds / g->G);
     }
     ml_append_sync(csv, buf, n);
     free(buf);

@@ -17,14 +17,10 @@
 #include <string.h>
 
 static int parse_enum(const char *s, const char *const *names) {
-    for (int i = 0; names[i]; i++)
-        if (!strcmp(s, names[i])) return i;
-    ml_die("refdump: unknown value '%s'", s);
+    int i = ml_enum_parse(names, s);
+    if (i < 0) ml_die("refdump: unknown value '%s'", s);
+    return i;
 }
-
-static const char *const TASKS[] = {"decoder", "reprojector", "abs", NULL};
-static const char *const ACTS[] = {"relu", "gelu", "solu", NULL};
-static const char *const OPTS[] = {"lamb", "adam", "adamw", NULL};
 
 static ml_run small_run(void) {
     ml_run r = {0};
@@ -49,9 +45,9 @@ static ml_run small_run(void) {
 static int cmd_step(int argc, char **argv) {
     if (argc < 5) ml_die("usage: refdump step OUT TASK ACT OPT [STEPS]");
     ml_run r = small_run();
-    r.task = parse_enum(argv[2], TASKS);
-    r.act = parse_enum(argv[3], ACTS);
-    r.optimizer = parse_enum(argv[4], OPTS);
+    r.task = parse_enum(argv[2], ML_TASK_NAMES);
+    r.act = parse_enum(argv[3], ML_ACT_NAMES);
+    r.optimizer = parse_enum(argv[4], ML_OPTIM_NAMES);
     int nsteps = argc > 5 ? atoi(argv[5]) : 3;
     const ml_run *rp = &r;
     ml_group *g = ml_group_create(&rp, 1);

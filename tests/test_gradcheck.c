@@ -14,8 +14,8 @@
 #include "test_helpers.h"
 
 static double act_d(int act, double z) {
-    if (act == 0) return z > 0 ? z : 0;
-    if (act == 1) return 0.5 * z * (1 + erf(z / sqrt(2.0)));
+    if (act == ACT_RELU) return z > 0 ? z : 0;
+    if (act == ACT_GELU) return 0.5 * z * (1 + erf(z / sqrt(2.0)));
     return z * exp(z);
 }
 

@@ -3,16 +3,9 @@
  * source of truth for keys, types, defaults and limits. */
 #ifndef MONOLAB_CONFIG_H
 #define MONOLAB_CONFIG_H
+#include "monolab/vocab.h"
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-
-typedef enum { TASK_DECODER, TASK_REPROJECTOR, TASK_ABS } ml_task;
-typedef enum { ACT_RELU, ACT_GELU, ACT_SOLU } ml_act;
-typedef enum { SAMPLE_UNIFORM, SAMPLE_POWER_LAW } ml_sampling;
-typedef enum { OPT_LAMB, OPT_ADAM, OPT_ADAMW } ml_optim;
-typedef enum { SCHED_COSINE, SCHED_CONSTANT } ml_sched;
-typedef enum { PREC_FP32, PREC_TF32, PREC_BF16 } ml_precision;
-typedef enum { CKPT_LOG2, CKPT_FINAL, CKPT_NONE } ml_ckpt;
 
 /* Everything that defines one run. Fields marked (group) must be equal for
  * runs that train together; the rest are per-model arrays in a group. */
@@ -54,12 +47,28 @@ void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **o
 void ml_config_free(ml_sweep_config *cfg);
 
 int ml_run_out_dim(const ml_run *r); /* N, or m for the reprojector */
-const char *ml_task_name(ml_task t);
-const char *ml_act_name(ml_act a);
-const char *ml_sampling_name(ml_sampling s);
-const char *ml_optim_name(ml_optim o);
-const char *ml_sched_name(ml_sched s);
-const char *ml_precision_name(ml_precision p);
-const char *ml_ckpt_name(ml_ckpt c);
+
+/* One table of ml_run's fields drives the config schema, the columns of
+ * runs.csv, the checkpoint metadata and the hyperparameters `monolab plot`
+ * may find swept. Its order is the order of all four. */
+typedef enum { RF_SEED, RF_INT, RF_LONG, RF_DOUBLE, RF_ENUM, RF_BATCH, RF_OUT } ml_rf_kind;
+enum { ML_RF_CSV = 1, ML_RF_META = 2, ML_RF_PLOT = 4 };
+typedef struct {
+    const char *name;          /* runs.csv column and checkpoint metadata key */
+    const char *path;          /* dotted config key; NULL: not a config key */
+    ml_rf_kind kind;           /* RF_BATCH: an int or "auto"; RF_OUT: derived */
+    size_t off;                /* into ml_run */
+    const char *const *names;  /* RF_ENUM: vocab.h's names */
+    const char *def;           /* config default, as YAML text */
+    double lo, hi;             /* allowed range, inclusive unless lo_open */
+    int lo_open;
+    unsigned where;            /* ML_RF_* */
+    int log_axis;              /* plotted on a log axis */
+} ml_run_field;
+
+#define ML_N_RUN_FIELDS 23
+extern const ml_run_field ML_RUN_FIELDS[ML_N_RUN_FIELDS];
+/* The field's value in r as text, as runs.csv and the metadata hold it. */
+void ml_run_field_format(const ml_run *r, const ml_run_field *f, char *buf, size_t n);
 
 #endif

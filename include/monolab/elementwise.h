@@ -4,31 +4,31 @@
 #ifndef MONOLAB_ELEMENTWISE_H
 #define MONOLAB_ELEMENTWISE_H
 #include "monolab/philox.h"
+#include "monolab/vocab.h"
 #include <math.h>
 #include <stddef.h>
 
 
-/* act: 0 relu, 1 gelu (exact erf form), 2 solu (z * exp(z), no softmax). */
+/* act: an ml_act the models train with: ACT_RELU, ACT_GELU (exact erf
+ * form) or ACT_SOLU (z * exp(z), no softmax). */
 ML_HD float ml_act_fwd(int act, float z) {
-    if (act == 0) return z > 0.0f ? z : 0.0f;
-    if (act == 1) return 0.5f * z * (1.0f + erff(z * 0.70710678118654752f));
+    if (act == ACT_RELU) return z > 0.0f ? z : 0.0f;
+    if (act == ACT_GELU) return 0.5f * z * (1.0f + erff(z * 0.70710678118654752f));
     return z * expf(z);
 }
 
-/* Activations of layers read by `monolab embed`: -1 none (identity), 0-2 as
- * above, 3 GPT-2's gelu_new (tanh approximation). */
-#define ML_ACT_NONE (-1)
-#define ML_ACT_GELU_NEW 3
+/* Activations of layers read by `monolab embed`: also ACT_NONE (identity)
+ * and ACT_GELU_NEW (GPT-2's tanh approximation). */
 ML_HD float ml_act_any(int act, float z) {
-    if (act == ML_ACT_NONE) return z;
-    if (act == ML_ACT_GELU_NEW) return 0.5f * z * (1.0f + tanhf(0.7978845608028654f * (z + 0.044715f * z * z * z)));
+    if (act == ACT_NONE) return z;
+    if (act == ACT_GELU_NEW) return 0.5f * z * (1.0f + tanhf(0.7978845608028654f * (z + 0.044715f * z * z * z)));
     return ml_act_fwd(act, z);
 }
 
 /* d phi / dz. ReLU's derivative at 0 is 0, as in PyTorch. */
 ML_HD float ml_act_grad(int act, float z) {
-    if (act == 0) return z > 0.0f ? 1.0f : 0.0f;
-    if (act == 1) {
+    if (act == ACT_RELU) return z > 0.0f ? 1.0f : 0.0f;
+    if (act == ACT_GELU) {
         float cdf = 0.5f * (1.0f + erff(z * 0.70710678118654752f));
         float pdf = 0.39894228040143268f * expf(-0.5f * z * z);
         return cdf + z * pdf;
@@ -85,8 +85,11 @@ ML_HD float ml_adam_update(float p, float g, float *m, float *v, float lr, float
     return p - (lr / bc1) * (*m / denom);
 }
 
+/* The three parameter tensors of a model, in their layout order. */
+enum { ML_TENSOR_W1, ML_TENSOR_B1, ML_TENSOR_W2 };
+
 /* The optimiser's fixed reduction chunks: chunk c of a model's parameters
- * -> [lo, hi) and its tensor (0 W1, 1 b1, 2 W2). Chunks never straddle a
+ * -> [lo, hi) and its tensor (ML_TENSOR_*). Chunks never straddle a
  * tensor, so per-tensor norms are ordered sums of chunk partials on both
  * backends, whatever the thread count. */
 #define ML_OPT_CHUNK 8192

@@ -3,6 +3,7 @@
  * two twins that compute them, reached through ml_backend.embed. */
 #ifndef MONOLAB_EMBED_H
 #define MONOLAB_EMBED_H
+#include "monolab/vocab.h"
 #include <stdint.h>
 
 typedef struct {
@@ -24,7 +25,7 @@ typedef struct {
     float *b;           /* [n] (zeros if absent) */
     float *max_act;     /* [n] or NULL */
     int64_t *doc;       /* [T] context of each row, or NULL: each row its own example */
-    int act;            /* -1 none, else the ml_act_fwd code; 3 = gelu_new */
+    ml_act act;         /* any of them, ACT_NONE and ACT_GELU_NEW included */
     int *true_features; /* [n] toy checkpoints only, else NULL */
     char desc[256];
 } ml_layer;

@@ -48,7 +48,7 @@ ML_HD void ml_scan_row(ml_open_ex *cur, int64_t ex, int64_t r, float zz, float b
 /* Threshold and candidate bound from a neuron's maximum activation. */
 ML_HD void ml_scan_limits(float mx, double act_frac, int act, float *thr, float *bound) {
     *thr = mx > 0 ? (float)(act_frac * mx) : INFINITY;
-    *bound = act == 2 ? 0.0f : *thr; /* SoLU: z e^z can exceed z */
+    *bound = act == ACT_SOLU ? 0.0f : *thr; /* SoLU: z e^z can exceed z */
 }
 
 #endif

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "monolab/backend.h"
@@ -71,7 +72,7 @@ static void compare(ml_layer *L, ml_embed_opts *o) {
 
 static void test_twins(void **s) {
     (void)s;
-    const int acts[] = {ML_ACT_NONE, 0, 1, ML_ACT_GELU_NEW};
+    const int acts[] = {ACT_NONE, ACT_RELU, ACT_GELU, ACT_GELU_NEW};
     for (int ai = 0; ai < 4; ai++)
         for (int docs = 0; docs < 2; docs++)
             for (int pre = 0; pre < 2; pre++) {
