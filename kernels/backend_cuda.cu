@@ -191,19 +191,11 @@ static void cuda_sfa(void *st, const ml_group *g, float *S) {
 
 static void cuda_peek(void *st, const ml_group *g, const char *name, float *out) {
     cuda_state *s = (cuda_state *)st;
-    size_t G = g->G, B = g->B;
-    const struct { const char *name; const float *p; size_t n; } bufs[] = {
-        {"X", s->X, G * B * g->m}, {"T", s->T, G * B * g->out}, {"Y", s->Y, G * B * g->out},
-        {"PRE", s->PRE, G * B * g->k}, {"H", s->H, G * B * g->k}, {"dH", s->dH, G * B * g->k},
-        {"grads", s->grads, G * g->n_param}, {"m1", s->m1, G * g->n_param}, {"m2", s->m2, G * g->n_param},
-    };
-    for (const auto &b : bufs)
-        if (!strcmp(b.name, name)) {
-            cudaCheck(cudaMemcpyAsync(out, b.p, sizeof(float) * b.n, cudaMemcpyDeviceToHost, s->stream));
-            cudaCheck(cudaStreamSynchronize(s->stream));
-            return;
-        }
-    ml_fatal("peek: no buffer '%s'", name);
+    const float *bufs[ML_N_BUFS] = {s->X, s->T, s->Y, s->PRE, s->H, s->dH, s->grads, s->m1, s->m2};
+    size_t n;
+    int i = ml_peek_buffer(g, name, &n);
+    cudaCheck(cudaMemcpyAsync(out, bufs[i], sizeof(float) * n, cudaMemcpyDeviceToHost, s->stream));
+    cudaCheck(cudaStreamSynchronize(s->stream));
 }
 
 static size_t cuda_memory_budget(void) {

@@ -189,10 +189,10 @@ __global__ void opt_pass1_kernel(ml_dev_group g, int optimizer, float weight_dec
         }
         return;
     }
-    const int t1 = (int)step + 1;
-    const float bc1 = 1.0f - powf(ML_BETA1, (float)t1), bc2s = sqrtf(1.0f - powf(ML_BETA2, (float)t1));
+    float bc1, bc2s;
+    ml_adam_bias_correction(step, &bc1, &bc2s);
     const float wdf = optimizer == OPT_ADAMW ? 1.0f - lr * weight_decay : 1.0f;
-    const float f = 1.0f - g.decay[gi] * g.lr[gi];
+    const float f = ml_bias_decay_factor(g.decay[gi], g.lr[gi]);
     for (size_t i = lo + threadIdx.x; i < hi; i += THREADS) {
         float q = ml_adam_update(p[i], gr[i], &mm[i], &vv[i], lr, bc1, bc2s, wdf);
         if (decay_on && tensor == ML_TENSOR_B1) q *= f; /* bias decay after the update (SPEC §1.7) */
@@ -205,15 +205,8 @@ __global__ void lamb_ratio_kernel(ml_dev_group g, const double *part_p, const do
                                   float *ratio) {
     int gi = blockIdx.x * blockDim.x + threadIdx.x;
     if (gi >= g.G || g.frozen_at[gi] >= 0) return;
-    double pp[3] = {0, 0, 0}, aa[3] = {0, 0, 0};
-    for (int c = 0; c < n_chunks; c++) {
-        size_t lo, hi;
-        int t;
-        ml_opt_chunk(g.off_b1, g.off_W2, g.n_param, (size_t)c, &lo, &hi, &t);
-        pp[t] += part_p[(size_t)gi * n_chunks + c];
-        aa[t] += part_a[(size_t)gi * n_chunks + c];
-    }
-    for (int t = 0; t < 3; t++) ratio[gi * 3 + t] = ml_lamb_ratio(pp[t], aa[t]);
+    ml_lamb_ratios(g.off_b1, g.off_W2, g.n_param, part_p + (size_t)gi * n_chunks, part_a + (size_t)gi * n_chunks,
+                   n_chunks, ratio + gi * 3);
 }
 
 // LAMB pass 2: p -= lr_t * ratio * a, then bias decay on b1.
@@ -226,7 +219,7 @@ __global__ void lamb_apply_kernel(ml_dev_group g, float *params, const float *di
         if (g.frozen_at[gi] >= 0) continue;
         int t = i < g.off_b1 ? ML_TENSOR_W1 : i < g.off_W2 ? ML_TENSOR_B1 : ML_TENSOR_W2;
         float q = params[e] - g.lr[gi] * sched * ratio[gi * 3 + t] * dir[e];
-        if (decay_on && t == ML_TENSOR_B1) q *= 1.0f - g.decay[gi] * g.lr[gi];
+        if (decay_on && t == ML_TENSOR_B1) q *= ml_bias_decay_factor(g.decay[gi], g.lr[gi]);
         params[e] = q;
     }
 }

@@ -241,9 +241,8 @@ static void cpu_optimize(void *st, const ml_group *g, long step, float sched, in
     cpu_state *s = st;
     const size_t np = g->n_param, nc = s->n_chunks;
     const ml_optim opt = g->shape.optimizer;
-    const int t1 = (int)step + 1;
-    const float bc1 = 1.0f - powf(ML_BETA1, (float)t1);
-    const float bc2s = sqrtf(1.0f - powf(ML_BETA2, (float)t1));
+    float bc1, bc2s;
+    ml_adam_bias_correction(step, &bc1, &bc2s);
     /* pass 1: moments (and for LAMB the direction and partial norms) */
 #pragma omp parallel for collapse(2) schedule(static)
     for (int gi = 0; gi < g->G; gi++)
@@ -291,17 +290,8 @@ static void cpu_optimize(void *st, const ml_group *g, long step, float sched, in
     if (opt == OPT_LAMB) {
         /* per-tensor trust ratio from the chunk partials, summed in order */
         float *ratio = ml_malloc(sizeof(float) * 3 * (size_t)g->G);
-        for (int gi = 0; gi < g->G; gi++) {
-            double pp[3] = {0, 0, 0}, aa[3] = {0, 0, 0};
-            for (size_t c = 0; c < nc; c++) {
-                size_t lo, hi;
-                int t;
-                chunk_span(g, c, &lo, &hi, &t);
-                pp[t] += s->part_p[gi * nc + c];
-                aa[t] += s->part_a[gi * nc + c];
-            }
-            for (int t = 0; t < 3; t++) ratio[gi * 3 + t] = ml_lamb_ratio(pp[t], aa[t]);
-        }
+        for (int gi = 0; gi < g->G; gi++)
+            ml_lamb_ratios(g->off_b1, g->off_W2, np, s->part_p + gi * nc, s->part_a + gi * nc, (int)nc, ratio + gi * 3);
 #pragma omp parallel for collapse(2) schedule(static)
         for (int gi = 0; gi < g->G; gi++)
             for (size_t c = 0; c < nc; c++) {
@@ -320,7 +310,7 @@ static void cpu_optimize(void *st, const ml_group *g, long step, float sched, in
         for (int gi = 0; gi < g->G; gi++) {
             if (s->frozen_at[gi] >= 0) continue;
             float *b1 = s->params + gi * np + g->off_b1;
-            const float f = 1.0f - g->decay[gi] * g->lr[gi]; /* the base lr (SPEC §1.7) */
+            const float f = ml_bias_decay_factor(g->decay[gi], g->lr[gi]);
             for (int j = 0; j < g->k; j++) b1[j] *= f;
         }
 }
@@ -364,18 +354,10 @@ static void cpu_sfa(void *st, const ml_group *g, float *S) {
 
 static void cpu_peek(void *st, const ml_group *g, const char *name, float *out) {
     cpu_state *s = st;
-    size_t G = (size_t)g->G, B = (size_t)g->B;
-    const struct { const char *name; const float *p; size_t n; } bufs[] = {
-        {"X", s->X, G * B * g->m}, {"T", s->T, G * B * g->out}, {"Y", s->Y, G * B * g->out},
-        {"PRE", s->PRE, G * B * g->k}, {"H", s->H, G * B * g->k}, {"dH", s->dH, G * B * g->k},
-        {"grads", s->grads, G * g->n_param}, {"m1", s->m1, G * g->n_param}, {"m2", s->m2, G * g->n_param},
-    };
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        if (!strcmp(bufs[i].name, name)) {
-            memcpy(out, bufs[i].p, sizeof(float) * bufs[i].n);
-            return;
-        }
-    ml_fatal("peek: no buffer '%s'", name);
+    const float *bufs[ML_N_BUFS] = {s->X, s->T, s->Y, s->PRE, s->H, s->dH, s->grads, s->m1, s->m2};
+    size_t n;
+    int i = ml_peek_buffer(g, name, &n);
+    memcpy(out, bufs[i], sizeof(float) * n);
 }
 
 const ml_backend ml_backend_cpu = {

@@ -12,6 +12,7 @@
 #include "monolab/philox.h"
 #include "monolab/safetensors.h"
 #include "monolab/train.h"
+#include "test_helpers.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,32 +23,26 @@ static int parse_enum(const char *s, const char *const *names) {
     return i;
 }
 
-static ml_run small_run(void) {
-    ml_run r = {0};
-    snprintf(r.id, sizeof r.id, "r000000");
+/* The run every step dump uses: test_run's, made smaller and shorter. */
+static ml_run small_run(ml_task task, ml_act act, ml_optim opt) {
+    ml_run r = test_run(task, act, 24, 6, 20, 16);
+    r.optimizer = opt;
     r.seed = 7;
-    r.N = 24; r.m = 6; r.k = 20;
     r.bias_offset = -0.25;
     r.eps = 0.25;
     r.steps = 4;
-    r.batch = 16;
-    r.lr = 0.01;
     r.t_max = 3;
     r.decay = 0.5;
     r.l1 = 0.01;
-    r.weight_decay = 0.01;
     r.log_every = 1;
     r.eval_batch = 16;
-    r.checkpoints = CKPT_NONE;
     return r;
 }
 
 static int cmd_step(int argc, char **argv) {
     if (argc < 5) ml_die("usage: refdump step OUT TASK ACT OPT [STEPS]");
-    ml_run r = small_run();
-    r.task = parse_enum(argv[2], ML_TASK_NAMES);
-    r.act = parse_enum(argv[3], ML_ACT_NAMES);
-    r.optimizer = parse_enum(argv[4], ML_OPTIM_NAMES);
+    ml_run r = small_run(parse_enum(argv[2], ML_TASK_NAMES), parse_enum(argv[3], ML_ACT_NAMES),
+                         parse_enum(argv[4], ML_OPTIM_NAMES));
     int nsteps = argc > 5 ? atoi(argv[5]) : 3;
     const ml_run *rp = &r;
     ml_group *g = ml_group_create(&rp, 1);

@@ -47,6 +47,12 @@ typedef struct ml_backend {
                   double *t_select, double *t_cluster);
 } ml_backend;
 
+/* The working buffers peek() copies, the same on every backend: their
+ * names' order, and for group g the index of the named one and its element
+ * count (src/backend_peek.c; an unknown name is an internal error). */
+enum { ML_BUF_X, ML_BUF_T, ML_BUF_Y, ML_BUF_PRE, ML_BUF_H, ML_BUF_DH, ML_BUF_GRADS, ML_BUF_M1, ML_BUF_M2, ML_N_BUFS };
+int ml_peek_buffer(const ml_group *g, const char *name, size_t *count);
+
 extern const ml_backend ml_backend_cpu;
 /* --device auto|cpu|cuda -> a backend (exits 2 on a bad or unavailable choice). */
 const ml_backend *ml_backend_pick(const char *device);

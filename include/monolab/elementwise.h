@@ -75,6 +75,18 @@ ML_HD float ml_lamb_ratio(double p2, double a2) {
     return (pn == 0.0f || an == 0.0f) ? 1.0f : pn / an;
 }
 
+/* The bias-decay factor b1 is multiplied by after a step in the first half
+ * of training: it uses the base lr, not the scheduled one (SPEC §1.7). */
+ML_HD float ml_bias_decay_factor(float decay, float lr) { return 1.0f - decay * lr; }
+
+/* Adam's bias corrections for 0-based step: 1 - beta1^t and
+ * sqrt(1 - beta2^t), t = step + 1. */
+ML_HD void ml_adam_bias_correction(long step, float *bc1, float *bc2_sqrt) {
+    const float t1 = (float)((int)step + 1);
+    *bc1 = 1.0f - powf(ML_BETA1, t1);
+    *bc2_sqrt = sqrtf(1.0f - powf(ML_BETA2, t1));
+}
+
 /* Adam / AdamW with bias correction; t1 is the 1-based step. wd_factor is
  * 1 - lr*weight_decay for AdamW, 1 for Adam. */
 ML_HD float ml_adam_update(float p, float g, float *m, float *v, float lr, float bc1, float bc2_sqrt, float wd_factor) {
@@ -111,6 +123,22 @@ ML_HD void ml_opt_chunk(size_t off_b1, size_t off_W2, size_t n_param, size_t c, 
     }
     *lo = *hi = 0;
     *tensor = 0;
+}
+
+/* LAMB's three per-tensor trust ratios of one model from its chunk partial
+ * norms (n_chunks each), summed in chunk order: the same order on every
+ * backend and for any thread count. */
+ML_HD void ml_lamb_ratios(size_t off_b1, size_t off_W2, size_t n_param, const double *part_p, const double *part_a,
+                          int n_chunks, float *ratio) {
+    double pp[3] = {0, 0, 0}, aa[3] = {0, 0, 0};
+    for (int c = 0; c < n_chunks; c++) {
+        size_t lo, hi;
+        int t;
+        ml_opt_chunk(off_b1, off_W2, n_param, (size_t)c, &lo, &hi, &t);
+        pp[t] += part_p[c];
+        aa[t] += part_a[c];
+    }
+    for (int t = 0; t < 3; t++) ratio[t] = ml_lamb_ratio(pp[t], aa[t]);
 }
 
 #endif
