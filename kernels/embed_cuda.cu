@@ -4,7 +4,7 @@
 // embed_scan.h), embeddings gathered for a batch of neurons, all their Gram
 // matrices in one strided-batched GEMM, and one thread block per neuron for
 // the distances, HAC, cut and metrics, with both condensed distance vectors
-// in shared memory (the HAC bodies are hac_impl.h, shared with the CPU).
+// in shared memory (the HAC bodies are hac.h, shared with the CPU).
 #include "cuda_check.h"
 #include <algorithm>
 #include <cstring>
@@ -13,7 +13,7 @@ extern "C" {
 #include "monolab/common.h"
 #include "monolab/embed.h"
 #include "monolab/embed_scan.h"
-#include "monolab/hac_impl.h"
+#include "monolab/hac.h"
 }
 
 #define CHUNK_ROWS 4096

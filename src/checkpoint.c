@@ -25,32 +25,37 @@ static int pick(const ml_st_file *f, const char *key, const char *const *names) 
 }
 
 void ml_checkpoint_load(ml_checkpoint *c, const char *path) {
-    memset(c, 0, sizeof *c);
     ml_st_file f;
     ml_st_open(&f, path);
+    ml_checkpoint_read(c, &f);
+    ml_st_close(&f);
+}
+
+void ml_checkpoint_read(ml_checkpoint *c, const ml_st_file *f) {
+    const char *path = f->path;
+    memset(c, 0, sizeof *c);
     ml_run *r = &c->run;
-    r->task = (ml_task)pick(&f, "task", ML_TASK_NAMES);
-    r->act = (ml_act)pick(&f, "activation", ML_ACT_NAMES);
-    r->sampling = (ml_sampling)pick(&f, "sampling", ML_SAMPLING_NAMES);
-    r->eps = atof(need(&f, "eps"));
-    r->seed = strtoull(need(&f, "seed"), NULL, 10);
-    const char *id = ml_st_meta(&f, "run_id");
+    r->task = (ml_task)pick(f, "task", ML_TASK_NAMES);
+    r->act = (ml_act)pick(f, "activation", ML_ACT_NAMES);
+    r->sampling = (ml_sampling)pick(f, "sampling", ML_SAMPLING_NAMES);
+    r->eps = atof(need(f, "eps"));
+    r->seed = strtoull(need(f, "seed"), NULL, 10);
+    const char *id = ml_st_meta(f, "run_id");
     snprintf(r->id, sizeof r->id, "%s", id ? id : "checkpoint");
-    const ml_st_entry *w1 = ml_st_find(&f, "W1");
+    const ml_st_entry *w1 = ml_st_find(f, "W1");
     if (!w1 || w1->ndim != 2) ml_die("%s: tensor 'W1' must exist with shape [k, m]", path);
     r->k = (int)w1->shape[0];
     r->m = (int)w1->shape[1];
-    const ml_st_entry *P = ml_st_find(&f, "P");
+    const ml_st_entry *P = ml_st_find(f, "P");
     if (!P || P->ndim != 2) ml_die("%s: tensor 'P' must exist with shape [m, N]", path);
     r->N = (int)P->shape[1];
     if (!(r->eps > 0 && r->eps <= 1)) ml_die("%s: metadata 'eps' must be in (0, 1]", path);
     c->out = ml_run_out_dim(r);
     int64_t s_w1[2] = {r->k, r->m}, s_b1[1] = {r->k}, s_w2[2] = {c->out, r->k}, s_p[2] = {r->m, r->N};
-    c->W1 = ml_st_get_f32(&f, "W1", 2, s_w1, 0);
-    c->b1 = ml_st_get_f32(&f, "b1", 1, s_b1, 0);
-    c->W2 = ml_st_get_f32(&f, "W2", 2, s_w2, 0);
-    c->P = ml_st_get_f32(&f, "P", 2, s_p, 0);
-    ml_st_close(&f);
+    c->W1 = ml_st_get_f32(f, "W1", 2, s_w1, 0);
+    c->b1 = ml_st_get_f32(f, "b1", 1, s_b1, 0);
+    c->W2 = ml_st_get_f32(f, "W2", 2, s_w2, 0);
+    c->P = ml_st_get_f32(f, "P", 2, s_p, 0);
 }
 
 void ml_checkpoint_free(ml_checkpoint *c) {
@@ -114,11 +119,11 @@ void ml_checkpoint_write(const char *outdir, const ml_group *g, int gi, long don
             if (Q) Q[(size_t)c * g->N + i] = g->Qt[((size_t)gi * g->N + i) * g->m + c];
         }
     ml_st_tensor t[5] = {
-        {"W1", "F32", 2, {g->k, g->m}, p + g->off_W1},
-        {"b1", "F32", 1, {g->k}, p + g->off_b1},
-        {"W2", "F32", 2, {g->out, g->k}, p + g->off_W2},
-        {"P", "F32", 2, {g->m, g->N}, P},
-        {"Q", "F32", 2, {g->m, g->N}, Q},
+        {"W1", ML_ST_F32, 2, {g->k, g->m}, p + g->off_W1},
+        {"b1", ML_ST_F32, 1, {g->k}, p + g->off_b1},
+        {"W2", ML_ST_F32, 2, {g->out, g->k}, p + g->off_W2},
+        {"P", ML_ST_F32, 2, {g->m, g->N}, P},
+        {"Q", ML_ST_F32, 2, {g->m, g->N}, Q},
     };
     char store[ML_N_RUN_FIELDS + 1][64];
     const char *kv[2 * (ML_N_RUN_FIELDS + 2)];

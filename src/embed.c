@@ -72,7 +72,7 @@ static void write_outputs(const char *outdir, const ml_layer *L, const ml_select
     snprintf(cap, sizeof cap, "%d", o->max_examples);
     const char *meta[] = {"format", "scipy linkage rows of neuron j are Z[offsets[j]:offsets[j+1]]", "threshold", thr,
                           "act_frac", frac, "max_examples", cap, "embedding", o->pre_mlp ? "pre-mlp" : "neuron"};
-    ml_st_tensor t[2] = {{"Z", "F64", 2, {offsets[L->n], 4}, Z}, {"offsets", "I64", 1, {L->n + 1}, offsets}};
+    ml_st_tensor t[2] = {{"Z", ML_ST_F64, 2, {offsets[L->n], 4}, Z}, {"offsets", ML_ST_I64, 1, {L->n + 1}, offsets}};
     snprintf(path, sizeof path, "%s/linkage.safetensors", outdir);
     ml_st_write(path, 2, t, 5, meta);
     free(Z);

@@ -22,11 +22,11 @@
  * Embedding and clustering: for each neuron (OpenMP, dynamic), the
  * embeddings e = h ⊙ w_j of its selected examples (or h for pre-mlp), their
  * Gram matrix by ssyrk, condensed cosine distances, then the shared HAC,
- * cut and metric bodies of hac_impl.h (the CUDA twin runs the same ones). */
+ * cut and metric bodies of hac.h (the CUDA twin runs the same ones). */
 #include "monolab/common.h"
 #include "monolab/embed.h"
 #include "monolab/embed_scan.h"
-#include "monolab/hac_impl.h"
+#include "monolab/hac.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>

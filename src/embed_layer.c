@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void load_toy(ml_layer *L, const char *path, const ml_embed_opts *o) {
+static void load_toy(ml_layer *L, const ml_st_file *f, const ml_embed_opts *o) {
     ml_checkpoint c;
-    ml_checkpoint_load(&c, path);
+    ml_checkpoint_read(&c, f);
     const ml_run *r = &c.run;
     int N = r->N, m = r->m, k = r->k;
     L->T = o->samples;
@@ -47,10 +47,9 @@ static void load_toy(ml_layer *L, const char *path, const ml_embed_opts *o) {
     ml_checkpoint_free(&c);
 }
 
-static void load_activations(ml_layer *L, const char *path) {
-    ml_st_file f;
-    ml_st_open(&f, path);
-    const ml_st_entry *pre = ml_st_find(&f, "pre_mlp"), *W = ml_st_find(&f, "W_in");
+static void load_activations(ml_layer *L, const ml_st_file *f) {
+    const char *path = f->path;
+    const ml_st_entry *pre = ml_st_find(f, "pre_mlp"), *W = ml_st_find(f, "W_in");
     if (!pre) ml_die("%s: tensor 'pre_mlp' is missing (an activation file needs pre_mlp [T, d] and W_in [d, n])", path);
     if (!W) ml_die("%s: tensor 'W_in' is missing (an activation file needs pre_mlp [T, d] and W_in [d, n])", path);
     if (pre->ndim != 2) ml_die("%s: tensor 'pre_mlp' must be 2-D [T, d], has %d dimensions", path, pre->ndim);
@@ -64,12 +63,12 @@ static void load_activations(ml_layer *L, const char *path) {
     L->d = (int)pre->shape[1];
     L->n = (int)W->shape[1];
     int64_t s_pre[2] = {L->T, L->d}, s_w[2] = {L->d, L->n}, s_n[1] = {L->n};
-    L->pre = ml_st_get_f32(&f, "pre_mlp", 2, s_pre, 0);
-    L->W = ml_st_get_f32(&f, "W_in", 2, s_w, 0);
-    L->b = ml_st_get_f32(&f, "b_in", 1, s_n, 1);
+    L->pre = ml_st_get_f32(f, "pre_mlp", 2, s_pre, 0);
+    L->W = ml_st_get_f32(f, "W_in", 2, s_w, 0);
+    L->b = ml_st_get_f32(f, "b_in", 1, s_n, 1);
     if (!L->b) L->b = ml_calloc((size_t)L->n, sizeof(float));
-    L->max_act = ml_st_get_f32(&f, "max_act", 1, s_n, 1);
-    const ml_st_entry *di = ml_st_find(&f, "doc_index");
+    L->max_act = ml_st_get_f32(f, "max_act", 1, s_n, 1);
+    const ml_st_entry *di = ml_st_find(f, "doc_index");
     if (di) {
         if (di->dtype != ML_ST_I64 && di->dtype != ML_ST_I32)
             ml_die("%s: tensor 'doc_index' must be I64 or I32", path);
@@ -77,37 +76,35 @@ static void load_activations(ml_layer *L, const char *path) {
             ml_die("%s: tensor 'doc_index' must have shape [%d] like pre_mlp's rows", path, L->T);
         L->doc = ml_malloc(sizeof(int64_t) * L->T);
         for (int t = 0; t < L->T; t++) {
-            if (di->dtype == ML_ST_I64) memcpy(&L->doc[t], f.data + di->offset + 8 * (size_t)t, 8);
-            else { int32_t x; memcpy(&x, f.data + di->offset + 4 * (size_t)t, 4); L->doc[t] = x; }
+            if (di->dtype == ML_ST_I64) memcpy(&L->doc[t], f->data + di->offset + 8 * (size_t)t, 8);
+            else { int32_t x; memcpy(&x, f->data + di->offset + 4 * (size_t)t, 4); L->doc[t] = x; }
             if (t && L->doc[t] < L->doc[t - 1])
                 ml_die("%s: tensor 'doc_index' must be non-decreasing (row %d goes back to document %lld)", path, t,
                        (long long)L->doc[t]);
         }
     }
-    const ml_st_entry *tok = ml_st_find(&f, "token_ids");
+    const ml_st_entry *tok = ml_st_find(f, "token_ids");
     if (tok && (tok->ndim != 1 || tok->shape[0] != L->T))
         ml_die("%s: tensor 'token_ids' must have shape [%d] like pre_mlp's rows", path, L->T);
-    const char *a = ml_st_meta(&f, "activation");
+    const char *a = ml_st_meta(f, "activation");
     L->act = ACT_NONE;
     if (a) {
         int i = ml_enum_parse(ML_LAYER_ACT_NAMES, a); /* index = ml_act + 1 */
         if (i >= 0) L->act = (ml_act)(i - 1);
         else ml_die("%s: metadata 'activation' must be none, relu, gelu, gelu_new or solu, got '%s'", path, a);
     }
-    const char *model = ml_st_meta(&f, "model"), *layer = ml_st_meta(&f, "layer");
+    const char *model = ml_st_meta(f, "model"), *layer = ml_st_meta(f, "layer");
     snprintf(L->desc, sizeof L->desc, "%s layer %s: T=%d d=%d n=%d", model ? model : "activations", layer ? layer : "?",
              L->T, L->d, L->n);
-    ml_st_close(&f);
 }
 
 void ml_layer_load(ml_layer *L, const char *path, const ml_embed_opts *o) {
     memset(L, 0, sizeof *L);
     ml_st_file f;
     ml_st_open(&f, path);
-    int toy = ml_st_find(&f, "W1") && ml_st_find(&f, "P");
+    if (ml_st_find(&f, "W1") && ml_st_find(&f, "P")) load_toy(L, &f, o);
+    else load_activations(L, &f);
     ml_st_close(&f);
-    if (toy) load_toy(L, path, o);
-    else load_activations(L, path);
 }
 
 void ml_layer_free(ml_layer *L) {

@@ -16,17 +16,6 @@
 
 #define MAX_HEADER (100u << 20)
 
-static const struct { const char *name; ml_st_dtype dt; size_t size; } DTYPES[] = {
-    {"F32", ML_ST_F32, 4}, {"F16", ML_ST_F16, 2}, {"BF16", ML_ST_BF16, 2},
-    {"F64", ML_ST_F64, 8}, {"I64", ML_ST_I64, 8}, {"I32", ML_ST_I32, 4},
-};
-
-static size_t dt_size(ml_st_dtype d) {
-    for (size_t i = 0; i < sizeof DTYPES / sizeof DTYPES[0]; i++)
-        if (DTYPES[i].dt == d) return DTYPES[i].size;
-    return 0;
-}
-
 static int by_offset(const void *a, const void *b) {
     const ml_st_entry *x = *(const ml_st_entry *const *)a, *y = *(const ml_st_entry *const *)b;
     return x->offset < y->offset ? -1 : x->offset > y->offset;
@@ -77,10 +66,10 @@ int ml_st_parse(ml_st_file *f, const uint8_t *b, size_t size) {
         cJSON *off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
         if (!cJSON_IsObject(e) || !cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(off))
             FAIL("%s: tensor '%s': needs dtype, shape and data_offsets", path, name);
-        size_t i, ndt = sizeof DTYPES / sizeof DTYPES[0];
-        for (i = 0; i < ndt && strcmp(DTYPES[i].name, dt->valuestring); i++) {}
-        if (i == ndt) FAIL("%s: tensor '%s': unsupported dtype '%s' (F32, F16, BF16, F64, I64, I32)", path, name, dt->valuestring);
-        t->dtype = DTYPES[i].dt;
+        int i;
+        for (i = 0; i < ML_ST_N_DTYPES && strcmp(ml_st_dtype_name((ml_st_dtype)i), dt->valuestring); i++) {}
+        if (i == ML_ST_N_DTYPES) FAIL("%s: tensor '%s': unsupported dtype '%s' (F32, F16, BF16, F64, I64, I32)", path, name, dt->valuestring);
+        t->dtype = (ml_st_dtype)i;
         t->ndim = cJSON_GetArraySize(sh);
         if (t->ndim > 8) FAIL("%s: tensor '%s': more than 8 dimensions", path, name);
         size_t count = 1;
@@ -102,7 +91,7 @@ int ml_st_parse(ml_st_file *f, const uint8_t *b, size_t size) {
                    z, f->data_size);
         t->offset = (size_t)a;
         t->nbytes = (size_t)z - (size_t)a;
-        if (count > SIZE_MAX / dt_size(t->dtype) || t->nbytes != count * dt_size(t->dtype))
+        if (count > SIZE_MAX / ml_st_dtype_size(t->dtype) || t->nbytes != count * ml_st_dtype_size(t->dtype))
             FAIL("%s: tensor '%s': %zu bytes of data for a shape of %zu %s elements", path, name, t->nbytes, count,
                    dt->valuestring);
     }
@@ -188,7 +177,7 @@ float *ml_st_get_f32(const ml_st_file *f, const char *name, int want_ndim, const
         if (want[d] >= 0 && t->shape[d] != want[d])
             ml_die("%s: tensor '%s' has shape[%d] = %lld, expected %lld", f->path, name, d, (long long)t->shape[d],
                    (long long)want[d]);
-    size_t count = t->nbytes / dt_size(t->dtype);
+    size_t count = t->nbytes / ml_st_dtype_size(t->dtype);
     float *out = ml_malloc(sizeof(float) * (count ? count : 1));
     const uint8_t *src = f->data + t->offset;
     for (size_t i = 0; i < count; i++) {

@@ -1,3 +1,5 @@
+/* safetensors writer: the JSON header by cJSON, data 8-byte aligned, the
+ * whole file replaced atomically. */
 #include "monolab/safetensors.h"
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
@@ -5,13 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static size_t dtype_size(const char *dt) {
-    if (!strcmp(dt, "F32") || !strcmp(dt, "I32")) return 4;
-    if (!strcmp(dt, "F64") || !strcmp(dt, "I64")) return 8;
-    if (!strcmp(dt, "F16") || !strcmp(dt, "BF16")) return 2;
-    ml_fatal("safetensors: unsupported dtype %s", dt);
-}
 
 void ml_st_write(const char *path, int n, const ml_st_tensor *t, int n_meta, const char *const *kv) {
     cJSON *root = cJSON_CreateObject();
@@ -24,9 +19,9 @@ void ml_st_write(const char *path, int n, const ml_st_tensor *t, int n_meta, con
     for (int i = 0; i < n; i++) {
         size_t cnt = 1;
         for (int d = 0; d < t[i].ndim; d++) cnt *= (size_t)t[i].shape[d];
-        bytes[i] = cnt * dtype_size(t[i].dtype);
+        bytes[i] = cnt * ml_st_dtype_size(t[i].dtype);
         cJSON *e = cJSON_AddObjectToObject(root, t[i].name);
-        cJSON_AddStringToObject(e, "dtype", t[i].dtype);
+        cJSON_AddStringToObject(e, "dtype", ml_st_dtype_name(t[i].dtype));
         cJSON *shape = cJSON_AddArrayToObject(e, "shape");
         for (int d = 0; d < t[i].ndim; d++) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t[i].shape[d]));
         cJSON *offs = cJSON_AddArrayToObject(e, "data_offsets");

@@ -7,7 +7,7 @@
  *   refdump hac IN.safetensors OUT.safetensors (linkage, labels, metrics) */
 #include "monolab/backend.h"
 #include "monolab/common.h"
-#include "monolab/hac.h"
+#include "hac_dense.h"
 #include "monolab/model_init.h"
 #include "monolab/philox.h"
 #include "monolab/safetensors.h"
@@ -55,32 +55,32 @@ static int cmd_step(int argc, char **argv) {
     float *bufs = ml_malloc(sizeof(float) * (size_t)nsteps * (np * 2 + (size_t)B * (g->m + g->out) + 1) + 16);
     float *cur = bufs;
     int n = 0;
-    t[n++] = (ml_st_tensor){"params0", "F32", 1, {(int64_t)np}, g->init_params};
-    t[n++] = (ml_st_tensor){"Pt", "F32", 2, {g->N, g->m}, g->Pt};
-    t[n++] = (ml_st_tensor){"Qt", "F32", 2, {g->N, g->m}, g->Qt ? g->Qt : g->Pt};
+    t[n++] = (ml_st_tensor){"params0", ML_ST_F32, 1, {(int64_t)np}, g->init_params};
+    t[n++] = (ml_st_tensor){"Pt", ML_ST_F32, 2, {g->N, g->m}, g->Pt};
+    t[n++] = (ml_st_tensor){"Qt", ML_ST_F32, 2, {g->N, g->m}, g->Qt ? g->Qt : g->Pt};
     for (int s = 0; s < nsteps; s++) {
         double sched = ml_schedule(r.schedule, r.t_max, s);
         ml_backend_cpu.sample(st, g, ML_STREAM_TRAIN, (uint32_t)s);
         ml_backend_cpu.peek(st, g, "X", cur);
         snprintf(names[n], 32, "X%d", s);
-        t[n] = (ml_st_tensor){names[n], "F32", 2, {B, g->m}, cur}; n++; cur += B * g->m;
+        t[n] = (ml_st_tensor){names[n], ML_ST_F32, 2, {B, g->m}, cur}; n++; cur += B * g->m;
         ml_backend_cpu.peek(st, g, "T", cur);
         snprintf(names[n], 32, "T%d", s);
-        t[n] = (ml_st_tensor){names[n], "F32", 2, {B, g->out}, cur}; n++; cur += B * g->out;
+        t[n] = (ml_st_tensor){names[n], ML_ST_F32, 2, {B, g->out}, cur}; n++; cur += B * g->out;
         ml_backend_cpu.forward(st, g);
         ml_backend_cpu.backward(st, g, s);
         double loss;
         ml_backend_cpu.status(st, g, &loss, NULL);
         *cur = (float)loss;
         snprintf(names[n], 32, "loss%d", s);
-        t[n] = (ml_st_tensor){names[n], "F32", 1, {1}, cur}; n++; cur += 1;
+        t[n] = (ml_st_tensor){names[n], ML_ST_F32, 1, {1}, cur}; n++; cur += 1;
         ml_backend_cpu.peek(st, g, "grads", cur);
         snprintf(names[n], 32, "grad%d", s);
-        t[n] = (ml_st_tensor){names[n], "F32", 1, {(int64_t)np}, cur}; n++; cur += np;
+        t[n] = (ml_st_tensor){names[n], ML_ST_F32, 1, {(int64_t)np}, cur}; n++; cur += np;
         ml_backend_cpu.optimize(st, g, s, (float)sched, 2 * s < r.steps);
         ml_backend_cpu.params(st, g, cur);
         snprintf(names[n], 32, "params%d", s + 1);
-        t[n] = (ml_st_tensor){names[n], "F32", 1, {(int64_t)np}, cur}; n++; cur += np;
+        t[n] = (ml_st_tensor){names[n], ML_ST_F32, 1, {(int64_t)np}, cur}; n++; cur += np;
     }
     char meta[8][64];
     const char *kv[16] = {"N", meta[0], "m", meta[1], "k", meta[2], "lr", meta[3], "decay", meta[4], "l1", meta[5],
@@ -108,7 +108,7 @@ static int cmd_embedder(int argc, char **argv) {
     float *Pt = ml_malloc(sizeof(float) * N * m);
     ml_embedder_gaussian(seed, ML_STREAM_EMBED_P, N, m, G);
     ml_embedder(seed, ML_STREAM_EMBED_P, N, m, Pt);
-    ml_st_tensor t[2] = {{"G", "F64", 2, {N, m}, G}, {"Pt", "F32", 2, {N, m}, Pt}};
+    ml_st_tensor t[2] = {{"G", ML_ST_F64, 2, {N, m}, G}, {"Pt", ML_ST_F32, 2, {N, m}, Pt}};
     ml_st_write(argv[1], 2, t, 0, NULL);
     free(G); free(Pt);
     return 0;
@@ -150,11 +150,11 @@ static int cmd_hac(int argc, char **argv) {
         ml_poly_metrics_compute(D, n, lab, k, &pm);
         met[0] = pm.n_clusters; met[1] = pm.max_dist; met[2] = pm.mean_dist; met[3] = pm.mean_intra; met[4] = pm.mean_inter;
         snprintf(names[no], 64, "Z_%s", e->name);
-        out[no] = (ml_st_tensor){names[no], "F64", 2, {n - 1, 4}, Z}; bufs[no++] = Z;
+        out[no] = (ml_st_tensor){names[no], ML_ST_F64, 2, {n - 1, 4}, Z}; bufs[no++] = Z;
         snprintf(names[no], 64, "L_%s", e->name);
-        out[no] = (ml_st_tensor){names[no], "I64", 1, {n}, lab64}; bufs[no++] = lab64;
+        out[no] = (ml_st_tensor){names[no], ML_ST_I64, 1, {n}, lab64}; bufs[no++] = lab64;
         snprintf(names[no], 64, "M_%s", e->name);
-        out[no] = (ml_st_tensor){names[no], "F64", 1, {5}, met}; bufs[no++] = met;
+        out[no] = (ml_st_tensor){names[no], ML_ST_F64, 1, {5}, met}; bufs[no++] = met;
         free(lab);
     }
     ml_st_write(argv[2], no, out, 0, NULL);

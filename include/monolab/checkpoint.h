@@ -5,6 +5,7 @@
 #define MONOLAB_CHECKPOINT_H
 #include "monolab/config.h"
 #include "monolab/group.h"
+#include "monolab/safetensors.h"
 
 typedef struct {
     ml_run run;      /* task, shapes, activation, sampling, eps, seed from metadata */
@@ -18,6 +19,8 @@ void ml_checkpoint_write(const char *outdir, const ml_group *g, int gi, long don
 
 /* Exits 2 with the file and the tensor or key at fault. */
 void ml_checkpoint_load(ml_checkpoint *c, const char *path);
+/* The same from a file already open (the caller closes it). */
+void ml_checkpoint_read(ml_checkpoint *c, const ml_st_file *f);
 void ml_checkpoint_free(ml_checkpoint *c);
 
 /* S [k][N] = phi(W1 P + b1): single-feature activations (SPEC §1.9). */

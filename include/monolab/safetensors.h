@@ -1,13 +1,28 @@
 /* safetensors files: an 8-byte little-endian header length, a JSON header
- * (cJSON) naming each tensor's dtype, shape and byte range, then the data. */
+ * (cJSON) naming each tensor's dtype, shape and byte range, then the data.
+ * The writer (src/safetensors_write.c) and the reader
+ * (src/safetensors_read.c) share the dtype vocabulary below. */
 #ifndef MONOLAB_SAFETENSORS_H
 #define MONOLAB_SAFETENSORS_H
 #include <stddef.h>
 #include <stdint.h>
 
+typedef enum { ML_ST_F32, ML_ST_F16, ML_ST_BF16, ML_ST_F64, ML_ST_I64, ML_ST_I32, ML_ST_N_DTYPES } ml_st_dtype;
+
+/* The dtype's name in a safetensors header, and its size in bytes. */
+static inline const char *ml_st_dtype_name(ml_st_dtype d) {
+    static const char *const NAMES[ML_ST_N_DTYPES] = {"F32", "F16", "BF16", "F64", "I64", "I32"};
+    return NAMES[d];
+}
+static inline size_t ml_st_dtype_size(ml_st_dtype d) {
+    static const unsigned char SIZES[ML_ST_N_DTYPES] = {4, 2, 2, 8, 8, 4};
+    return SIZES[d];
+}
+
+/* ---- writing ---- */
 typedef struct {
     const char *name;
-    const char *dtype; /* "F32", "F64", "I64" */
+    ml_st_dtype dtype;
     int ndim;
     int64_t shape[4];
     const void *data;
@@ -17,11 +32,7 @@ typedef struct {
  * half-written checkpoint. meta is NULL or n_meta key/value pairs. */
 void ml_st_write(const char *path, int n, const ml_st_tensor *tensors, int n_meta, const char *const *meta_kv);
 
-#endif
-
 /* ---- reading ---- */
-typedef enum { ML_ST_F32, ML_ST_F16, ML_ST_BF16, ML_ST_F64, ML_ST_I64, ML_ST_I32 } ml_st_dtype;
-
 typedef struct {
     char *name;
     ml_st_dtype dtype;
@@ -57,3 +68,5 @@ const ml_st_entry *ml_st_find(const ml_st_file *f, const char *name);
  * in which case NULL is returned. */
 float *ml_st_get_f32(const ml_st_file *f, const char *name, int want_ndim, const int64_t *want_shape, int optional);
 const char *ml_st_meta(const ml_st_file *f, const char *key);
+
+#endif
