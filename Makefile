@@ -16,7 +16,9 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iinclude -Isrc -MMD -MP
 LDLIBS := -lyaml -lcjson -llapacke -lopenblas -lm -fopenmp
 # Binaries also look in build/lib, where `make gpu-bundle` copies the shared
 # libraries a GPU machine without apt lacks.
-LDLIBS += -Wl,-rpath,'$$ORIGIN/lib:$$ORIGIN/../lib'
+# DT_RPATH (not RUNPATH) so that the libraries' own dependencies (libblas,
+# libgfortran, ...) are found there too.
+LDLIBS += -Wl,--disable-new-dtags -Wl,-rpath,'$$ORIGIN/lib:$$ORIGIN/../lib'
 
 
 LIB_SRC := $(filter-out src/main.c src/backend_cuda_stub.c,$(wildcard src/*.c))
@@ -85,7 +87,7 @@ $(BUILD)/tests/%: tests/%.c $(BACKEND_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.dep
 $(BUILD)/bench/bench_gpu: bench/bench_gpu.cu $(CU_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) $^ -o $@ -Xcompiler -fopenmp -lyaml -lcjson -llapacke -lopenblas -lcublas -lm \
-	  -Xlinker -rpath -Xlinker '$$ORIGIN/../lib'
+	  -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker '$$ORIGIN/../lib'
 
 # For a GPU machine with the CUDA toolkit but no apt: build everything here
 # (the binaries, the GPU tests, the GPU bench), copy the non-CUDA shared
@@ -118,7 +120,7 @@ endif
 $(BUILD)/gpu/%: tests/gpu/%.cu | $(BUILD)/.deps
 ifdef WITH_CUDA
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVFLAGS) $< -o $@ -lcurand
+	$(NVCC) $(NVFLAGS) $< -o $@ -lcurand -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker '$$ORIGIN/../lib'
 endif
 
 # GPU tests written in C against the backend interface (both twins).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything that needs a GPU, run from a built tree (`make gpu-bundle` on a
-# machine with nvcc, then carry build/): it never calls make or apt.
+# Everything that needs a GPU, run from a built tree: `make gpu-bundle` on a
+# machine with nvcc, then carry build/monolab, build/lib, build/gpu and
+# build/bench (under 60 MiB). It never calls make or apt.
 #
 #   bash bench/gpu_session.sh quick     GPU tests without sanitizer + the paper-shape bench (~3 min)
 #   bash bench/gpu_session.sh full      quick, then compute-sanitizer, every benchmark, tf32 vs fp32 sweeps
@@ -16,6 +17,7 @@ cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/monolab-gpu}
 mkdir -p "$out"
 : >"$out/summary.txt"
+: >"$out/log.txt"
 status=0
 row() { printf '%-44s %s\n' "$1" "$2" >>"$out/summary.txt"; }
 # run NAME CMD...: run a step, log it, add a PASS/FAIL row
@@ -60,16 +62,18 @@ rehearse)
   # make and apt-get must not be needed: shadow them with commands that fail.
   fake=$(mktemp -d); for c in make apt-get apt dpkg; do printf '#!/bin/sh\necho "rehearsal: %s was called" >&2; exit 99\n' $c >"$fake/$c"; chmod +x "$fake/$c"; done
   export PATH="$fake:$PATH"; unset LD_LIBRARY_PATH
-  bad=$(for b in build/monolab build/bench/bench_gpu build/gpu/* build/tests/test_*; do ldd "$b"; done 2>/dev/null |
+  lib=$(realpath build/lib)
+  bad=$(for b in build/monolab build/bench/bench_gpu build/gpu/test_*; do case $b in *.d) ;; *) ldd "$b" ;; esac; done 2>/dev/null |
         awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u |
-        grep -Ev '^(libcu|libnv|libc\.so|libm\.so|libdl\.so|librt\.so|libpthread\.so|ld-linux|libgcc_s)' | grep -v ' build/\| /.*/build/lib/' || true)
+        grep -Ev '^(libcu|libnv|libc\.so|libm\.so|libdl\.so|librt\.so|libpthread\.so|ld-linux|libgcc_s)' |
+        while read -r name path; do case "$(realpath "$path")" in "$lib"/*) ;; *) echo "$name $path" ;; esac; done)
   if [ -n "$bad" ]; then echo "libraries resolved outside build/lib:"; echo "$bad"; row "bundle self-contained" "FAIL"; status=1
   else row "bundle self-contained" "PASS"; fi
   run "monolab info" build/monolab info
   run "sweep --dry-run (paper LR1)" build/monolab sweep configs/jermyn2022/LR1.yaml --dry-run
+  rm -rf "$out/rehearse_sweep"
   run "tiny CPU sweep from the bundle" build/monolab sweep configs/quickstart.yaml model.k=16 seeds=2 train.steps=64 \
       -o "$out/rehearse_sweep" --device cpu
-  for t in build/tests/test_*; do run "cpu test $(basename "$t")" "$t"; done
   rm -rf "$fake" ;;
 tests) gpu_tests; sanitizer ;;
 quick)

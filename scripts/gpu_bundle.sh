@@ -19,5 +19,6 @@ for b in "${bins[@]}"; do [ -x "$b" ] && ldd "$b"; done 2>/dev/null |
     cp -L "$path" "$build/lib/$name"
   done
 echo "bundled libraries: $(ls "$build/lib" | tr '\n' ' ')"
-# What travels: the binaries and their libraries, not the objects.
-du -sh --exclude=obj --exclude=cuda --exclude='*.d' --exclude='*.a' "$build" | awk '{print "bundle size (build/ without objects):", $1}'
+# What travels: the binary, the GPU tests and bench, and their libraries.
+du -shc "$build/monolab" "$build/lib" "$build/gpu" "$build/bench" | tail -1 |
+  awk '{print "bundle size (build/monolab, build/lib, build/gpu, build/bench):", $1}'
