@@ -15,7 +15,10 @@
 //            fused (activation backward fused into the bias gradient),
 //            batched (one strided-batched GEMM per product for the whole
 //            group), graph (each training step captured once as a CUDA
-//            Graph and replayed).
+//            Graph and replayed), tiny (models with N <= ML_TINY_MAX_N: one
+//            warp per sample row instead of a mostly idle block; with
+//            batched GEMMs, a group of a thousand tiny models is a handful
+//            of launches per step).
 #include "cuda_check.h"
 #include "train_kernels.cuh"
 #include <cstring>
@@ -28,14 +31,14 @@ extern "C" {
 }
 
 struct kernel_variants {
-    bool gather, fused, batched, graph;
+    bool gather, fused, batched, graph, tiny;
 };
 
 static kernel_variants variants_from_env() {
-    kernel_variants v = {false, false, false, false};
+    kernel_variants v = {false, false, false, false, false};
     const char *e = getenv("MONOLAB_KERNELS");
     if (!e || !*e || !strcmp(e, "ref")) return v;
-    if (!strcmp(e, "fast")) return kernel_variants{true, true, true, true};
+    if (!strcmp(e, "fast")) return kernel_variants{true, true, true, true, true};
     char buf[256];
     snprintf(buf, sizeof buf, "%s", e);
     for (char *save = nullptr, *t = strtok_r(buf, ",", &save); t; t = strtok_r(nullptr, ",", &save)) {
@@ -43,8 +46,9 @@ static kernel_variants variants_from_env() {
         else if (!strcmp(t, "fused")) v.fused = true;
         else if (!strcmp(t, "batched")) v.batched = true;
         else if (!strcmp(t, "graph")) v.graph = true;
+        else if (!strcmp(t, "tiny")) v.tiny = true;
         else ml_die("MONOLAB_KERNELS: unknown variant '%s' (use ref, fast, or a comma list of gather, fused, "
-                    "batched, graph)", t);
+                    "batched, graph, tiny)", t);
     }
     return v;
 }
@@ -157,9 +161,10 @@ static void *cuda_create(const ml_group *g) {
     s->d = ml_dev_group{g->G, g->N, g->m, g->k, g->out, g->B, (int)g->shape.act, (int)g->shape.task, np,
                         g->off_W1, g->off_b1, g->off_W2, s->seed, s->lr, s->decay, s->l1, s->feat_p, s->Pt,
                         s->Qt, s->frozen_at};
-    fprintf(stderr, "[monolab] cuda group of %d models: %.1f MB of device memory; kernels:%s%s%s%s%s\n", g->G,
+    fprintf(stderr, "[monolab] cuda group of %d models: %.1f MB of device memory; kernels:%s%s%s%s%s%s\n", g->G,
             tot / 1e6, s->var.gather ? " gather" : "", s->var.fused ? " fused" : "", s->var.batched ? " batched" : "",
-            s->var.graph ? " graph" : "", !(s->var.gather || s->var.fused || s->var.batched || s->var.graph) ? " ref" : "");
+            s->var.graph ? " graph" : "", s->var.tiny ? " tiny" : "",
+            !(s->var.gather || s->var.fused || s->var.batched || s->var.graph || s->var.tiny) ? " ref" : "");
     return s;
 }
 
@@ -187,7 +192,11 @@ static ml_step_arg step_arg(const ml_step_params &v, const ml_step_params *dev) 
 }
 
 static void sample_into(cuda_state *s, uint32_t stream, ml_step_arg sa) {
-    ml_k_sample(s->d, stream, sa, s->var.gather, s->X, s->T, s->stream);
+    // tiny first: for N <= ML_TINY_MAX_N a warp per row beats both others
+    const int v = s->var.tiny && s->d.N <= ML_TINY_MAX_N ? ML_SAMPLE_TINY
+                  : s->var.gather                      ? ML_SAMPLE_GATHER
+                                                       : ML_SAMPLE_REF;
+    ml_k_sample(s->d, stream, sa, v, s->X, s->T, s->stream);
 }
 
 static void cuda_sample(void *st, const ml_group *g, uint32_t stream, uint32_t step) {

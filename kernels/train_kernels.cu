@@ -146,10 +146,46 @@ __global__ void sample_gather_kernel(ml_dev_group g, uint32_t stream, ml_step_ar
     }
 }
 
+// Variant tiny: one warp per sample row, ML_TINY_ROWS rows per block, for
+// models small enough (N <= ML_TINY_MAX_N) that a block per row would leave
+// most threads idle. Same draws, same order as ref.
+__global__ void sample_tiny_kernel(ml_dev_group g, uint32_t stream, ml_step_arg sa, float *X, float *T) {
+    __shared__ float v_all[ML_TINY_ROWS][ML_TINY_MAX_N];
+    const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, gi = blockIdx.y;
+    const int b = blockIdx.x * ML_TINY_ROWS + w;
+    if (b >= g.B || g.frozen_at[gi] >= 0) return; // whole warps leave; no block-wide sync below
+    const uint32_t step = (uint32_t)step_get(sa).step;
+    const int N = g.N, m = g.m, is_abs = g.task == TASK_ABS, reproj = g.task == TASK_REPROJECTOR;
+    const float *p = g.feat_p + (size_t)gi * N;
+    const float *Pt = g.Pt + (size_t)gi * N * m, *Qt = reproj ? g.Qt + (size_t)gi * N * m : nullptr;
+    float *x = X + ((size_t)gi * g.B + b) * m, *t = T + ((size_t)gi * g.B + b) * g.out, *v = v_all[w];
+    for (int i = lane; i < N; i += 32) {
+        float val = ml_sample_feature(g.seed[gi], stream, step, (uint64_t)b, N, i, p[i], is_abs);
+        v[i] = val;
+        if (!reproj) t[i] = is_abs ? fabsf(val) : val;
+    }
+    __syncwarp();
+    for (int c = lane; c < m; c += 32) {
+        float acc = 0.0f, acc_q = 0.0f;
+        for (int i = 0; i < N; i++) {
+            float val = v[i];
+            if (val == 0.0f) continue;
+            acc += val * Pt[(size_t)i * m + c];
+            if (reproj) acc_q += val * Qt[(size_t)i * m + c];
+        }
+        x[c] = acc;
+        if (reproj) t[c] = acc_q;
+    }
+}
+
 void ml_k_sample(const ml_dev_group &g, uint32_t stream, ml_step_arg sa, int fast, float *X, float *T, cudaStream_t s) {
     dim3 grid(g.B, g.G);
     size_t smem = ml_sample_smem_bytes(g.N, fast);
-    if (fast) {
+    if (fast == ML_SAMPLE_TINY) {
+        dim3 tgrid((g.B + ML_TINY_ROWS - 1) / ML_TINY_ROWS, g.G);
+        sample_tiny_kernel<<<tgrid, 32 * ML_TINY_ROWS, 0, s>>>(g, stream, sa, X, T);
+        cudaLaunchCheck("sample_tiny");
+    } else if (fast) {
         sample_gather_kernel<<<grid, ML_SAMPLE_THREADS, smem, s>>>(g, stream, sa, X, T);
         cudaLaunchCheck("sample_gather");
     } else {

@@ -1,8 +1,8 @@
 /* GPU tests of the CUDA backend against its CPU twin (llm.c pattern), run
  * by `make test-gpu` on a GPU machine with MONOLAB_POISON=1 so that every
  * device work buffer starts as NaN and an unwritten output cannot pass.
- * Every case runs under each kernel variant (MONOLAB_KERNELS=ref, then
- * fast), and every error is measured per model and, for parameters and
+ * Every case runs under each kernel variant (MONOLAB_KERNELS=ref, fast,
+ * and fast without tiny and graph, so that gather runs at small N too), and every error is measured per model and, for parameters and
  * gradients, per tensor (W1, b1, W2), so that a bug confined to one model
  * or to b1 cannot hide in a whole-buffer norm.
  *
@@ -38,7 +38,7 @@
 #include "test_helpers.h"
 
 static const ml_backend *cuda;
-static const char *const VARIANTS[] = {"ref", "fast"};
+static const char *const VARIANTS[] = {"ref", "fast", "gather,fused,batched"};
 
 static double normerr(const float *a, const float *b, size_t n) {
     double num = 0, den = 0;
@@ -187,7 +187,7 @@ static void ops_case(op_case oc) {
 static void test_ops(void **s) {
     (void)s;
     int quick = getenv("MONOLAB_GPU_QUICK") != NULL;
-    for (int v = 0; v < 2; v++) {
+    for (int v = 0; v < 3; v++) {
         setenv("MONOLAB_KERNELS", VARIANTS[v], 1);
         print_message("variant %s\n", VARIANTS[v]);
         for (int task = 0; task < 3; task++)
