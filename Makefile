@@ -9,11 +9,11 @@ NVCC ?= $(shell command -v nvcc 2>/dev/null)
 
 # Debian packages the build and the tests need; installed when run as root.
 DEB_PKGS := libyaml-dev libcjson-dev libopenblas-dev liblapacke-dev libcmocka-dev pkg-config \
-            gnuplot-nox python3-numpy python3-scipy python3-sklearn python3-torch python3-pytest
+            gnuplot-nox zlib1g-dev dataset-fashion-mnist python3-numpy python3-scipy python3-sklearn python3-torch python3-pytest
 
 CFLAGS ?= -O3 -march=x86-64-v3
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iinclude -Isrc -MMD -MP
-LDLIBS := -lyaml -lcjson -llapacke -lopenblas -lm -fopenmp
+LDLIBS := -lyaml -lcjson -llapacke -lopenblas -lz -lm -fopenmp
 # Binaries also look in build/lib, where `make gpu-bundle` copies the shared
 # libraries a GPU machine without apt lacks.
 LDLIBS += -Wl,-rpath,'$$ORIGIN/lib:$$ORIGIN/../lib'
