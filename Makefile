@@ -51,7 +51,7 @@ GPU_TEST_C := $(wildcard tests/gpu/*.c)
 GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%) $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/gpu/%)
 
 .PHONY: all run test test-gpu nvcc-check bench deps clean figures figures-quick fuzz gpu-bundle
-all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump
+all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump $(BUILD)/tests/saedump
 
 # Install what is missing (root), or say exactly what to run.
 $(BUILD)/.deps:

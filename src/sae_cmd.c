@@ -132,15 +132,14 @@ int ml_sae_main(int argc, char **argv) {
     ml_digits_load(&test, c.data_dir, "t10k", N_CLASSES);
     if (test.dim != train.dim) ml_die("%s: test images have %d pixels, training images %d", c.data_dir, test.dim, train.dim);
     ml_mkdirs(outdir);
+    ml_mlp mlp;
+    get_mlp(&mlp, &c, &train, outdir); /* the last check that can fail: nothing is written before it */
     char path[2200];
     snprintf(path, sizeof path, "%s/config.yaml", outdir);
     ml_atomic_file af;
     ml_atomic_open(&af, path);
     ml_atomic_write(&af, c.resolved_yaml, strlen(c.resolved_yaml));
     ml_atomic_commit(&af);
-
-    ml_mlp mlp;
-    get_mlp(&mlp, &c, &train, outdir);
     const int d = mlp.hidden, n = c.latents;
     float *Htr = ml_malloc(sizeof(float) * (size_t)train.n * d), *Hte = ml_malloc(sizeof(float) * (size_t)test.n * d);
     ml_mlp_hidden(&mlp, train.x, train.n, Htr);
