@@ -191,7 +191,26 @@ def test_sae_end_to_end(tiny, tmp_path, monolab):
     r3 = run([monolab, "sae", str(cfg), "-o", str(out), "mlp.epochs=3"])
     assert r3.returncode == 2 and "mlp.safetensors" in r3.stderr and "epochs=2" in r3.stderr
     assert "epochs: 2" in (out / "config.yaml").read_text()   # the failed launch wrote nothing
+    # monolab plot on an SAE folder draws the Table 2 figures
+    r5 = run([monolab, "plot", str(out)])
+    assert r5.returncode == 0, r5.stderr
+    for name in ("sae_metrics_vs_ln", "sae_tradeoff"):
+        for ext in ("png", "svg", "dat", "gp"):
+            assert (out / "figures" / f"{name}.{ext}").stat().st_size > 0
+    dat = (out / "figures" / "sae_metrics_vs_ln.dat").read_text().split("\n")
+    assert [l.split()[1] for l in dat if l and not l.startswith("#")] == ["0", "1"]
     # the resolved config reproduces the run
     r4 = run([monolab, "sae", str(out / "config.yaml"), "-o", str(tmp_path / "again")])
     assert r4.returncode == 0, r4.stderr
     assert read_csv(tmp_path / "again" / "saes.csv") == rows
+
+
+def test_shipped_config_on_fashion_mnist(tmp_path, monolab):
+    """configs/foote2024/sae.yaml loads and runs on the real data (shrunk by overrides)."""
+    cfg = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs", "foote2024", "sae.yaml")
+    r = run([monolab, "sae", cfg, "seeds=1", "sae.ln=[0,3]", "sae.latents=64", "mlp.epochs=1", "-o", str(tmp_path)])
+    assert r.returncode == 0, r.stderr
+    assert "fashion-mnist" in (tmp_path / "config.yaml").read_text()
+    rows = read_csv(tmp_path / "saes.csv")
+    assert len(rows) == 2 and all(int(x["steps"]) == 60000 // 64 for x in rows)
+    assert float(rows[0]["base_acc"]) > 0.75      # one epoch on Fashion-MNIST
