@@ -9,11 +9,11 @@ NVCC ?= $(shell command -v nvcc 2>/dev/null)
 
 # Debian packages the build and the tests need; installed when run as root.
 DEB_PKGS := libyaml-dev libcjson-dev libopenblas-dev liblapacke-dev libcmocka-dev pkg-config \
-            gnuplot-nox python3-numpy python3-scipy python3-sklearn python3-torch python3-pytest
+            gnuplot-nox zlib1g-dev dataset-fashion-mnist python3-numpy python3-scipy python3-sklearn python3-torch python3-pytest
 
 CFLAGS ?= -O3 -march=x86-64-v3
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iinclude -Isrc -MMD -MP
-LDLIBS := -lyaml -lcjson -llapacke -lopenblas -lm -fopenmp
+LDLIBS := -lyaml -lcjson -llapacke -lopenblas -lz -lm -fopenmp
 # Binaries also look in build/lib, where `make gpu-bundle` copies the shared
 # libraries a GPU machine without apt lacks.
 # DT_RPATH (not RUNPATH) so that the libraries' own dependencies (libblas,
@@ -53,7 +53,7 @@ GPU_TEST_C := $(wildcard tests/gpu/*.c)
 GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%) $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/gpu/%)
 
 .PHONY: all run test test-gpu nvcc-check bench deps clean figures figures-quick fuzz gpu-bundle
-all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump
+all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump $(BUILD)/tests/saedump
 
 # Install what is missing (root), or say exactly what to run.
 $(BUILD)/.deps:
