@@ -9,6 +9,7 @@
 #include "monolab/csv_table.h"
 #include "monolab/fsutil.h"
 #include "monolab/metrics.h"
+#include "monolab/plot_sae.h"
 #include "monolab/yaml_tree.h"
 #include <dirent.h>
 #include <math.h>
@@ -413,9 +414,11 @@ int ml_plot_main(int argc, char **argv) {
     if (!outdir) ml_die("plot: missing OUTDIR (usage: monolab plot OUTDIR [--runs r000001,...])");
     if (system("gnuplot --version > /dev/null 2>&1") != 0)
         ml_die("plot: gnuplot not found; install it with: apt-get install gnuplot-nox");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/saes.csv", outdir);
+    if (ml_file_exists(path)) return ml_plot_sae(outdir); /* a `monolab sae` folder */
     plotter p = {0};
     p.outdir = outdir;
-    char path[4200];
     snprintf(path, sizeof path, "%s/runs.csv", outdir);
     if (ml_csv_read(&p.t, path)) ml_die("plot: %s not found: is '%s' a sweep output directory?", path, outdir);
     if (p.t.n_rows == 0) ml_die("plot: %s has no finished runs yet", path);

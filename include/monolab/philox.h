@@ -53,7 +53,10 @@ enum {
     ML_STREAM_INIT = 2,    /* W1, b1, W2 initialisation */
     ML_STREAM_EMBED_P = 3, /* input embedder P */
     ML_STREAM_EMBED_Q = 4, /* reprojector target embedder Q */
-    ML_STREAM_PROBE = 5    /* inputs sampled for `monolab embed` on toy models */
+    ML_STREAM_PROBE = 5,   /* inputs sampled for `monolab embed` on toy models */
+    ML_STREAM_MLP_INIT = 6, /* `monolab sae`: the base MLP's initial weights */
+    ML_STREAM_SHUFFLE = 7,  /* `monolab sae`: example order, step = epoch (MLP) or 1<<16 | epoch (SAE) */
+    ML_STREAM_SAE_INIT = 8  /* `monolab sae`: an SAE's initial decoder */
 };
 
 #endif
