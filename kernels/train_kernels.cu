@@ -195,7 +195,7 @@ __global__ void opt_pass1_kernel(ml_dev_group g, int optimizer, float weight_dec
     const float f = ml_bias_decay_factor(g.decay[gi], g.lr[gi]);
     for (size_t i = lo + threadIdx.x; i < hi; i += THREADS) {
         float q = ml_adam_update(p[i], gr[i], &mm[i], &vv[i], lr, bc1, bc2s, wdf);
-        if (decay_on && tensor == ML_TENSOR_B1) q *= f; /* bias decay after the update (SPEC §1.7) */
+        if (decay_on && tensor == ML_TENSOR_B1) q *= f; /* after the update (docs/science.md §1.7) */
         p[i] = q;
     }
 }

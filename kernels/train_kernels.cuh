@@ -1,8 +1,9 @@
 // Kernels of one training step for a group of G models, in the layout of
-// DESIGN (params [G][W1|b1|W2], activations [G][B][.]). Per-element math is
-// shared with the CPU twin through include/monolab/elementwise.h, so only
-// the parallel decomposition lives here. No atomics anywhere: every
-// reduction has a fixed order, so two runs give identical results.
+// docs/architecture.md "Groups" (params [G][W1|b1|W2], activations
+// [G][B][.]). Per-element math is shared with the CPU twin through
+// include/monolab/elementwise.h, so only the parallel decomposition lives
+// here. No atomics anywhere: every reduction has a fixed order, so two runs
+// give identical results.
 #ifndef MONOLAB_TRAIN_KERNELS_CUH
 #define MONOLAB_TRAIN_KERNELS_CUH
 #include <cstdint>

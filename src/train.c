@@ -59,7 +59,7 @@ void ml_train_group(const ml_backend *be, const ml_group *g, ml_train_result *re
         be->sample(st, g, ML_STREAM_TRAIN, (uint32_t)t);
         be->forward(st, g);
         be->backward(st, g, t);
-        /* bias decay during the first half: t < steps/2 (SPEC §1.7) */
+        /* bias decay during the first half: t < steps/2 (docs/science.md §1.7) */
         be->optimize(st, g, t, (float)sched, 2 * t < steps);
         if (t % every == 0) {
             be->status(st, g, loss, NULL);

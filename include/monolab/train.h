@@ -1,4 +1,4 @@
-/* The training loop, written once above the backends (SPEC §1.7-§1.8). */
+/* The training loop, written once above the backends (docs/science.md §1.7-§1.8). */
 #ifndef MONOLAB_TRAIN_H
 #define MONOLAB_TRAIN_H
 #include "monolab/backend.h"
@@ -16,7 +16,7 @@ typedef struct {
     float *log_loss;    /* [n_log][G] */
     float *log_lr;      /* [n_log][G] */
     double *final_loss; /* [G] loss of the last training batch */
-    double *eval_loss;  /* [G] held-out squared error (SPEC §1.6 first term) */
+    double *eval_loss;  /* [G] held-out squared error (docs/science.md §1.6 first term) */
     long *diverged;     /* [G] step at which the model froze, or -1 */
     ml_mono_stats *mono;/* [G] */
     float *params;      /* [G][n_param] final */
