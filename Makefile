@@ -149,7 +149,7 @@ figures-quick: all
 	done
 	$(PY) scripts/claims.py runs/figures-quick
 
-# Every SPEC §1.10 batch at published scale: GPU-sized (see README).
+# Every docs/science.md §1.10 batch at published scale: GPU-sized (see README).
 figures: all
 	@for f in configs/jermyn2022/*.yaml; do c=$$(basename $$f .yaml); \
 	  $(BUILD)/monolab sweep $$f -o runs/jermyn2022/$$c --resume || exit 1; \

@@ -1,4 +1,4 @@
-// CUDA twin of src/embed_cpu.c (SPEC §2): activations
+// CUDA twin of src/embed_cpu.c (docs/science.md §2): activations
 // by cuBLAS in row chunks, per-neuron max and first-qualifying selection
 // (one thread per neuron, the scan body shared with the CPU through
 // embed_scan.h), embeddings gathered for a batch of neurons, all their Gram

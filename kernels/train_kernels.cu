@@ -379,7 +379,7 @@ __global__ void opt_pass1_kernel(ml_dev_group g, int optimizer, float weight_dec
     const float f = ml_bias_decay_factor(g.decay[gi], g.lr[gi]);
     for (size_t i = lo + lane; i < hi; i += 32) {
         float q = ml_adam_update(p[i], gr[i], &mm[i], &vv[i], lr, sp.bc1, sp.bc2s, wdf);
-        if (sp.decay_on && tensor == ML_TENSOR_B1) q *= f; // after the update, as the CPU
+        if (sp.decay_on && tensor == ML_TENSOR_B1) q *= f; // after the update (docs/science.md §1.7), as the CPU
         p[i] = q;
     }
 }

@@ -1,8 +1,9 @@
 // Kernels of one training step for a group of G models, in the layout of
-// docs (params [G][W1|b1|W2], activations [G][B][.]). Per-element math and
-// the order of every reduction are shared with the CPU twin through
-// include/monolab/elementwise.h, so only the parallel decomposition lives
-// here. No atomics anywhere: two runs give identical bits.
+// docs/architecture.md "Groups" (params [G][W1|b1|W2], activations
+// [G][B][.]). Per-element math and the order of every reduction are shared
+// with the CPU twin through include/monolab/elementwise.h, so only the
+// parallel decomposition lives here. No atomics anywhere: two runs give
+// identical bits.
 //
 // Kernel variants (the llm.c pattern): the reference kernels are the
 // simplest correct decomposition; the fast ones must give the same bits

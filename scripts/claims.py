@@ -1,4 +1,4 @@
-"""The numbers that decide SPEC §1.11's claims 1-3, from the sweeps of
+"""The numbers that decide docs/science.md §1.11's claims 1-3, from the sweeps of
 `make figures-quick` (or `make figures`): reads DIR/{LR1,LR3,K0,K1}/runs.csv
 and prints a markdown report (also written to DIR/claims.md).
 

@@ -1,4 +1,4 @@
-/* `monolab analyze CKPT`: the claim-4 analysis (SPEC §1.11). Which live
+/* `monolab analyze CKPT`: the claim-4 analysis (docs/science.md §1.11). Which live
  * neurons are not monosemantic, what their biases are, how often they fire
  * on training-distribution inputs, and whether the always-on ones act as
  * one low-rank linear map W2_on W1_on P (rank <= m). */
@@ -53,7 +53,7 @@ int ml_analyze_main(int argc, char **argv) {
     const ml_run *r = &c.run;
     const int N = r->N, m = r->m, k = r->k, out = c.out, B = o.samples, act = (int)r->act;
 
-    /* 1. classify neurons by the SPEC §1.9 metric */
+    /* 1. classify neurons by the docs/science.md §1.9 metric */
     float *S = ml_malloc(sizeof(float) * (size_t)k * N);
     ml_checkpoint_sfa(&c, S);
     ml_mono_stats ms;

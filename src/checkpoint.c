@@ -110,7 +110,7 @@ void ml_checkpoint_write(const char *outdir, const ml_group *g, int gi, long don
     snprintf(dir, sizeof dir, "%s/ckpt/%s", outdir, r->id);
     ml_mkdirs(dir);
     snprintf(path, sizeof path, "%s/step_%06ld.safetensors", dir, done);
-    /* P is stored as SPEC's m x N; we hold its transpose. */
+    /* P is stored m x N (docs/science.md §1.2); we hold its transpose. */
     float *P = ml_malloc(sizeof(float) * (size_t)g->N * g->m);
     float *Q = g->Qt ? ml_malloc(sizeof(float) * (size_t)g->N * g->m) : NULL;
     for (int i = 0; i < g->N; i++)

@@ -18,7 +18,7 @@
 #define OFF(f) offsetof(ml_run, f)
 #define BIG 1e300
 #define ALL (ML_RF_CSV | ML_RF_META | ML_RF_PLOT)
-/* Defaults are the paper's k=1024 run (SPEC §1.8, §1.10). */
+/* Defaults are the paper's k=1024 run (docs/science.md §1.8, §1.10). */
 const ml_run_field ML_RUN_FIELDS[ML_N_RUN_FIELDS] = {
     {"seed", NULL, RF_SEED, OFF(seed), NULL, NULL, 0, 0, 0, ML_RF_CSV | ML_RF_META, 0},
     {"task", "task", RF_ENUM, OFF(task), ML_TASK_NAMES, "decoder", 0, 0, 0, ALL, 0},
@@ -398,7 +398,7 @@ void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **o
         run->seed = seeds[si];
         run->index = (int)r;
         snprintf(run->id, sizeof run->id, "r%06ld", r);
-        if (run->batch == -1) { /* "auto": hold B*k at 2^23 (SPEC §1.8) */
+        if (run->batch == -1) { /* "auto": hold B*k at 2^23 (docs/science.md §1.8) */
             int lg = 0;
             while ((1L << lg) < run->k) lg++;
             run->batch = lg >= 23 ? 1 : 1 << (23 - lg);

@@ -79,7 +79,7 @@ static void write_outputs(const char *outdir, const ml_layer *L, const ml_select
     free(offsets);
 }
 
-/* SPEC §3: agreement of the cluster count with the true feature count, over
+/* docs/science.md §3: agreement of the cluster count with the true feature count, over
  * neurons that have at least one example. */
 static void toy_summary(const char *outdir, const ml_layer *L, const ml_selection *sel, const ml_neuron_result *res) {
     double *x = ml_malloc(sizeof(double) * L->n), *y = ml_malloc(sizeof(double) * L->n);

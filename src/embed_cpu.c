@@ -2,7 +2,7 @@
  * CUDA one), reached through ml_backend_cpu.embed: example selection, then
  * embedding and clustering of every neuron.
  *
- * Selection (SPEC §2.2): activations a = phi(pre W + b), one GEMM per
+ * Selection (docs/science.md §2.2): activations a = phi(pre W + b), one GEMM per
  * chunk of rows; each neuron keeps the FIRST max_examples examples (in
  * dataset order) whose activation reaches act_frac * its maximum. With
  * doc_index an example is a context: its activation is the max over its

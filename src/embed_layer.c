@@ -1,6 +1,6 @@
-/* Loading the layer to embed: an activation file (DESIGN "Activation
- * file") or a toy-model checkpoint, whose inputs are sampled as in
- * training (SPEC §3). Every shape is checked against the others. */
+/* Loading the layer to embed: an activation file (docs/architecture.md
+ * "File contracts") or a toy-model checkpoint, whose inputs are sampled as in
+ * training (docs/science.md §3). Every shape is checked against the others. */
 #include "monolab/checkpoint.h"
 #include "monolab/common.h"
 #include "monolab/elementwise.h"

@@ -1,4 +1,4 @@
-/* `monolab plot OUTDIR`: the SPEC §1.12 figures of a sweep, drawn by
+/* `monolab plot OUTDIR`: the docs/science.md §1.12 figures of a sweep, drawn by
  * gnuplot as PNG and SVG. For each figure NAME we keep NAME.dat (the
  * numbers) and NAME.gp (the script) beside NAME.png and NAME.svg in
  * OUTDIR/figures, so a figure can be restyled without rerunning anything. */
@@ -330,7 +330,7 @@ static int by_key_desc(const void *a, const void *b) {
 }
 static int by_key_asc(const void *a, const void *b) { return -by_key_desc(a, b); }
 
-/* The sfa heatmap and the bias plot of one run (SPEC §1.12). */
+/* The sfa heatmap and the bias plot of one run (docs/science.md §1.12). */
 static void fig_sfa(plotter *p, const char *id, const char *ckpt) {
     ml_checkpoint c;
     ml_checkpoint_load(&c, ckpt);

@@ -155,7 +155,7 @@ EXPECTED_RUNS = {"LR1": 18, "LR2": 18, "LR3": 18, "LR4": 18, "B1": 33, "B2": 33,
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_RUNS))
 def test_paper_configs_load(monolab, name):
-    """Every SPEC §1.10 batch ships as a config that validates and expands."""
+    """Every docs/science.md §1.10 batch ships as a config that validates and expands."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     r = run([monolab, "sweep", os.path.join(root, "configs", "jermyn2022", name + ".yaml"), "--dry-run",
              "--device", "cpu"])

@@ -1,4 +1,4 @@
-"""`monolab embed` (SPEC §2): the selection rule on a hand-built activation
+"""`monolab embed` (docs/science.md §2): the selection rule on a hand-built activation
 file, the whole pipeline against numpy + scikit-learn, the edge cases, the
 toy-model ground-truth summary, and malformed inputs."""
 import csv

@@ -1,5 +1,5 @@
-"""The embedder against numpy's SVD construction (SPEC §1.2) and the lr
-schedule against torch's CosineAnnealingLR (SPEC §1.7)."""
+"""The embedder against numpy's SVD construction (docs/science.md §1.2) and the lr
+schedule against torch's CosineAnnealingLR (docs/science.md §1.7)."""
 import os
 import tempfile
 

@@ -1,5 +1,5 @@
 /* Finite-difference gradient check of the CPU backend's backward pass:
- * central differences of the full loss (squared error + L1 on h, SPEC §1.6)
+ * central differences of the full loss (squared error + L1 on h, docs/science.md §1.6)
  * evaluated in double, against the analytic float gradients. Tolerance:
  * normalised error per tensor <= 1e-4 (float gradients, h = 1e-6). */
 #include <setjmp.h>

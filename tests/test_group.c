@@ -1,4 +1,4 @@
-/* Group invariance and divergence isolation (DESIGN "Determinism").
+/* Group invariance and divergence isolation (docs/architecture.md "Determinism").
  * A model trained alone is bit-identical to the same model inside a group
  * of 17, whatever the thread count; a diverging model in a group is frozen
  * and marked, and its neighbours' results do not change by a single bit. */

@@ -1,4 +1,4 @@
-"""Average-linkage HAC against scipy and scikit-learn (SPEC §2.3-§2.4).
+"""Average-linkage HAC against scipy and scikit-learn (docs/science.md §2.3-§2.4).
 
 Hundreds of distance matrices: cosine distances of random points and of
 clustered blobs, duplicates, exact ties, all-identical points, d=1, zero

@@ -1,4 +1,4 @@
-/* The SPEC §1.9 metric on a hand-built model with known monosemantic,
+/* The docs/science.md §1.9 metric on a hand-built model with known monosemantic,
  * polysemantic and dead neurons, both directly on S and through the CPU
  * backend's sfa() with a hand-set W1 and b1. */
 #include <setjmp.h>

@@ -38,7 +38,7 @@ def dump(*args):
 
 
 def ln_loss(X, A, W_enc, hbar, hset):
-    """SPEC: L_N = mean_b sum_{j active on b, h̄_j set} 1 - cos(h̄_j * w_j, x_b * w_j)."""
+    """docs/science.md §2.5: L_N = mean_b sum_{j active on b, h̄_j set} 1 - cos(h̄_j * w_j, x_b * w_j)."""
     w = W_enc.t()                                  # [n][d]: w_j
     u = hbar * w                                   # [n][d]
     v = X[:, None, :] * w[None, :, :]              # [B][n][d]

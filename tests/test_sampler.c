@@ -1,4 +1,4 @@
-/* Samplers (SPEC §1.1, §1.3): measured feature frequencies match eps and
+/* Samplers (docs/science.md §1.1, §1.3): measured feature frequencies match eps and
  * the power law within 5 sigma, values are U[0,1), and x = P v. */
 #include <setjmp.h>
 #include <stdarg.h>

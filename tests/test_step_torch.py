@@ -1,4 +1,4 @@
-"""One training step of the CPU backend against PyTorch (SPEC §1.4-§1.7).
+"""One training step of the CPU backend against PyTorch (docs/science.md §1.4-§1.7).
 
 refdump runs 3 steps of a small model (N=24, m=6, k=20, B=16, L1 0.01,
 bias decay 0.5 with steps=4 so decay is on for steps 0,1 and off for 2,

@@ -1,4 +1,4 @@
-"""PyTorch peer of one monolab training step on the CPU (SPEC §1): the
+"""PyTorch peer of one monolab training step on the CPU (docs/science.md §1): the
 authors' model (x = P v, h = ReLU(W1 x + b1), y = W2 h), fresh uniform
 features every step, squared-error loss, LAMB with torch_optimizer
 semantics, bias decay. fp32, one model, all cores.

@@ -1,4 +1,5 @@
-/* The one interface every backend implements (DESIGN "Backend interface").
+/* The one interface every backend implements (docs/architecture.md
+ * "Backend interface").
  * The training loop, sweep planner, metrics and I/O sit above it and are
  * written once. All buffers are the backend's own; the host sees only what
  * the read-out calls copy back. */
@@ -33,7 +34,7 @@ typedef struct ml_backend {
     void (*status)(void *st, const ml_group *g, double *loss, long *frozen_at);
     /* Copy all parameters, [G][n_param], to the host. */
     void (*params)(void *st, const ml_group *g, float *out);
-    /* Single-feature activations S, [G][k][N] (SPEC §1.9). */
+    /* Single-feature activations S, [G][k][N] (docs/science.md §1.9). */
     void (*sfa)(void *st, const ml_group *g, float *S);
     /* Copy a working buffer to the host, for tests that compare the twins
      * op by op: "X" [G][B][m], "T" and "Y" [G][B][out], "PRE", "H", "dH"

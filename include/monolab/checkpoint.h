@@ -23,10 +23,10 @@ void ml_checkpoint_load(ml_checkpoint *c, const char *path);
 void ml_checkpoint_read(ml_checkpoint *c, const ml_st_file *f);
 void ml_checkpoint_free(ml_checkpoint *c);
 
-/* S [k][N] = phi(W1 P + b1): single-feature activations (SPEC §1.9). */
+/* S [k][N] = phi(W1 P + b1): single-feature activations (docs/science.md §1.9). */
 void ml_checkpoint_sfa(const ml_checkpoint *c, float *S);
 
-/* B fresh inputs from the training distribution (SPEC §1.1, §1.3) on the
+/* B fresh inputs from the training distribution (docs/science.md §1.1, §1.3) on the
  * probe stream keyed by seed: features V [B][N] and x = P v in X [B][m]. */
 void ml_checkpoint_inputs(const ml_checkpoint *c, uint64_t seed, int B, float *V, float *X);
 

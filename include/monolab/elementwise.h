@@ -1,6 +1,6 @@
 /* Per-element math shared by the CPU backend and the CUDA kernels, so the
  * two twins cannot drift: activations and their derivatives, the sampler's
- * per-feature rule, and the optimiser updates (SPEC §1.4, §1.1, §1.7). */
+ * per-feature rule, and the optimiser updates (docs/science.md §1.4, §1.1, §1.7). */
 #ifndef MONOLAB_ELEMENTWISE_H
 #define MONOLAB_ELEMENTWISE_H
 #include "monolab/philox.h"
@@ -76,7 +76,7 @@ ML_HD float ml_lamb_ratio(double p2, double a2) {
 }
 
 /* The bias-decay factor b1 is multiplied by after a step in the first half
- * of training: it uses the base lr, not the scheduled one (SPEC §1.7). */
+ * of training: it uses the base lr, not the scheduled one (docs/science.md §1.7). */
 ML_HD float ml_bias_decay_factor(float decay, float lr) { return 1.0f - decay * lr; }
 
 /* Adam's bias corrections for 0-based step: 1 - beta1^t and

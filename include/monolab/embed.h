@@ -1,4 +1,4 @@
-/* The data of `monolab embed` (SPEC §2, §3): the options, a layer in
+/* The data of `monolab embed` (docs/science.md §2, §3): the options, a layer in
  * memory, each neuron's selected examples and clustering results, and the
  * two twins that compute them, reached through ml_backend.embed. */
 #ifndef MONOLAB_EMBED_H
@@ -46,7 +46,7 @@ typedef struct {
     double *Z;    /* [(n-1) x 4] */
 } ml_neuron_result;
 
-/* The twins behind ml_backend.embed: SPEC §2.2 selection for every neuron
+/* The twins behind ml_backend.embed: docs/science.md §2.2 selection for every neuron
  * (sel[n] filled), then embedding, HAC and the §2.4 metrics (res[n]
  * filled), with the two stages' times (file reading excluded). The CPU
  * twin is src/embed_cpu.c; the CUDA one, kernels/embed_cuda.cu, is linked

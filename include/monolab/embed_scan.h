@@ -1,4 +1,4 @@
-/* The selection scan of SPEC §2.2 for one neuron and one row, written once
+/* The selection scan of docs/science.md §2.2 for one neuron and one row, written once
  * for the CPU (src/embed_cpu.c) and the GPU (kernels/embed_cuda.cu).
  * See embed_cpu.c for why phi is evaluated only above `bound`. */
 #ifndef MONOLAB_EMBED_SCAN_H

@@ -1,7 +1,8 @@
-/* A group: G models with equal shapes that train together (DESIGN "The core
- * idea"). The host side owns everything drawn from the seeds (initial
- * parameters, embedders, feature probabilities); a backend copies what it
- * needs in create(). Parameter layout per model: [W1 k*m | b1 k | W2 out*k]. */
+/* A group: G models with equal shapes that train together
+ * (docs/architecture.md "Groups"). The host side owns everything drawn
+ * from the seeds (initial parameters, embedders, feature probabilities); a
+ * backend copies what it needs in create(). Parameter layout per model:
+ * [W1 k*m | b1 k | W2 out*k]. */
 #ifndef MONOLAB_GROUP_H
 #define MONOLAB_GROUP_H
 #include "monolab/config.h"

@@ -1,4 +1,4 @@
-/* Average-linkage hierarchical agglomerative clustering (SPEC §2.3).
+/* Average-linkage hierarchical agglomerative clustering (docs/science.md §2.3).
  *
  * The linkage follows scipy.cluster.hierarchy.linkage(method='average')
  * step for step (nearest-neighbour chain, fastcluster's x < y convention,
@@ -18,7 +18,7 @@
 #include "monolab/philox.h" /* ML_HD */
 #include <math.h>
 
-/* The polysemanticity metrics of one neuron (SPEC §2.4). */
+/* The polysemanticity metrics of one neuron (docs/science.md §2.4). */
 typedef struct {
     int n_clusters;
     double max_dist, mean_dist, mean_intra, mean_inter;
@@ -128,7 +128,7 @@ ML_HD int ml_hac_cut_impl(const double *Z, int n, double threshold, int *labels,
     return k;
 }
 
-/* SPEC §2.4 over all pairs a < b of a condensed vector (NaN: no pairs). */
+/* docs/science.md §2.4 over all pairs a < b of a condensed vector (NaN: no pairs). */
 ML_HD void ml_poly_metrics_impl(const double *Dc, int n, const int *labels, int n_clusters, ml_poly_metrics *o) {
     double mx = -INFINITY, sum = 0, si = 0, so = 0;
     long np = 0, ni = 0, no = 0;

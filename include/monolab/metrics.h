@@ -1,4 +1,4 @@
-/* The monosemanticity metric of SPEC §1.9, computed on the host from the
+/* The monosemanticity metric of docs/science.md §1.9, computed on the host from the
  * single-feature activations S [k][N] that a backend's sfa() returns. */
 #ifndef MONOLAB_METRICS_H
 #define MONOLAB_METRICS_H
@@ -23,7 +23,7 @@ int ml_neuron_flags(const float *Srow, int N);
 void ml_mono_metric(const float *S, const float *b1, int k, int N, ml_mono_stats *out);
 
 /* Spearman correlation with average ranks for ties (NaN if undefined): the
- * agreement of true feature counts and cluster counts (SPEC §3). */
+ * agreement of true feature counts and cluster counts (docs/science.md §3). */
 double ml_spearman(const double *x, const double *y, int n);
 
 #endif

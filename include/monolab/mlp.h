@@ -1,4 +1,4 @@
-/* The base model of `monolab sae` (SPEC: Foote 2024 §4): an MLP
+/* The base model of `monolab sae` (Foote 2024 §4, docs/science.md §2.5): an MLP
  * d_in -> hidden (ReLU) -> n_out trained with cross-entropy and Adam. Its
  * hidden layer is what the sparse autoencoders reconstruct. */
 #ifndef MONOLAB_MLP_H

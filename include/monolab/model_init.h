@@ -1,5 +1,5 @@
 /* Everything drawn once per model from its seed, on the host, for every
- * backend: the embedder (SPEC §1.2), the initial parameters (§1.5) and the
+ * backend: the embedder (docs/science.md §1.2), the initial parameters (§1.5) and the
  * per-feature activation probabilities (§1.1). */
 #ifndef MONOLAB_MODEL_INIT_H
 #define MONOLAB_MODEL_INIT_H

@@ -43,7 +43,8 @@ ML_HD ml_u32x4 ml_draw(uint64_t seed, uint32_t stream, uint32_t step, uint64_t i
 }
 
 /* U[0,1) with 24 bits: exact in float, never 1.0 (curand_uniform can
- * return 1.0f, which SPEC's U[0,1) forbids, so both backends use this). */
+ * return 1.0f, which U[0,1) forbids, so both backends use this;
+ * docs/science.md §1.1). */
 ML_HD float ml_u01(uint32_t w) { return (float)(w >> 8) * (1.0f / 16777216.0f); }
 
 /* Stream ids: one per independent use of randomness. */

@@ -1,5 +1,5 @@
-/* Sparse autoencoders trained in groups (Foote 2024 §4; see docs/science.md
- * §"Neuron-embedding loss for sparse autoencoders"). A group is G SAEs of
+/* Sparse autoencoders trained in groups (Foote 2024 §4; see
+ * docs/science.md §2.5). A group is G SAEs of
  * one shape that read the same data; l1 (λ1), ln (λ2) and seed are
  * per-model. Per model:
  *   a  = relu((x - b_dec) W_enc + b_enc)         W_enc [d][n]  (SAELens layout)

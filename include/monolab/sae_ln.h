@@ -1,6 +1,5 @@
 /* The neuron-embedding loss L_N of an SAE and the running means h̄ it pulls
- * towards (SPEC of Foote 2024 §4; docs/science.md §"Neuron-embedding loss
- * for sparse autoencoders"). Plain C on host arrays, one model at a time:
+ * towards (Foote 2024 §4; docs/science.md §2.5). Plain C on host arrays, one model at a time:
  * both backends' CPU paths and the tests call these.
  *
  * Within a batch: L_N and its gradient use h̄ as it was before the batch

@@ -1,4 +1,4 @@
-/* The training loop, written once above the backends (SPEC §1.7-§1.8). */
+/* The training loop, written once above the backends (docs/science.md §1.7-§1.8). */
 #ifndef MONOLAB_TRAIN_H
 #define MONOLAB_TRAIN_H
 #include "monolab/backend.h"
@@ -8,7 +8,7 @@
 double ml_schedule(ml_sched kind, int t_max, long t);
 
 /* Bias decay is on during the first half of training: t < steps/2
- * (SPEC §1.7). */
+ * (docs/science.md §1.7). */
 static inline int ml_decay_on(long t, long steps) { return 2 * t < steps; }
 
 /* True if a checkpoint is due after `done` completed steps (0 = init). */
@@ -20,7 +20,7 @@ typedef struct {
     float *log_loss;    /* [n_log][G] */
     float *log_lr;      /* [n_log][G] */
     double *final_loss; /* [G] loss of the last training batch */
-    double *eval_loss;  /* [G] held-out squared error (SPEC §1.6 first term) */
+    double *eval_loss;  /* [G] held-out squared error (docs/science.md §1.6 first term) */
     long *diverged;     /* [G] step at which the model froze, or -1 */
     ml_mono_stats *mono;/* [G] */
     float *params;      /* [G][n_param] final */
