@@ -16,7 +16,9 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iinclude -Isrc -MMD -MP
 LDLIBS := -lyaml -lcjson -llapacke -lopenblas -lm -fopenmp
 # Binaries also look in build/lib, where `make gpu-bundle` copies the shared
 # libraries a GPU machine without apt lacks.
-LDLIBS += -Wl,-rpath,'$$ORIGIN/lib:$$ORIGIN/../lib'
+# DT_RPATH (not RUNPATH) so that the libraries' own dependencies (libblas,
+# libgfortran, ...) are found there too.
+LDLIBS += -Wl,--disable-new-dtags -Wl,-rpath,'$$ORIGIN/lib:$$ORIGIN/../lib'
 
 
 LIB_SRC := $(filter-out src/main.c src/backend_cuda_stub.c,$(wildcard src/*.c))
@@ -25,7 +27,7 @@ LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 # binary still runs without a GPU or driver (cudart is linked statically and
 # --device auto falls back to the CPU with a notice).
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
-NVFLAGS := -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Iinclude -Isrc
+NVFLAGS := -O3 -std=c++17 --fmad=false -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Iinclude -Isrc
 ifneq ($(NVCC),)
 ifeq ($(NO_CUDA),)
 WITH_CUDA := 1
@@ -85,16 +87,14 @@ $(BUILD)/tests/%: tests/%.c $(BACKEND_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.dep
 $(BUILD)/bench/bench_gpu: bench/bench_gpu.cu $(CU_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) $^ -o $@ -Xcompiler -fopenmp -lyaml -lcjson -llapacke -lopenblas -lcublas -lm \
-	  -Xlinker -rpath -Xlinker '$$ORIGIN/../lib'
+	  -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker '$$ORIGIN/../lib'
 
-# For a GPU machine with the CUDA toolkit but no apt: build here, then carry
-# build/ (the non-CUDA shared libraries travel in build/lib).
-gpu-bundle: all nvcc-check
-	@mkdir -p $(BUILD)/lib
-	@for b in $(BUILD)/monolab $(BUILD)/gpu/* $(BUILD)/bench/bench_gpu; do [ -x $$b ] && ldd $$b; done 2>/dev/null | \
-	  awk '/yaml|cjson|blas|lapack|tmglib|cmocka|gfortran|quadmath/ && !/cublas/ && index($$3, "$(BUILD)/lib/") == 0 {print $$3}' | \
-	  sort -u | xargs -r -I{} cp -L {} $(BUILD)/lib/
-	@ls $(BUILD)/lib; du -sh $(BUILD)
+# For a GPU machine with the CUDA toolkit but no apt: build everything here
+# (the binaries, the GPU tests, the GPU bench), copy the non-CUDA shared
+# libraries into build/lib, then carry build/ and run
+# `bash bench/gpu_session.sh quick|full` there (no make, no apt).
+gpu-bundle: all $(TEST_BIN) nvcc-check
+	@bash scripts/gpu_bundle.sh $(BUILD)
 
 $(BUILD)/bench/%: bench/%.c $(BACKEND_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
@@ -120,7 +120,7 @@ endif
 $(BUILD)/gpu/%: tests/gpu/%.cu | $(BUILD)/.deps
 ifdef WITH_CUDA
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVFLAGS) $< -o $@ -lcurand
+	$(NVCC) $(NVFLAGS) $< -o $@ -lcurand -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker '$$ORIGIN/../lib'
 endif
 
 # GPU tests written in C against the backend interface (both twins).
@@ -130,13 +130,10 @@ ifdef WITH_CUDA
 	$(CC) $(CFLAGS) -Itests $^ -o $@ $(LDLIBS) -lcmocka
 endif
 
-# On a GPU machine: every GPU test, then memcheck and racecheck on the op test.
+# On a GPU machine: every GPU test, then memcheck and racecheck on the op
+# and embed tests (the same script a carried bundle runs).
 test-gpu: all $(GPU_TEST_BIN)
-	@fail=0; for t in $(GPU_TEST_BIN); do echo "== $$t"; $$t || fail=1; done; \
-	if command -v compute-sanitizer >/dev/null; then \
-	  for tool in memcheck racecheck; do echo "== compute-sanitizer --tool $$tool"; \
-	    MONOLAB_GPU_QUICK=1 compute-sanitizer --tool $$tool --error-exitcode 3 $(BUILD)/gpu/test_backend_ops || fail=1; done; \
-	else echo "compute-sanitizer not found: sanitizer runs skipped"; fi; exit $$fail
+	@bash bench/gpu_session.sh tests
 
 bench: all $(BUILD)/bench/bench_cpu
 	$(PY) bench/bench_cpu.py

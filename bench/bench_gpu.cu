@@ -3,8 +3,9 @@
 // for a group of G models and, in the same process, cuBLAS alone running
 // the step's five strided-batched GEMMs at the same shapes and precision:
 // that is the hardware floor the step is measured against.
-//   bench_gpu N m k B G steps fp32|tf32
-// prints one key=value line.
+//   [MONOLAB_KERNELS=ref|fast|...] bench_gpu N m k B G steps fp32|tf32
+// prints one key=value line; run it once per kernel variant to compare
+// them side by side (bench/gpu_session.sh does).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -14,6 +15,7 @@
 extern "C" {
 #include "monolab/backend.h"
 #include "monolab/philox.h"
+#include "monolab/train.h"
 }
 
 static float gemm_ms(int N, int m, int k, int B, int G, bool tf32, int reps) {
@@ -67,7 +69,7 @@ int main(int argc, char **argv) {
         ml_run &r = runs[i];
         snprintf(r.id, sizeof r.id, "r%06d", i);
         r.task = TASK_DECODER; r.act = ACT_RELU; r.N = N; r.m = m; r.k = k; r.batch = B; r.seed = i;
-        r.eps = 1.0 / 64; r.steps = steps; r.lr = 0.007; r.optimizer = OPT_LAMB; r.t_max = 512; r.decay = 0.03;
+        r.eps = 1.0 / 64; r.steps = steps + 10; r.lr = 0.007; r.optimizer = OPT_LAMB; r.t_max = 512; r.decay = 0.03;
         r.bias_offset = -1; r.log_every = 16; r.eval_batch = B; r.checkpoints = CKPT_NONE;
         r.precision = tf32 ? PREC_TF32 : PREC_FP32;
         rp[i] = &r;
@@ -77,12 +79,9 @@ int main(int argc, char **argv) {
     cudaEvent_t a, b;
     cudaCheck(cudaEventCreate(&a));
     cudaCheck(cudaEventCreate(&b));
-    for (int t = 0; t < steps + 10; t++) {
+    for (int t = 0; t < steps + 10; t++) { // as the training loop runs a step (train.c)
         if (t == 10) { cudaCheck(cudaDeviceSynchronize()); cudaCheck(cudaEventRecord(a)); }
-        be->sample(st, g, ML_STREAM_TRAIN, (uint32_t)t);
-        be->forward(st, g);
-        be->backward(st, g, t);
-        be->optimize(st, g, t, 1.0f, 1);
+        be->train_step(st, g, t, (float)ml_schedule(SCHED_COSINE, 512, t), ml_decay_on(t, steps + 10));
     }
     cudaCheck(cudaEventRecord(b));
     cudaCheck(cudaDeviceSynchronize());
@@ -90,9 +89,10 @@ int main(int argc, char **argv) {
     cudaCheck(cudaEventElapsedTime(&ms, a, b));
     double step_ms = ms / steps, flops = 2.0 * B * k * (2.0 * m + 3.0 * N) * G;
     float ref = gemm_ms(N, m, k, B, G, tf32, 20);
-    printf("N=%d m=%d k=%d B=%d G=%d precision=%s step_ms=%.4f model_steps_per_s=%.1f tflops=%.2f "
+    const char *var = getenv("MONOLAB_KERNELS");
+    printf("kernels=%s N=%d m=%d k=%d B=%d G=%d precision=%s step_ms=%.4f model_steps_per_s=%.1f tflops=%.2f "
            "gemm_only_ms=%.4f gemm_tflops=%.2f frac_of_gemm=%.3f\n",
-           N, m, k, B, G, tf32 ? "tf32" : "fp32", step_ms, G * 1000.0 / step_ms, flops / step_ms / 1e9, ref,
+           var && *var ? var : "ref", N, m, k, B, G, tf32 ? "tf32" : "fp32", step_ms, G * 1000.0 / step_ms, flops / step_ms / 1e9, ref,
            flops / ref / 1e9, ref / step_ms);
     be->destroy(st);
     ml_group_free(g);

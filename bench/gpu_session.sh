@@ -1,38 +1,113 @@
 #!/usr/bin/env bash
-# Everything that needs a GPU, in one go (one device call): build, GPU tests,
-# compute-sanitizer, the four CUDA-backend benchmarks of the issue and the
-# embed benchmark. Prints a short table last. Run from the repository root
-# on a machine with a GPU, the CUDA toolkit and PyTorch.
+# Everything that needs a GPU, run from a built tree: `make gpu-bundle` on a
+# machine with nvcc, then carry build/monolab, build/lib, build/gpu and
+# build/bench (under 60 MiB). It never calls make or apt.
+#
+#   bash bench/gpu_session.sh quick     GPU tests without sanitizer + the paper-shape bench (~3 min)
+#   bash bench/gpu_session.sh full      quick, then compute-sanitizer, every benchmark, tf32 vs fp32 sweeps
+#   bash bench/gpu_session.sh tests     the GPU tests and the sanitizer runs (what `make test-gpu` runs)
+#   bash bench/gpu_session.sh rehearse  on a machine without a GPU: checks that the bundle is complete
+#                                       and runs its CPU parts, with make and apt-get made to fail
+#
+# Logs and a summary go to $OUT (or /tmp/monolab-gpu); the summary table is
+# printed last. Exit status: 0 when every step passed.
 set -uo pipefail
-out=${OUT:-/tmp/monolab-gpu}; mkdir -p "$out"
-log() { echo "$@" | tee -a "$out/summary.txt"; }
-nvidia-smi -L | tee "$out/device.txt"
-make -j16 all build/bench/bench_gpu 2>&1 | tail -3
-make test-gpu 2>&1 | tee "$out/test-gpu.txt" | tail -30
-B=build/bench/bench_gpu
-log "== 1. paper shape, G=8"
-for p in fp32 tf32; do $B 512 64 1024 8192 8 50 $p | tee -a "$out/summary.txt"; done
-log "== 2. PyTorch peer, one model, fp32"
-python3 bench/peers/torch_gpu_step.py 30 | tee -a "$out/summary.txt"
-$B 512 64 1024 8192 1 50 fp32 | tee -a "$out/summary.txt"
-log "== 3. tiny models, G=1000"
-$B 20 5 10 1024 1000 200 fp32 | tee -a "$out/summary.txt"
-python3 bench/peers/torch_gpu_step.py --tiny 1000 20 10 200 | tee -a "$out/summary.txt"
-log "== 4. tf32 against fp32: reduced LR1 and K1, 8 seeds"
-for p in fp32 tf32; do for c in LR1 K1; do
-  build/monolab sweep configs/figures-quick/$c.yaml seeds=8 train.precision=$p -o "$out/prec_${c}_$p" --device cuda >/dev/null 2>&1
-done; done
-python3 - "$out" <<'PY' | tee -a "$out/summary.txt"
+stage=${1:-quick}
+cd "$(dirname "$0")/.."
+out=${OUT:-/tmp/monolab-gpu}
+mkdir -p "$out"
+: >"$out/summary.txt"
+: >"$out/log.txt"
+status=0
+row() { printf '%-44s %s\n' "$1" "$2" >>"$out/summary.txt"; }
+# run NAME CMD...: run a step, log it, add a PASS/FAIL row
+run() {
+  local name=$1; shift
+  echo "== $name: $*" | tee -a "$out/log.txt"
+  local t0=$SECONDS
+  if "$@" 2>&1 | tee -a "$out/log.txt"; then row "$name" "PASS ($((SECONDS - t0)) s)"
+  else row "$name" "FAIL ($((SECONDS - t0)) s)"; status=1; fi
+}
+need() { for b in "$@"; do [ -x "$b" ] || { echo "missing $b: run 'make gpu-bundle' on the build machine and carry build/"; exit 2; }; done; }
+need build/monolab build/gpu/test_backend_ops build/gpu/test_embed_cuda build/gpu/test_philox_curand build/bench/bench_gpu
+
+gpu_tests() {
+  run "philox: host and device vs cuRAND" build/gpu/test_philox_curand
+  run "backend ops vs CPU, trajectory, invariance" build/gpu/test_backend_ops
+  run "embed CUDA vs CPU" build/gpu/test_embed_cuda
+}
+sanitizer() {
+  if ! command -v compute-sanitizer >/dev/null; then row "compute-sanitizer" "NOT FOUND"; status=1; return; fi
+  for tool in memcheck racecheck; do
+    for t in test_backend_ops test_embed_cuda; do
+      run "sanitizer $tool $t" env MONOLAB_GPU_QUICK=1 compute-sanitizer --tool "$tool" --error-exitcode 3 build/gpu/$t
+    done
+  done
+}
+bench_line() { # bench_line LABEL VARIANT ARGS...: one bench_gpu row into the summary
+  local label=$1 var=$2; shift 2
+  local line
+  line=$(MONOLAB_KERNELS=$var build/bench/bench_gpu "$@" 2>>"$out/log.txt") || { row "$label" "FAIL"; status=1; return; }
+  echo "$line" | tee -a "$out/bench.txt"
+  row "$label" "$(echo "$line" | grep -o 'step_ms=[^ ]*\|model_steps_per_s=[^ ]*\|frac_of_gemm=[^ ]*' | tr '\n' ' ')"
+}
+paper_bench() {
+  for p in tf32 fp32; do for v in ref fast; do
+    bench_line "paper shape G=8 $p $v" $v 512 64 1024 8192 8 50 $p
+  done; done
+}
+
+case "$stage" in
+rehearse)
+  # make and apt-get must not be needed: shadow them with commands that fail.
+  fake=$(mktemp -d); for c in make apt-get apt dpkg; do printf '#!/bin/sh\necho "rehearsal: %s was called" >&2; exit 99\n' $c >"$fake/$c"; chmod +x "$fake/$c"; done
+  export PATH="$fake:$PATH"; unset LD_LIBRARY_PATH
+  lib=$(realpath build/lib)
+  bad=$(for b in build/monolab build/bench/bench_gpu build/gpu/test_*; do case $b in *.d) ;; *) ldd "$b" ;; esac; done 2>/dev/null |
+        awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u |
+        grep -Ev '^(libcu|libnv|libc\.so|libm\.so|libdl\.so|librt\.so|libpthread\.so|ld-linux|libgcc_s)' |
+        while read -r name path; do case "$(realpath "$path")" in "$lib"/*) ;; *) echo "$name $path" ;; esac; done)
+  if [ -n "$bad" ]; then echo "libraries resolved outside build/lib:"; echo "$bad"; row "bundle self-contained" "FAIL"; status=1
+  else row "bundle self-contained" "PASS"; fi
+  run "monolab info" build/monolab info
+  run "sweep --dry-run (paper LR1)" build/monolab sweep configs/jermyn2022/LR1.yaml --dry-run
+  rm -rf "$out/rehearse_sweep"
+  run "tiny CPU sweep from the bundle" build/monolab sweep configs/quickstart.yaml model.k=16 seeds=2 train.steps=64 \
+      -o "$out/rehearse_sweep" --device cpu
+  rm -rf "$fake" ;;
+tests) gpu_tests; sanitizer ;;
+quick)
+  nvidia-smi | tee "$out/device.txt"
+  gpu_tests
+  paper_bench ;;
+full)
+  nvidia-smi | tee "$out/device.txt"
+  gpu_tests
+  paper_bench
+  sanitizer
+  echo "== PyTorch peer, one model, tf32 and fp32" | tee -a "$out/log.txt"
+  run "torch peer (authors' step)" python3 bench/peers/torch_gpu_step.py 30
+  for v in ref fast; do bench_line "one model tf32 $v" $v 512 64 1024 8192 1 50 tf32; done
+  for v in ref fast; do bench_line "tiny N=20 k=10 G=1000 $v" $v 20 5 10 1024 1000 200 fp32; done
+  run "torch tiny peer" python3 bench/peers/torch_gpu_step.py --tiny 1000 20 10 200
+  for p in fp32 tf32; do for c in LR1 K1; do
+    run "sweep $c $p" build/monolab sweep configs/figures-quick/$c.yaml seeds=8 train.precision=$p \
+        -o "$out/prec_${c}_$p" --device cuda
+  done; done
+  python3 - "$out" <<'PY' | tee -a "$out/summary.txt"
 import csv, sys, statistics as st
 d = sys.argv[1]
 for c in ("LR1", "K1"):
     for p in ("fp32", "tf32"):
-        rows = list(csv.DictReader(open(f"{d}/prec_{c}_{p}/runs.csv")))
+        try: rows = list(csv.DictReader(open(f"{d}/prec_{c}_{p}/runs.csv")))
+        except OSError: continue
         key = "lr" if c == "LR1" else "k"
         by = {}
         for r in rows: by.setdefault(float(r[key]), []).append(float(r["mono_per_feature"]))
         print(c, p, " ".join(f"{key}={x:g}:{st.mean(v):.3f}+-{st.pstdev(v):.3f}" for x, v in sorted(by.items())))
 PY
-log "== embed on the GPU"
-python3 bench/bench_embed.py cuda | tee -a "$out/summary.txt"
-echo; cat "$out/summary.txt"
+  run "embed bench" python3 bench/bench_embed.py cuda ;;
+*) echo "usage: bash bench/gpu_session.sh quick|full|tests|rehearse"; exit 2 ;;
+esac
+echo; echo "== summary ($stage)"; cat "$out/summary.txt"
+exit $status

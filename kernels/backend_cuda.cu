@@ -1,27 +1,78 @@
 // CUDA backend: the twin of src/backend_cpu.c behind the same ml_backend
-// interface. Matrix products are cuBLAS strided-batched GEMMs over the G
-// models of a group (one launch per product for the whole group); every
-// other step is one of the kernels in train_kernels.cu. Row-major [r][c]
-// buffers are read by cuBLAS as column-major c x r, hence the transposes.
+// interface. Matrix products are cuBLAS GEMMs over the G models of a group;
+// every other step is one of the kernels in train_kernels.cu. Row-major
+// [r][c] buffers are read by cuBLAS as column-major c x r, hence the
+// transposes.
+//
+// Kernel variants, chosen per process by MONOLAB_KERNELS (the llm.c
+// pattern: one GPU run checks each against the CPU and times it):
+//   ref      (default) the simplest kernels; GEMMs one model at a time, so
+//            a model's bits cannot depend on its group (cuBLAS picks its
+//            algorithm by shape and batch count: with batch 1 always, the
+//            group size cannot change it);
+//   fast     all of the switches below;
+//   or a comma list of: gather (x = P v over the active features only),
+//            fused (activation backward fused into the bias gradient),
+//            batched (one strided-batched GEMM per product for the whole
+//            group), graph (each training step captured once as a CUDA
+//            Graph and replayed), tiny (models with N <= ML_TINY_MAX_N: one
+//            warp per sample row instead of a mostly idle block; with
+//            batched GEMMs, a group of a thousand tiny models is a handful
+//            of launches per step).
 #include "cuda_check.h"
 #include "train_kernels.cuh"
 #include <cstring>
 extern "C" {
 #include "monolab/backend.h"
 #include "monolab/common.h"
+#include "monolab/cuda_launch.h"
 #include "monolab/elementwise.h"
+#include "monolab/train.h"
+}
+
+struct kernel_variants {
+    bool gather, fused, batched, graph, tiny;
+};
+
+static kernel_variants variants_from_env() {
+    kernel_variants v = {false, false, false, false, false};
+    const char *e = getenv("MONOLAB_KERNELS");
+    if (!e || !*e || !strcmp(e, "ref")) return v;
+    if (!strcmp(e, "fast")) return kernel_variants{true, true, true, true, true};
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", e);
+    for (char *save = nullptr, *t = strtok_r(buf, ",", &save); t; t = strtok_r(nullptr, ",", &save)) {
+        if (!strcmp(t, "gather")) v.gather = true;
+        else if (!strcmp(t, "fused")) v.fused = true;
+        else if (!strcmp(t, "batched")) v.batched = true;
+        else if (!strcmp(t, "graph")) v.graph = true;
+        else if (!strcmp(t, "tiny")) v.tiny = true;
+        else ml_die("MONOLAB_KERNELS: unknown variant '%s' (use ref, fast, or a comma list of gather, fused, "
+                    "batched, graph, tiny)", t);
+    }
+    return v;
 }
 
 struct cuda_state {
     cublasHandle_t blas;
     cudaStream_t stream;
+    kernel_variants var;
+    cublasMath_t train_math;
     ml_dev_group d;
-    float *params, *grads, *m1, *m2, *X, *T, *Y, *PRE, *H, *dH, *S, *ratio;
+    float *params, *grads, *m1, *m2, *X, *T, *Y, *PRE, *H, *dH, *S, *ratio, *db1_part;
     double *rowloss, *loss, *part_p, *part_a;
     uint64_t *seed;
     float *lr, *decay, *l1, *feat_p, *Pt, *Qt;
     long long *frozen_at;
+    void *workspace;     // cuBLAS workspace, set so that graph capture never allocates
+    // graph mode
+    ml_step_params *step_table, *step_dev;
+    long long *step_counter;
+    cudaGraphExec_t graph;
+    long next_step;
 };
+
+#define WORKSPACE_BYTES (32u << 20)
 
 template <typename T> static T *dalloc(size_t n, size_t *total) {
     T *p = nullptr;
@@ -36,16 +87,30 @@ template <typename T> static T *upload(const T *h, size_t n, size_t *total) {
     return p;
 }
 
+// Per-step time parameters, the same values the training loop passes.
+static ml_step_params step_params(const ml_group *g, long t, float sched, int decay_on) {
+    ml_step_params p;
+    p.step = t;
+    p.sched = sched;
+    ml_adam_bias_corr(t + 1, &p.bc1, &p.bc2s);
+    p.decay_on = decay_on;
+    return p;
+}
+
 static void *cuda_create(const ml_group *g) {
     if (g->shape.precision == PREC_BF16)
         ml_die("train.precision bf16 is not implemented in the CUDA backend yet; use fp32 or tf32");
     cuda_state *s = new cuda_state();
+    s->var = variants_from_env();
+    if (ml_cuda_sync_mode()) s->var.graph = false; // a capture cannot synchronise
     size_t G = g->G, B = g->B, np = g->n_param, tot = 0;
     cudaCheck(cudaStreamCreate(&s->stream));
     cublasCheck(cublasCreate(&s->blas));
     cublasCheck(cublasSetStream(s->blas, s->stream));
-    cublasCheck(cublasSetMathMode(s->blas, g->shape.precision == PREC_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH
-                                                                          : CUBLAS_PEDANTIC_MATH));
+    s->workspace = dalloc<char>(WORKSPACE_BYTES, &tot);
+    cublasCheck(cublasSetWorkspace(s->blas, s->workspace, WORKSPACE_BYTES));
+    s->train_math = g->shape.precision == PREC_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH;
+    cublasCheck(cublasSetMathMode(s->blas, s->train_math));
     s->params = upload(g->init_params, G * np, &tot);
     s->grads = dalloc<float>(G * np, &tot);
     s->m1 = dalloc<float>(G * np, &tot);
@@ -59,6 +124,7 @@ static void *cuda_create(const ml_group *g) {
     s->H = dalloc<float>(G * B * g->k, &tot);
     s->dH = dalloc<float>(G * B * g->k, &tot);
     s->S = dalloc<float>(G * g->k * g->N, &tot);
+    s->db1_part = dalloc<float>(G * ml_db1_slabs(g->B) * g->k, &tot);
     s->rowloss = dalloc<double>(G * B, &tot);
     s->loss = dalloc<double>(G, &tot);
     int nc = ml_opt_n_chunks(g->off_b1, g->off_W2, np);
@@ -75,24 +141,41 @@ static void *cuda_create(const ml_group *g) {
     s->frozen_at = dalloc<long long>(G, &tot);
     cudaCheck(cudaMemset(s->frozen_at, 0xff, sizeof(long long) * G)); /* all -1 */
     if (getenv("MONOLAB_POISON")) { /* tests: every output must be written before it is read */
-        float *work[] = {s->grads, s->X, s->T, s->Y, s->PRE, s->H, s->dH, s->S};
+        float *work[] = {s->grads, s->X, s->T, s->Y, s->PRE, s->H, s->dH, s->S, s->db1_part};
         size_t n[] = {G * np, G * B * g->m, G * B * g->out, G * B * g->out, G * B * g->k, G * B * g->k,
-                      G * B * g->k, G * g->k * g->N};
-        for (int i = 0; i < 8; i++) cudaCheck(cudaMemset(work[i], 0xff, sizeof(float) * n[i])); /* NaN */
+                      G * B * g->k, G * g->k * g->N, G * ml_db1_slabs(g->B) * g->k};
+        for (int i = 0; i < 9; i++) cudaCheck(cudaMemset(work[i], 0xff, sizeof(float) * n[i])); /* NaN */
+    }
+    if (s->var.graph) { /* the whole run's step parameters, computed on the host as the loop does */
+        const long steps = g->shape.steps;
+        ml_step_params *tab = (ml_step_params *)ml_malloc(sizeof(ml_step_params) * (size_t)(steps ? steps : 1));
+        for (long t = 0; t < steps; t++)
+            tab[t] = step_params(g, t, (float)ml_schedule(g->shape.schedule, g->shape.t_max, t),
+                                 ml_decay_on(t, steps));
+        s->step_table = upload(tab, (size_t)(steps ? steps : 1), &tot);
+        free(tab);
+        s->step_dev = dalloc<ml_step_params>(1, &tot);
+        s->step_counter = dalloc<long long>(1, &tot);
+        cudaCheck(cudaMemset(s->step_counter, 0, sizeof(long long)));
     }
     s->d = ml_dev_group{g->G, g->N, g->m, g->k, g->out, g->B, (int)g->shape.act, (int)g->shape.task, np,
                         g->off_W1, g->off_b1, g->off_W2, s->seed, s->lr, s->decay, s->l1, s->feat_p, s->Pt,
                         s->Qt, s->frozen_at};
-    fprintf(stderr, "[monolab] cuda group of %d models: %.1f MB of device memory\n", g->G, tot / 1e6);
+    fprintf(stderr, "[monolab] cuda group of %d models: %.1f MB of device memory; kernels:%s%s%s%s%s%s\n", g->G,
+            tot / 1e6, s->var.gather ? " gather" : "", s->var.fused ? " fused" : "", s->var.batched ? " batched" : "",
+            s->var.graph ? " graph" : "", s->var.tiny ? " tiny" : "",
+            !(s->var.gather || s->var.fused || s->var.batched || s->var.graph || s->var.tiny) ? " ref" : "");
     return s;
 }
 
 static void cuda_destroy(void *st) {
     cuda_state *s = (cuda_state *)st;
     if (!s) return;
+    if (s->graph) cudaCheck(cudaGraphExecDestroy(s->graph));
     void *bufs[] = {s->params, s->grads, s->m1, s->m2, s->X, s->T, s->Y, s->PRE, s->H, s->dH, s->S, s->ratio,
-                    s->rowloss, s->loss, s->part_p, s->part_a, s->seed, s->lr, s->decay, s->l1, s->feat_p,
-                    s->Pt, s->Qt, s->frozen_at};
+                    s->db1_part, s->rowloss, s->loss, s->part_p, s->part_a, s->seed, s->lr, s->decay, s->l1,
+                    s->feat_p, s->Pt, s->Qt, s->frozen_at, s->workspace, s->step_table, s->step_dev,
+                    s->step_counter};
     for (void *b : bufs)
         if (b) cudaCheck(cudaFree(b));
     cublasCheck(cublasDestroy(s->blas));
@@ -100,23 +183,45 @@ static void cuda_destroy(void *st) {
     delete s;
 }
 
-static void cuda_sample(void *st, const ml_group *g, uint32_t stream, uint32_t step) {
-    (void)g;
-    cuda_state *s = (cuda_state *)st;
-    ml_k_sample(s->d, stream, step, s->X, s->T, s->stream);
+// The step argument of a launch: by value, or from device memory in graph mode.
+static ml_step_arg step_arg(const ml_step_params &v, const ml_step_params *dev) {
+    ml_step_arg a;
+    a.v = v;
+    a.p = dev;
+    return a;
 }
 
-// Row-major C[M][N] (+)= A op B for all G models: C is column-major N x M.
+static void sample_into(cuda_state *s, uint32_t stream, ml_step_arg sa) {
+    // tiny first: for N <= ML_TINY_MAX_N a warp per row beats both others
+    const int v = s->var.tiny && s->d.N <= ML_TINY_MAX_N ? ML_SAMPLE_TINY
+                  : s->var.gather                      ? ML_SAMPLE_GATHER
+                                                       : ML_SAMPLE_REF;
+    ml_k_sample(s->d, stream, sa, v, s->X, s->T, s->stream);
+}
+
+static void cuda_sample(void *st, const ml_group *g, uint32_t stream, uint32_t step) {
+    cuda_state *s = (cuda_state *)st;
+    sample_into(s, stream, step_arg(step_params(g, step, 1.0f, 0), nullptr));
+}
+
+// Row-major C[M][N] = A op B for all G models: C is column-major N x M.
+// ref: one GEMM per model (batch 1: the algorithm cannot depend on G);
+// batched: one strided-batched GEMM for the group.
 static void gemm(cuda_state *s, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const float *A,
                  int lda, long long sa, const float *B, int ldb, long long sb, float *C, int ldc, long long sc,
                  int G) {
     const float one = 1.0f, zero = 0.0f;
-    cublasCheck(cublasSgemmStridedBatched(s->blas, ta, tb, m, n, k, &one, A, lda, sa, B, ldb, sb, &zero, C, ldc, sc,
-                                          G));
+    if (s->var.batched) {
+        cublasCheck(cublasSgemmStridedBatched(s->blas, ta, tb, m, n, k, &one, A, lda, sa, B, ldb, sb, &zero, C, ldc,
+                                              sc, G));
+        return;
+    }
+    for (int i = 0; i < G; i++)
+        cublasCheck(cublasSgemm(s->blas, ta, tb, m, n, k, &one, A + i * sa, lda, B + i * sb, ldb, &zero, C + i * sc,
+                                ldc));
 }
 
-static void cuda_forward(void *st, const ml_group *g) {
-    cuda_state *s = (cuda_state *)st;
+static void forward_into(cuda_state *s, const ml_group *g) {
     const int B = g->B, m = g->m, k = g->k, out = g->out, G = g->G;
     const long long np = (long long)g->n_param;
     /* PREᵀ (k x B) = W1 (k x m) · Xᵀ (m x B) */
@@ -128,35 +233,73 @@ static void cuda_forward(void *st, const ml_group *g) {
          (long long)B * out, G);
 }
 
-static void cuda_backward(void *st, const ml_group *g, long step) {
-    cuda_state *s = (cuda_state *)st;
+static void cuda_forward(void *st, const ml_group *g) { forward_into((cuda_state *)st, g); }
+
+static void backward_into(cuda_state *s, const ml_group *g, ml_step_arg sa) {
     const int B = g->B, m = g->m, k = g->k, out = g->out, G = g->G;
     const long long np = (long long)g->n_param;
     ml_k_loss_grad(s->d, s->Y, s->T, s->rowloss, 1, s->stream);
-    ml_k_reduce_loss(s->d, s->rowloss, s->loss, step, 1, s->stream);
+    ml_k_reduce_loss(s->d, s->rowloss, s->loss, sa, 1, s->stream);
     /* dHᵀ (k x B) = W2ᵀ (k x out) · dYᵀ (out x B) */
     gemm(s, CUBLAS_OP_N, CUBLAS_OP_N, k, B, out, s->params + g->off_W2, k, np, s->Y, out, (long long)B * out, s->dH, k,
          (long long)B * k, G);
-    ml_k_act_backward(s->d, s->dH, s->H, s->PRE, s->stream);
+    if (!s->var.fused) ml_k_act_backward(s->d, s->dH, s->H, s->PRE, s->stream);
+    ml_k_bias_grad(s->d, s->dH, s->H, s->PRE, s->var.fused, s->db1_part, s->grads, s->stream); /* dH is dPRE after */
     /* dW2ᵀ (k x out) = Hᵀ (k x B) · dY (B x out) */
     gemm(s, CUBLAS_OP_N, CUBLAS_OP_T, k, out, B, s->H, k, (long long)B * k, s->Y, out, (long long)B * out,
          s->grads + g->off_W2, k, np, G);
     /* dW1ᵀ (m x k) = Xᵀ (m x B) · dPRE (B x k) */
     gemm(s, CUBLAS_OP_N, CUBLAS_OP_T, m, k, B, s->X, m, (long long)B * m, s->dH, k, (long long)B * k,
          s->grads + g->off_W1, m, np, G);
-    ml_k_bias_grad(s->d, s->dH, s->grads, s->stream);
+}
+
+static void cuda_backward(void *st, const ml_group *g, long step) {
+    cuda_state *s = (cuda_state *)st;
+    backward_into(s, g, step_arg(step_params(g, step, 1.0f, 0), nullptr));
+}
+
+static void optimize_into(cuda_state *s, const ml_group *g, ml_step_arg sa) {
+    ml_k_optimize(s->d, (int)g->shape.optimizer, (float)g->shape.weight_decay, s->params, s->grads, s->m1, s->m2,
+                  s->part_p, s->part_a, s->ratio, sa, s->stream);
 }
 
 static void cuda_optimize(void *st, const ml_group *g, long step, float sched, int decay_on) {
+    optimize_into((cuda_state *)st, g, step_arg(step_params(g, step, sched, decay_on), nullptr));
+}
+
+// Graph mode: the first call captures one whole step, reading its time
+// parameters from the device table; every call replays it. The loop's
+// own step, sched and decay_on must agree with the table (they come from
+// the same functions); a mismatch is a bug, not bad input.
+static void cuda_train_step(void *st, const ml_group *g, long step, float sched, int decay_on) {
     cuda_state *s = (cuda_state *)st;
-    ml_k_optimize(s->d, (int)g->shape.optimizer, (float)g->shape.weight_decay, s->params, s->grads, s->m1, s->m2,
-                  s->part_p, s->part_a, s->ratio, step, sched, decay_on, s->stream);
+    if (step != s->next_step)
+        ml_fatal("internal: CUDA graph replay expected step %ld, the loop asked for %ld", s->next_step, step);
+    (void)sched;
+    (void)decay_on;
+    if (!s->graph) {
+        cudaGraph_t graph;
+        ml_step_params none = step_params(g, 0, 1.0f, 0);
+        ml_step_arg sa = step_arg(none, s->step_dev);
+        cudaCheck(cudaStreamBeginCapture(s->stream, cudaStreamCaptureModeThreadLocal));
+        ml_k_step_fill(s->step_table, s->step_counter, s->step_dev, s->stream);
+        sample_into(s, ML_STREAM_TRAIN, sa);
+        forward_into(s, g);
+        backward_into(s, g, sa);
+        optimize_into(s, g, sa);
+        cudaCheck(cudaStreamEndCapture(s->stream, &graph));
+        cudaCheck(cudaGraphInstantiate(&s->graph, graph, 0));
+        cudaCheck(cudaGraphDestroy(graph));
+    }
+    cudaCheck(cudaGraphLaunch(s->graph, s->stream));
+    if (ml_cuda_sync_mode()) cudaCheck(cudaStreamSynchronize(s->stream));
+    s->next_step = step + 1;
 }
 
 static void cuda_mse(void *st, const ml_group *g, double *out) {
     cuda_state *s = (cuda_state *)st;
     ml_k_loss_grad(s->d, s->Y, s->T, s->rowloss, 0, s->stream);
-    ml_k_reduce_loss(s->d, s->rowloss, s->loss, 0, 0, s->stream);
+    ml_k_reduce_loss(s->d, s->rowloss, s->loss, step_arg(step_params(g, 0, 1.0f, 0), nullptr), 0, s->stream);
     cudaCheck(cudaMemcpyAsync(out, s->loss, sizeof(double) * g->G, cudaMemcpyDeviceToHost, s->stream));
     cudaCheck(cudaStreamSynchronize(s->stream));
 }
@@ -178,12 +321,16 @@ static void cuda_params(void *st, const ml_group *g, float *out) {
     cudaCheck(cudaStreamSynchronize(s->stream));
 }
 
+// S always in pedantic fp32, whatever the training precision: the metric's
+// cut-offs (r > 0.999, S <= 0 for dead) must not move with TF32 rounding.
 static void cuda_sfa(void *st, const ml_group *g, float *S) {
     cuda_state *s = (cuda_state *)st;
     const int N = g->N, m = g->m, k = g->k;
+    cublasCheck(cublasSetMathMode(s->blas, CUBLAS_PEDANTIC_MATH));
     /* Sᵀ (N x k) = Pt (N x m) · W1ᵀ (m x k) */
     gemm(s, CUBLAS_OP_T, CUBLAS_OP_N, N, k, m, s->Pt, m, (long long)N * m, s->params + g->off_W1, m,
          (long long)g->n_param, s->S, N, (long long)k * N, g->G);
+    cublasCheck(cublasSetMathMode(s->blas, s->train_math));
     ml_k_sfa_act(s->d, s->params, s->S, s->stream);
     cudaCheck(cudaMemcpyAsync(S, s->S, sizeof(float) * g->G * k * N, cudaMemcpyDeviceToHost, s->stream));
     cudaCheck(cudaStreamSynchronize(s->stream));
@@ -206,16 +353,35 @@ static void cuda_peek(void *st, const ml_group *g, const char *name, float *out)
     ml_fatal("peek: no buffer '%s'", name);
 }
 
+// 80% of the device's total memory, in whole GiB: a property of the device
+// model, so the group plan (and hence every result) is the same on every
+// run on that kind of GPU, whatever else holds memory at the moment. A run
+// that then finds too little free memory fails with cudaMalloc's message;
+// MONOLAB_MEM_GB overrides the budget (sweep.c).
 static size_t cuda_memory_budget(void) {
-    size_t free_b = 0, total_b = 0;
-    cudaCheck(cudaMemGetInfo(&free_b, &total_b));
-    return free_b / 10 * 9; /* leave room for cuBLAS workspaces */
+    cudaDeviceProp p;
+    cudaCheck(cudaGetDeviceProperties(&p, 0));
+    size_t gib = p.totalGlobalMem >> 30;
+    return (gib << 30) / 10 * 8;
+}
+
+// One entry for both modes: train_step is set per process, by the variant.
+static void cuda_train_step_dispatch(void *st, const ml_group *g, long step, float sched, int decay_on) {
+    cuda_state *s = (cuda_state *)st;
+    if (s->var.graph) {
+        cuda_train_step(st, g, step, sched, decay_on);
+        return;
+    }
+    cuda_sample(st, g, ML_STREAM_TRAIN, (uint32_t)step);
+    cuda_forward(st, g);
+    cuda_backward(st, g, step);
+    cuda_optimize(st, g, step, sched, decay_on);
 }
 
 extern "C" {
 const ml_backend ml_backend_cuda = {
     "cuda", cuda_create, cuda_destroy, cuda_sample, cuda_forward, cuda_backward, cuda_optimize, cuda_mse,
-    cuda_status, cuda_params, cuda_sfa, cuda_peek, cuda_memory_budget, ml_embed_cuda,
+    cuda_status, cuda_params, cuda_sfa, cuda_peek, cuda_memory_budget, ml_embed_cuda, cuda_train_step_dispatch,
 };
 
 const ml_backend *ml_backend_cuda_get(char *reason, size_t len) {

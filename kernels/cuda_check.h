@@ -2,6 +2,12 @@
 // call, file and line and exits cleanly (exit 1); results already written
 // stay valid because every output file is written atomically or appended
 // with fsync.
+//
+// Kernel launches are asynchronous: a bad launch configuration shows at
+// once, but a fault inside a kernel (an illegal address, say) surfaces at
+// the next synchronising call, far from its cause. MONOLAB_CUDA_SYNC=1
+// makes every launch check synchronise and name the kernel that failed;
+// it also turns CUDA Graph capture off, since a capture cannot synchronise.
 #ifndef MONOLAB_CUDA_CHECK_H
 #define MONOLAB_CUDA_CHECK_H
 #include <cstdio>
@@ -29,7 +35,34 @@
         }                                                                                                  \
     } while (0)
 
-// After every launch: launch errors now, execution errors at the next sync.
-#define cudaLaunchCheck(name) cudaCheck(cudaGetLastError())
+// MONOLAB_CUDA_SYNC set to anything but "0" or "".
+static inline bool ml_cuda_sync_mode() {
+    static int mode = -1;
+    if (mode < 0) {
+        const char *e = getenv("MONOLAB_CUDA_SYNC");
+        mode = e && *e && !(e[0] == '0' && e[1] == 0);
+    }
+    return mode != 0;
+}
+
+static inline void ml_cuda_launch_check(const char *kernel, const char *file, int line) {
+    cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess) {
+        fprintf(stderr, "monolab: fatal: launch of kernel %s failed at %s:%d: %s\n", kernel, file, line,
+                cudaGetErrorString(e));
+        exit(1);
+    }
+    if (!ml_cuda_sync_mode()) return;
+    e = cudaDeviceSynchronize();
+    if (e != cudaSuccess) {
+        fprintf(stderr, "monolab: fatal: kernel %s (launched at %s:%d) failed: %s\n", kernel, file, line,
+                cudaGetErrorString(e));
+        exit(1);
+    }
+}
+
+// After every launch: launch errors now; with MONOLAB_CUDA_SYNC=1 also the
+// kernel's own faults, named.
+#define cudaLaunchCheck(name) ml_cuda_launch_check(name, __FILE__, __LINE__)
 
 #endif

@@ -1,62 +1,200 @@
 // Kernels of one training step for a group (see train_kernels.cuh). The
-// per-element math comes from include/monolab/elementwise.h, shared with
-// the CPU backend; reductions use fixed-order tree sums (no atomics).
+// per-element math and every reduction order come from
+// include/monolab/elementwise.h, shared with the CPU backend; the kernels
+// are built with --fmad=false (Makefile) so that nvcc, like gcc at
+// -std=c11, never contracts a*b+c into an FMA: the same expression rounds
+// the same way on both backends.
 #include "cuda_check.h"
 #include "train_kernels.cuh"
 extern "C" {
+#include "monolab/config.h"
+#include "monolab/cuda_launch.h"
 #include "monolab/elementwise.h"
 }
 
 #define THREADS 256
+#define FULL_MASK 0xffffffffu
 
-// Fixed-order block sum of one double per thread (blockDim.x == THREADS).
-__device__ double block_sum(double v, double *sh) {
-    sh[threadIdx.x] = v;
-    __syncthreads();
-    for (int w = THREADS / 2; w > 0; w >>= 1) {
-        if (threadIdx.x < w) sh[threadIdx.x] += sh[threadIdx.x + w];
-        __syncthreads();
-    }
-    double r = sh[0];
-    __syncthreads();
-    return r;
+// The ML_LANES lane sum of elementwise.h, run by one warp: lane l has
+// added terms l, l+32, ... in order; the shuffle-down tree folds the lanes
+// exactly as ml_lanes_fold does on the CPU. The result is in lane 0.
+__device__ double warp_fold(double v) {
+    for (int w = ML_LANES / 2; w > 0; w >>= 1) v += __shfl_down_sync(FULL_MASK, v, w);
+    return v;
 }
 
-// One block per (sample b, model g): draw the N features into shared
-// memory, write the target, then x = P v (and Q v) summed in feature order.
-__global__ void sample_kernel(ml_dev_group g, uint32_t stream, uint32_t step, float *X, float *T) {
+// Grid of a grid-stride loop over n elements. MONOLAB_GRID_CAP (tests
+// only) lowers the cap so that small cases exercise the wrap-around.
+static int grid_for(size_t n) {
+    const char *e = getenv("MONOLAB_GRID_CAP");
+    const size_t cap = e && atol(e) > 0 ? (size_t)atol(e) : (size_t)65535 * 8;
+    size_t b = (n + THREADS - 1) / THREADS;
+    return (int)(b < cap ? (b ? b : 1) : cap);
+}
+
+// ---------------------------------------------------------------- sampling
+// One block per (sample b, model g). The targets of decoder/abs are the
+// feature values themselves; x = P v (and the reprojector's Q v) is summed
+// over the nonzero features in feature order from 0, as the CPU does.
+
+__device__ __forceinline__ ml_step_params step_get(const ml_step_arg &sa) { return sa.p ? *sa.p : sa.v; }
+
+// Variant ref: features drawn in tiles of ML_SAMPLE_TILE into shared memory;
+// each thread owns columns c of x and adds a tile's products in order.
+__global__ void sample_ref_kernel(ml_dev_group g, uint32_t stream, ml_step_arg sa, float *X,
+                                  float *T) {
     extern __shared__ float v[];
     int b = blockIdx.x, gi = blockIdx.y;
     if (g.frozen_at[gi] >= 0) return;
-    const int N = g.N, m = g.m, is_abs = g.task == 2, reproj = g.task == 1;
+    const uint32_t step = (uint32_t)step_get(sa).step;
+    const int N = g.N, m = g.m, is_abs = g.task == TASK_ABS, reproj = g.task == TASK_REPROJECTOR;
     const float *p = g.feat_p + (size_t)gi * N;
-    float *t = T + ((size_t)gi * g.B + b) * g.out;
-    for (int i = threadIdx.x; i < N; i += blockDim.x) {
+    const float *Pt = g.Pt + (size_t)gi * N * m, *Qt = reproj ? g.Qt + (size_t)gi * N * m : nullptr;
+    float *x = X + ((size_t)gi * g.B + b) * m, *t = T + ((size_t)gi * g.B + b) * g.out;
+    for (int c = threadIdx.x; c < m; c += blockDim.x) {
+        x[c] = 0.0f;
+        if (reproj) t[c] = 0.0f;
+    }
+    for (int i0 = 0; i0 < N; i0 += ML_SAMPLE_TILE) {
+        const int n = min(ML_SAMPLE_TILE, N - i0);
+        __syncthreads(); // the previous tile is consumed
+        for (int i = threadIdx.x; i < n; i += blockDim.x) {
+            float val = ml_sample_feature(g.seed[gi], stream, step, (uint64_t)b, N, i0 + i, p[i0 + i], is_abs);
+            v[i] = val;
+            if (!reproj) t[i0 + i] = is_abs ? fabsf(val) : val;
+        }
+        __syncthreads();
+        for (int c = threadIdx.x; c < m; c += blockDim.x) {
+            float acc = x[c], acc_q = reproj ? t[c] : 0.0f;
+            for (int i = 0; i < n; i++) {
+                float val = v[i];
+                if (val == 0.0f) continue;
+                acc += val * Pt[(size_t)(i0 + i) * m + c];
+                if (reproj) acc_q += val * Qt[(size_t)(i0 + i) * m + c];
+            }
+            x[c] = acc;
+            if (reproj) t[c] = acc_q;
+        }
+    }
+}
+
+// Variant fast: a true gather. Each pass draws blockDim features, compacts
+// the active ones (warp ballots, then an exclusive scan over the warps, so
+// the list stays in feature order) into a shared list, and the list is
+// flushed into x whenever it might overflow. Work per sample ~ eps*N*m
+// instead of N*m.
+__global__ void sample_gather_kernel(ml_dev_group g, uint32_t stream, ml_step_arg sa,
+                                     float *X, float *T) {
+    extern __shared__ int sh[];
+    int *idx = sh, *wcount = sh + ML_GATHER_CAP;
+    float *val_l = (float *)(wcount + ML_SAMPLE_THREADS / 32 + 1);
+    __shared__ int n_list;
+    int b = blockIdx.x, gi = blockIdx.y;
+    if (g.frozen_at[gi] >= 0) return;
+    const uint32_t step = (uint32_t)step_get(sa).step;
+    const int N = g.N, m = g.m, is_abs = g.task == TASK_ABS, reproj = g.task == TASK_REPROJECTOR;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
+    const float *p = g.feat_p + (size_t)gi * N;
+    const float *Pt = g.Pt + (size_t)gi * N * m, *Qt = reproj ? g.Qt + (size_t)gi * N * m : nullptr;
+    float *x = X + ((size_t)gi * g.B + b) * m, *t = T + ((size_t)gi * g.B + b) * g.out;
+    for (int c = threadIdx.x; c < m; c += blockDim.x) {
+        x[c] = 0.0f;
+        if (reproj) t[c] = 0.0f;
+    }
+    if (threadIdx.x == 0) n_list = 0;
+    __syncthreads();
+    for (int i0 = 0; i0 < N; i0 += blockDim.x) {
+        const int i = i0 + threadIdx.x;
+        float val = 0.0f;
+        if (i < N) {
+            val = ml_sample_feature(g.seed[gi], stream, step, (uint64_t)b, N, i, p[i], is_abs);
+            if (!reproj) t[i] = is_abs ? fabsf(val) : val;
+        }
+        const unsigned ballot = __ballot_sync(FULL_MASK, val != 0.0f);
+        if (lane == 0) wcount[warp] = __popc(ballot);
+        __syncthreads();
+        int before = 0, total = 0;
+        for (int w = 0; w < n_warps; w++) {
+            before += w < warp ? wcount[w] : 0;
+            total += wcount[w];
+        }
+        const int base = n_list;
+        if (val != 0.0f) {
+            int pos = base + before + __popc(ballot & ((1u << lane) - 1u));
+            idx[pos] = i;
+            val_l[pos] = val;
+        }
+        __syncthreads();
+        const int n_now = base + total;
+        const bool last = i0 + (int)blockDim.x >= N;
+        if (last || n_now + (int)blockDim.x > ML_GATHER_CAP) { // flush, in list order
+            for (int c = threadIdx.x; c < m; c += blockDim.x) {
+                float acc = x[c], acc_q = reproj ? t[c] : 0.0f;
+                for (int a = 0; a < n_now; a++) {
+                    acc += val_l[a] * Pt[(size_t)idx[a] * m + c];
+                    if (reproj) acc_q += val_l[a] * Qt[(size_t)idx[a] * m + c];
+                }
+                x[c] = acc;
+                if (reproj) t[c] = acc_q;
+            }
+            __syncthreads();
+            if (threadIdx.x == 0) n_list = 0;
+        } else if (threadIdx.x == 0) {
+            n_list = n_now;
+        }
+        __syncthreads();
+    }
+}
+
+// Variant tiny: one warp per sample row, ML_TINY_ROWS rows per block, for
+// models small enough (N <= ML_TINY_MAX_N) that a block per row would leave
+// most threads idle. Same draws, same order as ref.
+__global__ void sample_tiny_kernel(ml_dev_group g, uint32_t stream, ml_step_arg sa, float *X, float *T) {
+    __shared__ float v_all[ML_TINY_ROWS][ML_TINY_MAX_N];
+    const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, gi = blockIdx.y;
+    const int b = blockIdx.x * ML_TINY_ROWS + w;
+    if (b >= g.B || g.frozen_at[gi] >= 0) return; // whole warps leave; no block-wide sync below
+    const uint32_t step = (uint32_t)step_get(sa).step;
+    const int N = g.N, m = g.m, is_abs = g.task == TASK_ABS, reproj = g.task == TASK_REPROJECTOR;
+    const float *p = g.feat_p + (size_t)gi * N;
+    const float *Pt = g.Pt + (size_t)gi * N * m, *Qt = reproj ? g.Qt + (size_t)gi * N * m : nullptr;
+    float *x = X + ((size_t)gi * g.B + b) * m, *t = T + ((size_t)gi * g.B + b) * g.out, *v = v_all[w];
+    for (int i = lane; i < N; i += 32) {
         float val = ml_sample_feature(g.seed[gi], stream, step, (uint64_t)b, N, i, p[i], is_abs);
         v[i] = val;
         if (!reproj) t[i] = is_abs ? fabsf(val) : val;
     }
-    __syncthreads();
-    const float *Pt = g.Pt + (size_t)gi * N * m;
-    for (int c = threadIdx.x; c < m; c += blockDim.x) {
+    __syncwarp();
+    for (int c = lane; c < m; c += 32) {
         float acc = 0.0f, acc_q = 0.0f;
         for (int i = 0; i < N; i++) {
             float val = v[i];
             if (val == 0.0f) continue;
             acc += val * Pt[(size_t)i * m + c];
-            if (reproj) acc_q += val * g.Qt[((size_t)gi * N + i) * m + c];
+            if (reproj) acc_q += val * Qt[(size_t)i * m + c];
         }
-        X[((size_t)gi * g.B + b) * m + c] = acc;
+        x[c] = acc;
         if (reproj) t[c] = acc_q;
     }
 }
 
-void ml_k_sample(const ml_dev_group &g, uint32_t stream, uint32_t step, float *X, float *T, cudaStream_t s) {
+void ml_k_sample(const ml_dev_group &g, uint32_t stream, ml_step_arg sa, int fast, float *X, float *T, cudaStream_t s) {
     dim3 grid(g.B, g.G);
-    sample_kernel<<<grid, 128, sizeof(float) * g.N, s>>>(g, stream, step, X, T);
-    cudaLaunchCheck("sample");
+    size_t smem = ml_sample_smem_bytes(g.N, fast);
+    if (fast == ML_SAMPLE_TINY) {
+        dim3 tgrid((g.B + ML_TINY_ROWS - 1) / ML_TINY_ROWS, g.G);
+        sample_tiny_kernel<<<tgrid, 32 * ML_TINY_ROWS, 0, s>>>(g, stream, sa, X, T);
+        cudaLaunchCheck("sample_tiny");
+    } else if (fast) {
+        sample_gather_kernel<<<grid, ML_SAMPLE_THREADS, smem, s>>>(g, stream, sa, X, T);
+        cudaLaunchCheck("sample_gather");
+    } else {
+        sample_ref_kernel<<<grid, ML_SAMPLE_THREADS, smem, s>>>(g, stream, sa, X, T);
+        cudaLaunchCheck("sample_ref");
+    }
 }
 
+// ------------------------------------------------------------- forward
 // PRE += b1; H = phi(PRE), over [G][rows][k].
 __global__ void bias_act_kernel(ml_dev_group g, const float *params, float *PRE, float *H, int rows) {
     size_t n = (size_t)g.G * rows * g.k;
@@ -69,71 +207,81 @@ __global__ void bias_act_kernel(ml_dev_group g, const float *params, float *PRE,
     }
 }
 
-static int grid_for(size_t n) {
-    size_t b = (n + THREADS - 1) / THREADS;
-    return (int)(b < 65535 * 8 ? (b ? b : 1) : 65535 * 8);
-}
-
 void ml_k_bias_act(const ml_dev_group &g, const float *params, float *PRE, float *H, int rows, cudaStream_t s) {
     bias_act_kernel<<<grid_for((size_t)g.G * rows * g.k), THREADS, 0, s>>>(g, params, PRE, H, rows);
     cudaLaunchCheck("bias_act");
 }
 
-// One block per row: rowloss = sum (y - t)^2; optionally Y <- 2 (y - t) / B.
+// ------------------------------------------------------------- loss
+// One warp per row: rowloss = lane sum of (y - t)^2; optionally Y <- 2 (y - t) / B.
 __global__ void loss_grad_kernel(ml_dev_group g, float *Y, const float *T, double *rowloss, int make_grad) {
-    __shared__ double sh[THREADS];
-    int row = blockIdx.x, gi = row / g.B;
+    const int lane = threadIdx.x & 31;
+    const size_t row = (size_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (row >= (size_t)g.G * g.B) return;
+    const int gi = (int)(row / g.B);
     if (g.frozen_at[gi] >= 0) return;
-    float *y = Y + (size_t)row * g.out;
-    const float *t = T + (size_t)row * g.out;
-    double acc = 0;
+    float *y = Y + row * g.out;
+    const float *t = T + row * g.out;
     const float scale = 2.0f / (float)g.B;
-    for (int o = threadIdx.x; o < g.out; o += THREADS) {
+    double acc = 0;
+    for (int o = lane; o < g.out; o += 32) {
         float d = y[o] - t[o];
         acc += (double)d * d;
         if (make_grad) y[o] = scale * d;
     }
-    double tot = block_sum(acc, sh);
-    if (threadIdx.x == 0) rowloss[row] = tot;
+    acc = warp_fold(acc);
+    if (lane == 0) rowloss[row] = acc;
 }
 
 void ml_k_loss_grad(const ml_dev_group &g, float *Y, const float *T, double *rowloss, int make_grad, cudaStream_t s) {
-    loss_grad_kernel<<<g.G * g.B, THREADS, 0, s>>>(g, Y, T, rowloss, make_grad);
+    const size_t rows = (size_t)g.G * g.B, per_block = THREADS / 32;
+    loss_grad_kernel<<<(unsigned)((rows + per_block - 1) / per_block), THREADS, 0, s>>>(g, Y, T, rowloss, make_grad);
     cudaLaunchCheck("loss_grad");
 }
 
-// One block per model: loss = sum_b rowloss / B; freeze a non-finite model.
-__global__ void reduce_loss_kernel(ml_dev_group g, const double *rowloss, double *loss, long long step, int freeze) {
-    __shared__ double sh[THREADS];
-    int gi = blockIdx.x;
+// One warp per model: loss = lane sum of rowloss / B. A model whose loss is
+// not finite freezes at this step, and a frozen model's loss reads NaN
+// (the CPU does the same).
+__global__ void reduce_loss_kernel(ml_dev_group g, const double *rowloss, double *loss, ml_step_arg sa, int freeze) {
+    const int gi = blockIdx.x, lane = threadIdx.x;
     if (g.frozen_at[gi] >= 0) {
-        if (threadIdx.x == 0) loss[gi] = NAN;
+        if (lane == 0) loss[gi] = NAN;
         return;
     }
     double acc = 0;
-    for (int b = threadIdx.x; b < g.B; b += THREADS) acc += rowloss[(size_t)gi * g.B + b];
-    double tot = block_sum(acc, sh) / g.B;
-    if (threadIdx.x == 0) {
+    for (int b = lane; b < g.B; b += 32) acc += rowloss[(size_t)gi * g.B + b];
+    acc = warp_fold(acc);
+    if (lane == 0) {
+        double tot = acc / g.B;
+        if (freeze && !isfinite(tot)) {
+            g.frozen_at[gi] = step_get(sa).step;
+            tot = NAN;
+        }
         loss[gi] = tot;
-        if (freeze && !isfinite(tot)) g.frozen_at[gi] = step;
     }
 }
 
-void ml_k_reduce_loss(const ml_dev_group &g, const double *rowloss, double *loss, long long step, int freeze,
+void ml_k_reduce_loss(const ml_dev_group &g, const double *rowloss, double *loss, ml_step_arg sa, int freeze,
                       cudaStream_t s) {
-    reduce_loss_kernel<<<g.G, THREADS, 0, s>>>(g, rowloss, loss, step, freeze);
+    reduce_loss_kernel<<<g.G, 32, 0, s>>>(g, rowloss, loss, sa, freeze);
     cudaLaunchCheck("reduce_loss");
 }
 
-// dPRE = (dH + l1/B sign(h)) * phi'(pre), in place in dH.
+// ------------------------------------------------------------- backward
+// dPRE = (dH + l1/B sign(h)) * phi'(pre), the one definition both the
+// plain and the fused pass use.
+__device__ __forceinline__ float act_backward(const ml_dev_group &g, int gi, float dh, float h, float pre) {
+    float reg = g.l1[gi] / (float)g.B;
+    if (reg != 0.0f) dh += reg * ml_sign(h);
+    return dh * ml_act_grad(g.act, pre);
+}
+
 __global__ void act_backward_kernel(ml_dev_group g, float *dH, const float *H, const float *PRE) {
     size_t n = (size_t)g.G * g.B * g.k;
     for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < n; e += (size_t)gridDim.x * blockDim.x) {
         int gi = (int)(e / ((size_t)g.B * g.k));
         if (g.frozen_at[gi] >= 0) continue;
-        float reg = g.l1[gi] / (float)g.B, d = dH[e];
-        if (reg != 0.0f) d += reg * ml_sign(H[e]);
-        dH[e] = d * ml_act_grad(g.act, PRE[e]);
+        dH[e] = act_backward(g, gi, dH[e], H[e], PRE[e]);
     }
 }
 
@@ -142,60 +290,96 @@ void ml_k_act_backward(const ml_dev_group &g, float *dH, const float *H, const f
     cudaLaunchCheck("act_backward");
 }
 
-// db1[j] = sum_b dPRE[b][j], in batch order, one thread per (model, neuron).
-__global__ void bias_grad_kernel(ml_dev_group g, const float *dPRE, float *grads) {
+// Stage 1, one thread per (model, slab, neuron), neuron fastest so that a
+// warp reads consecutive columns of a row: part = sum over the slab's rows
+// in order. fused: dH -> dPRE on the way (the element is read once).
+template <bool FUSED>
+__global__ void bias_grad_slab_kernel(ml_dev_group g, float *dP, const float *H, const float *PRE, float *part) {
+    const int n_slab = ml_db1_slabs(g.B);
+    const size_t n = (size_t)g.G * n_slab * g.k;
+    for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < n; e += (size_t)gridDim.x * blockDim.x) {
+        const int j = (int)(e % g.k), sl = (int)(e / g.k % n_slab), gi = (int)(e / ((size_t)g.k * n_slab));
+        if (g.frozen_at[gi] >= 0) continue;
+        const int b0 = sl * ML_DB1_SLAB, b1 = min(b0 + ML_DB1_SLAB, g.B);
+        float acc = 0.0f;
+        for (int b = b0; b < b1; b++) {
+            const size_t at = ((size_t)gi * g.B + b) * g.k + j;
+            float d = dP[at];
+            if (FUSED) {
+                d = act_backward(g, gi, d, H[at], PRE[at]);
+                dP[at] = d;
+            }
+            acc += d;
+        }
+        part[e] = acc;
+    }
+}
+
+// Stage 2, one thread per (model, neuron): db1 = slab partials in order.
+__global__ void bias_grad_sum_kernel(ml_dev_group g, const float *part, float *grads) {
+    const int n_slab = ml_db1_slabs(g.B);
     size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
     if (e >= (size_t)g.G * g.k) return;
     int gi = (int)(e / g.k), j = (int)(e % g.k);
     if (g.frozen_at[gi] >= 0) return;
-    const float *d = dPRE + (size_t)gi * g.B * g.k + j;
+    const float *p = part + (size_t)gi * n_slab * g.k + j;
     float acc = 0.0f;
-    for (int b = 0; b < g.B; b++) acc += d[(size_t)b * g.k];
+    for (int sl = 0; sl < n_slab; sl++) acc += p[(size_t)sl * g.k];
     grads[(size_t)gi * g.n_param + g.off_b1 + j] = acc;
 }
 
-void ml_k_bias_grad(const ml_dev_group &g, const float *dPRE, float *grads, cudaStream_t s) {
-    bias_grad_kernel<<<grid_for((size_t)g.G * g.k), THREADS, 0, s>>>(g, dPRE, grads);
-    cudaLaunchCheck("bias_grad");
+void ml_k_bias_grad(const ml_dev_group &g, float *dPRE, const float *H, const float *PRE, int fused, float *part,
+                    float *grads, cudaStream_t s) {
+    const size_t n1 = (size_t)g.G * ml_db1_slabs(g.B) * g.k;
+    if (fused) {
+        bias_grad_slab_kernel<true><<<grid_for(n1), THREADS, 0, s>>>(g, dPRE, H, PRE, part);
+        cudaLaunchCheck("bias_grad_slab_fused");
+    } else {
+        bias_grad_slab_kernel<false><<<grid_for(n1), THREADS, 0, s>>>(g, dPRE, H, PRE, part);
+        cudaLaunchCheck("bias_grad_slab");
+    }
+    bias_grad_sum_kernel<<<grid_for((size_t)g.G * g.k), THREADS, 0, s>>>(g, part, grads);
+    cudaLaunchCheck("bias_grad_sum");
 }
 
-// One block per (chunk, model): moments and, for LAMB, the direction a (into
-// grads) and the chunk's partial norms; Adam/AdamW update in place.
+// ------------------------------------------------------------- optimiser
+// One warp per (chunk, model), OPT_WARPS chunks per block: moments and, for
+// LAMB, the direction a (into grads) and the chunk's partial norms as lane
+// sums (elementwise.h); Adam/AdamW update in place, with bias decay.
+#define OPT_WARPS 8
 __global__ void opt_pass1_kernel(ml_dev_group g, int optimizer, float weight_decay, float *params, float *grads,
-                                 float *m1, float *m2, double *part_p, double *part_a, int n_chunks, long step,
-                                 float sched, int decay_on) {
-    __shared__ double sh[THREADS];
-    int c = blockIdx.x, gi = blockIdx.y;
-    if (g.frozen_at[gi] >= 0) return;
+                                 float *m1, float *m2, double *part_p, double *part_a, int n_chunks,
+                                 ml_step_arg sa) {
+    const int lane = threadIdx.x & 31, c = blockIdx.x * OPT_WARPS + (threadIdx.x >> 5), gi = blockIdx.y;
+    if (c >= n_chunks || g.frozen_at[gi] >= 0) return;
     size_t lo, hi;
     int tensor;
     ml_opt_chunk(g.off_b1, g.off_W2, g.n_param, (size_t)c, &lo, &hi, &tensor);
     size_t base = (size_t)gi * g.n_param;
     float *p = params + base, *gr = grads + base, *mm = m1 + base, *vv = m2 + base;
-    const float lr = g.lr[gi] * sched;
-    if (optimizer == 0) {
+    if (optimizer == OPT_LAMB) {
         double pp = 0, aa = 0;
-        for (size_t i = lo + threadIdx.x; i < hi; i += THREADS) {
+        for (size_t i = lo + lane; i < hi; i += 32) {
             float a = ml_lamb_dir(gr[i], &mm[i], &vv[i]);
             gr[i] = a;
             pp += (double)p[i] * p[i];
             aa += (double)a * a;
         }
-        pp = block_sum(pp, sh);
-        aa = block_sum(aa, sh);
-        if (threadIdx.x == 0) {
+        pp = warp_fold(pp);
+        aa = warp_fold(aa);
+        if (lane == 0) {
             part_p[(size_t)gi * n_chunks + c] = pp;
             part_a[(size_t)gi * n_chunks + c] = aa;
         }
         return;
     }
-    const int t1 = (int)step + 1;
-    const float bc1 = 1.0f - powf(ML_BETA1, (float)t1), bc2s = sqrtf(1.0f - powf(ML_BETA2, (float)t1));
-    const float wdf = optimizer == 2 ? 1.0f - lr * weight_decay : 1.0f;
-    const float f = 1.0f - g.decay[gi] * g.lr[gi];
-    for (size_t i = lo + threadIdx.x; i < hi; i += THREADS) {
-        float q = ml_adam_update(p[i], gr[i], &mm[i], &vv[i], lr, bc1, bc2s, wdf);
-        if (decay_on && tensor == 1) q *= f; /* bias decay after the update (SPEC §1.7) */
+    const ml_step_params sp = step_get(sa);
+    const float lr = g.lr[gi] * sp.sched;
+    const float wdf = optimizer == OPT_ADAMW ? 1.0f - lr * weight_decay : 1.0f;
+    const float f = 1.0f - g.decay[gi] * g.lr[gi]; // bias decay uses the base lr
+    for (size_t i = lo + lane; i < hi; i += 32) {
+        float q = ml_adam_update(p[i], gr[i], &mm[i], &vv[i], lr, sp.bc1, sp.bc2s, wdf);
+        if (sp.decay_on && tensor == 1) q *= f; // after the update, as the CPU
         p[i] = q;
     }
 }
@@ -216,36 +400,38 @@ __global__ void lamb_ratio_kernel(ml_dev_group g, const double *part_p, const do
     for (int t = 0; t < 3; t++) ratio[gi * 3 + t] = ml_lamb_ratio(pp[t], aa[t]);
 }
 
-// LAMB pass 2: p -= lr_t * ratio * a, then bias decay on b1.
-__global__ void lamb_apply_kernel(ml_dev_group g, float *params, const float *dir, const float *ratio, float sched,
-                                  int decay_on) {
+// LAMB pass 2: p -= (lr_t * ratio) * a, then bias decay on b1, as the CPU.
+__global__ void lamb_apply_kernel(ml_dev_group g, float *params, const float *dir, const float *ratio,
+                                  ml_step_arg sa) {
+    const ml_step_params sp = step_get(sa);
     size_t n = (size_t)g.G * g.n_param;
     for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < n; e += (size_t)gridDim.x * blockDim.x) {
         int gi = (int)(e / g.n_param);
         size_t i = e % g.n_param;
         if (g.frozen_at[gi] >= 0) continue;
         int t = i < g.off_b1 ? 0 : i < g.off_W2 ? 1 : 2;
-        float q = params[e] - g.lr[gi] * sched * ratio[gi * 3 + t] * dir[e];
-        if (decay_on && t == 1) q *= 1.0f - g.decay[gi] * g.lr[gi];
+        const float step_size = g.lr[gi] * sp.sched * ratio[gi * 3 + t];
+        float q = params[e] - step_size * dir[e];
+        if (sp.decay_on && t == 1) q *= 1.0f - g.decay[gi] * g.lr[gi];
         params[e] = q;
     }
 }
 
 void ml_k_optimize(const ml_dev_group &g, int optimizer, float weight_decay, float *params, float *grads, float *m1,
-                   float *m2, double *part_p, double *part_a, float *ratio, long step, float sched, int decay_on,
-                   cudaStream_t s) {
+                   float *m2, double *part_p, double *part_a, float *ratio, ml_step_arg sa, cudaStream_t s) {
     int nc = ml_opt_n_chunks(g.off_b1, g.off_W2, g.n_param);
-    dim3 grid(nc, g.G);
-    opt_pass1_kernel<<<grid, THREADS, 0, s>>>(g, optimizer, weight_decay, params, grads, m1, m2, part_p, part_a, nc,
-                                              step, sched, decay_on);
+    dim3 grid((nc + OPT_WARPS - 1) / OPT_WARPS, g.G);
+    opt_pass1_kernel<<<grid, 32 * OPT_WARPS, 0, s>>>(g, optimizer, weight_decay, params, grads, m1, m2, part_p,
+                                                     part_a, nc, sa);
     cudaLaunchCheck("opt_pass1");
-    if (optimizer != 0) return;
+    if (optimizer != OPT_LAMB) return;
     lamb_ratio_kernel<<<(g.G + 127) / 128, 128, 0, s>>>(g, part_p, part_a, nc, ratio);
     cudaLaunchCheck("lamb_ratio");
-    lamb_apply_kernel<<<grid_for((size_t)g.G * g.n_param), THREADS, 0, s>>>(g, params, grads, ratio, sched, decay_on);
+    lamb_apply_kernel<<<grid_for((size_t)g.G * g.n_param), THREADS, 0, s>>>(g, params, grads, ratio, sa);
     cudaLaunchCheck("lamb_apply");
 }
 
+// ------------------------------------------------------------- metric, steps
 // S[g][j][i] = phi(S + b1[j]) for the single-feature activations.
 __global__ void sfa_act_kernel(ml_dev_group g, const float *params, float *S) {
     size_t n = (size_t)g.G * g.k * g.N;
@@ -258,4 +444,14 @@ __global__ void sfa_act_kernel(ml_dev_group g, const float *params, float *S) {
 void ml_k_sfa_act(const ml_dev_group &g, const float *params, float *S, cudaStream_t s) {
     sfa_act_kernel<<<grid_for((size_t)g.G * g.k * g.N), THREADS, 0, s>>>(g, params, S);
     cudaLaunchCheck("sfa_act");
+}
+
+__global__ void step_fill_kernel(const ml_step_params *table, long long *counter, ml_step_params *sp) {
+    *sp = table[*counter];
+    *counter += 1;
+}
+
+void ml_k_step_fill(const ml_step_params *table, long long *counter, ml_step_params *sp, cudaStream_t s) {
+    step_fill_kernel<<<1, 1, 0, s>>>(table, counter, sp);
+    cudaLaunchCheck("step_fill");
 }

@@ -1,8 +1,13 @@
 // Kernels of one training step for a group of G models, in the layout of
-// DESIGN (params [G][W1|b1|W2], activations [G][B][.]). Per-element math is
-// shared with the CPU twin through include/monolab/elementwise.h, so only
-// the parallel decomposition lives here. No atomics anywhere: every
-// reduction has a fixed order, so two runs give identical results.
+// docs (params [G][W1|b1|W2], activations [G][B][.]). Per-element math and
+// the order of every reduction are shared with the CPU twin through
+// include/monolab/elementwise.h, so only the parallel decomposition lives
+// here. No atomics anywhere: two runs give identical bits.
+//
+// Kernel variants (the llm.c pattern): the reference kernels are the
+// simplest correct decomposition; the fast ones must give the same bits
+// (they share the arithmetic and its order) and are chosen at run time by
+// MONOLAB_KERNELS (see backend_cuda.cu).
 #ifndef MONOLAB_TRAIN_KERNELS_CUH
 #define MONOLAB_TRAIN_KERNELS_CUH
 #include <cstdint>
@@ -16,16 +21,34 @@ struct ml_dev_group {
     long long *frozen_at;   // [G], -1 = training
 };
 
-void ml_k_sample(const ml_dev_group &g, uint32_t stream, uint32_t step, float *X, float *T, cudaStream_t s);
+// What one optimiser step needs to know of time. Launched eagerly, the
+// kernels get it by value (v). Inside a captured CUDA Graph, which replays
+// the same arguments every step, they read it from device memory (p), where
+// a one-thread kernel copies it from a per-step table and a device counter.
+struct ml_step_params {
+    long long step;
+    float sched, bc1, bc2s;
+    int decay_on;
+};
+struct ml_step_arg {
+    ml_step_params v;
+    const ml_step_params *p; // non-null in graph mode
+};
+
+void ml_k_sample(const ml_dev_group &g, uint32_t stream, ml_step_arg sa, int fast, float *X, float *T, cudaStream_t s);
 void ml_k_bias_act(const ml_dev_group &g, const float *params, float *PRE, float *H, int rows, cudaStream_t s);
 void ml_k_loss_grad(const ml_dev_group &g, float *Y, const float *T, double *rowloss, int make_grad, cudaStream_t s);
-void ml_k_reduce_loss(const ml_dev_group &g, const double *rowloss, double *loss, long long step, int freeze,
+void ml_k_reduce_loss(const ml_dev_group &g, const double *rowloss, double *loss, ml_step_arg sa, int freeze,
                       cudaStream_t s);
 void ml_k_act_backward(const ml_dev_group &g, float *dH, const float *H, const float *PRE, cudaStream_t s);
-void ml_k_bias_grad(const ml_dev_group &g, const float *dPRE, float *grads, cudaStream_t s);
+// db1 by the slab order of elementwise.h. fused: the activation backward
+// runs in the same pass (dH -> dPRE in place), one read of the B x k arrays.
+void ml_k_bias_grad(const ml_dev_group &g, float *dPRE, const float *H, const float *PRE, int fused, float *part,
+                    float *grads, cudaStream_t s);
 void ml_k_optimize(const ml_dev_group &g, int optimizer, float weight_decay, float *params, float *grads, float *m1,
-                   float *m2, double *part_p, double *part_a, float *ratio, long step, float sched, int decay_on,
-                   cudaStream_t s);
+                   float *m2, double *part_p, double *part_a, float *ratio, ml_step_arg sa, cudaStream_t s);
 void ml_k_sfa_act(const ml_dev_group &g, const float *params, float *S, cudaStream_t s);
+// Graph mode: sp <- table[*counter], then ++*counter.
+void ml_k_step_fill(const ml_step_params *table, long long *counter, ml_step_params *sp, cudaStream_t s);
 
 #endif

@@ -141,7 +141,8 @@ static void cpu_forward(void *st, const ml_group *g) {
         }
 }
 
-/* rowloss[b] = sum_o (y - t)^2; optionally turn Y into dY = 2 (y - t) / B. */
+/* rowloss[b] = sum_o (y - t)^2; optionally turn Y into dY = 2 (y - t) / B.
+ * Both sums are ML_LANES lane sums (elementwise.h), the GPU's order. */
 static void loss_rows(cpu_state *s, const ml_group *g, int make_grad) {
     const int B = g->B, out = g->out, nb = blocks_per_model(g->G);
     const float scale = 2.0f / (float)B;
@@ -154,20 +155,20 @@ static void loss_rows(cpu_state *s, const ml_group *g, int make_grad) {
             for (int b = lo; b < hi; b++) {
                 float *y = s->Y + ((size_t)gi * B + b) * out;
                 const float *t = s->T + ((size_t)gi * B + b) * out;
-                double acc = 0;
+                double lane[ML_LANES] = {0};
                 for (int o = 0; o < out; o++) {
                     float d = y[o] - t[o];
-                    acc += (double)d * d;
+                    lane[o % ML_LANES] += (double)d * d;
                     if (make_grad) y[o] = scale * d;
                 }
-                s->rowloss[(size_t)gi * B + b] = acc;
+                s->rowloss[(size_t)gi * B + b] = ml_lanes_fold(lane);
             }
         }
     for (int gi = 0; gi < g->G; gi++) {
         if (s->frozen_at[gi] >= 0) continue;
-        double acc = 0;
-        for (int b = 0; b < B; b++) acc += s->rowloss[(size_t)gi * B + b];
-        s->loss[gi] = acc / B;
+        double lane[ML_LANES] = {0};
+        for (int b = 0; b < B; b++) lane[b % ML_LANES] += s->rowloss[(size_t)gi * B + b];
+        s->loss[gi] = ml_lanes_fold(lane) / B;
     }
 }
 
@@ -182,7 +183,10 @@ static void cpu_backward(void *st, const ml_group *g, long step) {
     const int B = g->B, m = g->m, k = g->k, out = g->out, act = (int)g->shape.act;
     loss_rows(s, g, 1);
     for (int gi = 0; gi < g->G; gi++)
-        if (s->frozen_at[gi] < 0 && !isfinite(s->loss[gi])) s->frozen_at[gi] = step;
+        if (s->frozen_at[gi] < 0 && !isfinite(s->loss[gi])) {
+            s->frozen_at[gi] = step;
+            s->loss[gi] = NAN; /* a frozen model's loss reads NaN, inf or not (both backends) */
+        }
     const int nb = blocks_per_model(g->G);
     /* dH = dY W2, then dPRE = (dH + l1/B sign(h)) * phi'(pre), by batch rows */
 #pragma omp parallel for collapse(2) schedule(static)
@@ -225,10 +229,19 @@ static void cpu_backward(void *st, const ml_group *g, long step) {
             if (hi > lo) { /* dW1 = dPREᵀ X, db1 = column sums of dPRE */
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo, m, B, 1.0f, dP + lo, k, X, m, 0.0f,
                             grad + g->off_W1 + (size_t)lo * m, m);
-                float *db1 = grad + g->off_b1;
-                for (int j = lo; j < hi; j++) db1[j] = 0.0f;
-                for (int b = 0; b < B; b++)
-                    for (int j = lo; j < hi; j++) db1[j] += dP[(size_t)b * k + j];
+                /* slab order of elementwise.h, the GPU's two-stage sum */
+                float *db1 = grad + g->off_b1, part[64];
+                for (int j0 = lo; j0 < hi; j0 += 64) {
+                    const int j1 = j0 + 64 < hi ? j0 + 64 : hi;
+                    for (int j = j0; j < j1; j++) db1[j] = 0.0f;
+                    for (int b0 = 0; b0 < B; b0 += ML_DB1_SLAB) {
+                        const int b1e = b0 + ML_DB1_SLAB < B ? b0 + ML_DB1_SLAB : B;
+                        for (int j = j0; j < j1; j++) part[j - j0] = 0.0f;
+                        for (int b = b0; b < b1e; b++)
+                            for (int j = j0; j < j1; j++) part[j - j0] += dP[(size_t)b * k + j];
+                        for (int j = j0; j < j1; j++) db1[j] += part[j - j0];
+                    }
+                }
             }
         }
 }
@@ -241,9 +254,8 @@ static void cpu_optimize(void *st, const ml_group *g, long step, float sched, in
     cpu_state *s = st;
     const size_t np = g->n_param, nc = s->n_chunks;
     const ml_optim opt = g->shape.optimizer;
-    const int t1 = (int)step + 1;
-    const float bc1 = 1.0f - powf(ML_BETA1, (float)t1);
-    const float bc2s = sqrtf(1.0f - powf(ML_BETA2, (float)t1));
+    float bc1, bc2s;
+    ml_adam_bias_corr(step + 1, &bc1, &bc2s);
     /* pass 1: moments (and for LAMB the direction and partial norms) */
 #pragma omp parallel for collapse(2) schedule(static)
     for (int gi = 0; gi < g->G; gi++)
@@ -255,32 +267,26 @@ static void cpu_optimize(void *st, const ml_group *g, long step, float sched, in
             float *p = s->params + gi * np, *gr = s->grads + gi * np, *m1 = s->m1 + gi * np, *m2 = s->m2 + gi * np;
             const float lr = g->lr[gi] * sched;
             if (opt == OPT_LAMB) {
-                /* LANES independent partial sums in a fixed pattern: the loop
-                 * vectorises, and the order is still the same for any G or
-                 * thread count. */
-                enum { LANES = 8 };
-                double pp[LANES] = {0}, aa[LANES] = {0};
+                /* ML_LANES lanes (elementwise.h): the GPU warp's order,
+                 * and a loop that vectorises. */
+                double pp[ML_LANES] = {0}, aa[ML_LANES] = {0};
                 float *restrict gw = gr, *restrict mw = m1, *restrict vw = m2;
                 const float *restrict pr = p;
                 size_t i = lo;
-                for (; i + LANES <= hi; i += LANES)
-                    for (int l = 0; l < LANES; l++) {
+                for (; i + ML_LANES <= hi; i += ML_LANES)
+                    for (int l = 0; l < ML_LANES; l++) {
                         float a = ml_lamb_dir(gw[i + l], &mw[i + l], &vw[i + l]);
                         gw[i + l] = a;
                         pp[l] += (double)pr[i + l] * pr[i + l];
                         aa[l] += (double)a * a;
                     }
-                for (; i < hi; i++) {
+                for (int l = 0; i < hi; i++, l++) {
                     float a = ml_lamb_dir(gw[i], &mw[i], &vw[i]);
                     gw[i] = a;
-                    pp[0] += (double)pr[i] * pr[i];
-                    aa[0] += (double)a * a;
+                    pp[l] += (double)pr[i] * pr[i];
+                    aa[l] += (double)a * a;
                 }
-                double sp = 0, sa = 0;
-                for (int l = 0; l < LANES; l++) {
-                    sp += pp[l];
-                    sa += aa[l];
-                }
+                double sp = ml_lanes_fold(pp), sa = ml_lanes_fold(aa);
                 s->part_p[gi * nc + c] = sp;
                 s->part_a[gi * nc + c] = sa;
             } else {

@@ -1,5 +1,6 @@
 #include "monolab/group.h"
 #include "monolab/common.h"
+#include "monolab/elementwise.h"
 #include "monolab/model_init.h"
 #include "monolab/philox.h"
 #include <stdlib.h>
@@ -19,7 +20,8 @@ size_t ml_group_bytes_per_model(const ml_run *r) {
     size_t act = (size_t)r->batch * (r->m + 2 * out + 3 * (size_t)r->k);
     size_t emb = (size_t)r->N * r->m * (r->task == TASK_REPROJECTOR ? 2 : 1);
     size_t sfa = (size_t)r->k * r->N;
-    return sizeof(float) * (5 * np + act + emb + sfa + r->N);
+    size_t db1_part = (size_t)ml_db1_slabs(r->batch) * r->k; /* the two-stage bias gradient */
+    return sizeof(float) * (5 * np + act + emb + sfa + db1_part + r->N);
 }
 
 ml_group *ml_group_create(const ml_run *const *runs, int G) {

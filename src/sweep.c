@@ -156,12 +156,12 @@ static double flops_per_step(const ml_run *r) {
 }
 
 /* --dry-run: the groups a sweep would train, and their cost. */
-static void print_plan(const ml_sweep_config *cfg) {
+static void print_plan(const ml_sweep_config *cfg, const ml_backend *be) {
     const ml_run **all = ml_malloc(sizeof *all * (size_t)cfg->n_runs);
     const ml_run **order = ml_malloc(sizeof *order * (size_t)cfg->n_runs);
     int *starts = ml_malloc(sizeof(int) * ((size_t)cfg->n_runs + 1));
     for (int i = 0; i < cfg->n_runs; i++) all[i] = &cfg->runs[i];
-    int n = ml_plan_groups(all, cfg->n_runs, mem_budget(NULL), 4096, order, starts);
+    int n = ml_plan_groups(all, cfg->n_runs, mem_budget(be), 4096, order, starts);
     double total = 0;
     printf("sweep '%s': %d runs in %d groups\n", cfg->name, cfg->n_runs, n);
     printf("group,models,task,N,m,k,batch,steps,tflop\n");
@@ -184,7 +184,7 @@ static void sweep_run(const sweep_opts *o) {
     ml_config_load(&cfg, o->config_path, o->n_over, o->overrides);
 
     if (o->dry_run) {
-        print_plan(&cfg);
+        print_plan(&cfg, o->backend); /* the budget of the device it will run on */
         ml_config_free(&cfg);
         return;
     }

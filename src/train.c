@@ -56,11 +56,15 @@ void ml_train_group(const ml_backend *be, const ml_group *g, ml_train_result *re
     int row = 0;
     for (long t = 0; t < steps; t++) {
         const double sched = ml_schedule(g->shape.schedule, g->shape.t_max, t);
-        be->sample(st, g, ML_STREAM_TRAIN, (uint32_t)t);
-        be->forward(st, g);
-        be->backward(st, g, t);
-        /* bias decay during the first half: t < steps/2 (SPEC §1.7) */
-        be->optimize(st, g, t, (float)sched, 2 * t < steps);
+        const int decay_on = ml_decay_on(t, steps);
+        if (be->train_step) {
+            be->train_step(st, g, t, (float)sched, decay_on);
+        } else {
+            be->sample(st, g, ML_STREAM_TRAIN, (uint32_t)t);
+            be->forward(st, g);
+            be->backward(st, g, t);
+            be->optimize(st, g, t, (float)sched, decay_on);
+        }
         if (t % every == 0) {
             be->status(st, g, loss, NULL);
             res->log_step[row] = t;

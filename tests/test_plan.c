@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include "monolab/cuda_launch.h"
 #include "monolab/group.h"
 #include "monolab/plan.h"
 #include "test_helpers.h"
@@ -46,7 +47,38 @@ static void test_split_by_memory_and_shape(void **s) {
     assert_int_equal(starts[1], 8);
 }
 
+/* The CUDA sample kernels' launch shape for large N (the config allows N up
+ * to 2^20): the dynamic shared memory of a block stays under the 48 KiB a
+ * launch gets without opting in, for both variants; and the planner plans
+ * a group at N = 16,384 within its budget. */
+static void test_large_N_launch_and_plan(void **s) {
+    (void)s;
+    const int Ns[] = {1, 2048, 12288, 12289, 16384, 100000, 1 << 20};
+    for (size_t i = 0; i < sizeof Ns / sizeof Ns[0]; i++)
+        for (int fast = ML_SAMPLE_REF; fast <= ML_SAMPLE_TINY; fast++) {
+            if (fast == ML_SAMPLE_TINY && Ns[i] > ML_TINY_MAX_N) continue; /* the backend never picks it there */
+            size_t b = ml_sample_smem_bytes(Ns[i], fast);
+            if (b > ML_SMEM_NO_OPTIN) fail_msg("N=%d variant %d: %zu bytes of shared memory", Ns[i], fast, b);
+            assert_true(b > 0);
+        }
+    ml_run r[4];
+    const ml_run *rp[4], *order[4];
+    int starts[5];
+    for (int i = 0; i < 4; i++) {
+        r[i] = test_run(TASK_DECODER, ACT_RELU, 16384, 64, 256, 1024);
+        r[i].seed = i;
+        rp[i] = &r[i];
+    }
+    size_t per = ml_group_bytes_per_model(&r[0]);
+    /* [B][out] targets and outputs dominate: 2 * 1024 * 16384 floats */
+    assert_true(per >= sizeof(float) * 2 * 1024 * (size_t)16384);
+    int ng = ml_plan_groups(rp, 4, 2 * per, 4096, order, starts);
+    assert_int_equal(ng, 2);
+    assert_int_equal(starts[1], 2);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_split_by_memory_and_shape)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_split_by_memory_and_shape),
+                                       cmocka_unit_test(test_large_N_launch_and_plan)};
     return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
 }

@@ -39,12 +39,21 @@ typedef struct ml_backend {
      * op by op: "X" [G][B][m], "T" and "Y" [G][B][out], "PRE", "H", "dH"
      * [G][B][k], "grads", "m1", "m2" [G][n_param]. */
     void (*peek)(void *st, const ml_group *g, const char *name, float *out);
-    /* Bytes a group may use on this backend's device; NULL: half of host RAM. */
+    /* Bytes a group may use on this backend's device; NULL: half of host RAM.
+     * A function of the device model only (never of free memory at that
+     * moment), so that the group plan, and with it every result, is the
+     * same on every run on the same kind of device. */
     size_t (*memory_budget)(void);
     /* `monolab embed` on this backend: selection, embedding and clustering
      * of every neuron of a layer (ml_embed_cpu / ml_embed_cuda in embed.h). */
     void (*embed)(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
                   double *t_select, double *t_cluster);
+    /* Optional: one whole training step, the same as sample(TRAIN, step),
+     * forward, backward(step) and optimize(step, sched, decay_on) in turn.
+     * NULL: the training loop makes those four calls. A backend sets it
+     * when it can run the step as one unit (the CUDA backend replays a
+     * CUDA Graph). */
+    void (*train_step)(void *st, const ml_group *g, long step, float sched, int decay_on);
 } ml_backend;
 
 extern const ml_backend ml_backend_cpu;

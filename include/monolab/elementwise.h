@@ -85,10 +85,42 @@ ML_HD float ml_adam_update(float p, float g, float *m, float *v, float lr, float
     return p - (lr / bc1) * (*m / denom);
 }
 
+/* Reduction orders shared by both backends, so that the sums they feed
+ * (loss per row and per model, LAMB norm partials) are the same bits on
+ * the CPU and the GPU:
+ *
+ * - a sum of doubles runs in ML_LANES lanes: lane l adds terms l, l+32,
+ *   l+64, ... in order, starting from 0; the lanes are then folded as a
+ *   warp's shuffle-down tree folds them (lane[l] += lane[l+w] for w = 16,
+ *   8, 4, 2, 1). One CUDA warp runs exactly this; the CPU runs the same
+ *   additions in the same order with an array of 32 lanes.
+ * - the bias gradient db1[j] = sum_b dPRE[b][j] is a float sum over slabs
+ *   of ML_DB1_SLAB batch rows: each slab is summed in row order from 0,
+ *   then the slab partials are added in slab order from 0. The GPU runs
+ *   one thread per (model, slab, neuron) and then one per (model, neuron),
+ *   the CPU the same sums in one loop. */
+#define ML_LANES 32
+#define ML_DB1_SLAB 256
+ML_HD int ml_db1_slabs(int B) { return (B + ML_DB1_SLAB - 1) / ML_DB1_SLAB; }
+ML_HD double ml_lanes_fold(double *lane) {
+    for (int w = ML_LANES / 2; w > 0; w >>= 1)
+        for (int l = 0; l < w; l++) lane[l] += lane[l + w];
+    return lane[0];
+}
+
+/* Adam's bias corrections for the 1-based step t1, computed on the host by
+ * both backends (the device's powf may differ from libm's in the last
+ * bit). bc2_sqrt = sqrt(1 - beta2^t1). */
+static inline void ml_adam_bias_corr(long t1, float *bc1, float *bc2_sqrt) {
+    *bc1 = 1.0f - powf(ML_BETA1, (float)t1);
+    *bc2_sqrt = sqrtf(1.0f - powf(ML_BETA2, (float)t1));
+}
+
 /* The optimiser's fixed reduction chunks: chunk c of a model's parameters
  * -> [lo, hi) and its tensor (0 W1, 1 b1, 2 W2). Chunks never straddle a
  * tensor, so per-tensor norms are ordered sums of chunk partials on both
- * backends, whatever the thread count. */
+ * backends, whatever the thread count; within a chunk the partial is an
+ * ML_LANES lane sum (above), the same bits on both backends. */
 #define ML_OPT_CHUNK 8192
 ML_HD int ml_opt_n_chunks(size_t off_b1, size_t off_W2, size_t n_param) {
     return (int)((off_b1 + ML_OPT_CHUNK - 1) / ML_OPT_CHUNK + (off_W2 - off_b1 + ML_OPT_CHUNK - 1) / ML_OPT_CHUNK +

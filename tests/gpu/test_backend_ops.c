@@ -1,15 +1,29 @@
 /* GPU tests of the CUDA backend against its CPU twin (llm.c pattern), run
  * by `make test-gpu` on a GPU machine with MONOLAB_POISON=1 so that every
  * device work buffer starts as NaN and an unwritten output cannot pass.
+ * Every case runs under each kernel variant (MONOLAB_KERNELS=ref, fast,
+ * and fast without tiny and graph, so that gather runs at small N too), and every error is measured per model and, for parameters and
+ * gradients, per tensor (W1, b1, W2), so that a bug confined to one model
+ * or to b1 cannot hide in a whole-buffer norm.
  *
- * - ops: each step of a training step on identical state, for every task,
- *   activation and optimiser: X, T, PRE, H, Y, dY, dPRE, gradients and the
- *   updated parameters, by normalised error (fp32: 1e-5; tf32: 5e-3);
- * - sampling: the targets T bit for bit (same Philox stream);
- * - trajectory: 200 steps of a group of 5 in fp32: loss curves and final
- *   weights within 1e-4 relative of the CPU;
+ * - ops: each step of three training steps on identical state, for every
+ *   task, activation and optimiser, each model with its own lr, decay,
+ *   bias offset and l1: X and T bit for bit (same Philox stream, same sum
+ *   order, no FMA contraction), PRE, H, Y, dY, dPRE, gradients, updated
+ *   parameters, the loss and the eval loss by normalised error (fp32:
+ *   1e-5; tf32: 5e-3), sfa (always fp32) by 1e-5;
+ *   loop paths: B > 256 and out > 256, N = 16,384 (sample tiles and
+ *   gather flushes), and grid-stride wrap-around (MONOLAB_GRID_CAP=3);
+ * - trajectory: 200 steps of a group of 5 in fp32 through the training
+ *   loop (graph replay in the fast variant): loss curves and final weights
+ *   within 1e-4 relative of the CPU;
  * - determinism: two GPU runs are bit-identical;
- * - divergence: a diverging model is frozen and its neighbours match the CPU.
+ * - divergence: a model that diverges at step 1 is frozen at step 1 on
+ *   both backends, its parameters never change afterwards, its eval loss is
+ *   NaN, and its neighbours match the CPU;
+ * - group invariance: a model alone and the same model inside a group of
+ *   17 are bit-identical (ref: one GEMM per model); with batched GEMMs the
+ *   difference is printed and must stay within 1e-6 normalised.
  * MONOLAB_GPU_QUICK=1 shrinks the work for compute-sanitizer runs. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +38,7 @@
 #include "test_helpers.h"
 
 static const ml_backend *cuda;
+static const char *const VARIANTS[] = {"ref", "fast", "gather,fused,batched"};
 
 static double normerr(const float *a, const float *b, size_t n) {
     double num = 0, den = 0;
@@ -35,126 +50,282 @@ static double normerr(const float *a, const float *b, size_t n) {
     return sqrt(num / (den > 0 ? den : 1e-30));
 }
 
-static void compare(void *sc, void *sg, const ml_group *g, const char *name, size_t n, double tol) {
+/* gpu vs cpu over [G][per]: each model separately, exact when tol == 0. */
+static void check_per_model(const char *what, const float *gpu, const float *cpu, int G, size_t per, double tol) {
+    for (int gi = 0; gi < G; gi++) {
+        const float *a = gpu + (size_t)gi * per, *b = cpu + (size_t)gi * per;
+        for (size_t i = 0; i < per; i++)
+            if (!isfinite(a[i]) && isfinite(b[i])) fail_msg("%s model %d [%zu]: not written by the GPU", what, gi, i);
+        if (tol == 0) {
+            for (size_t i = 0; i < per; i++)
+                if (memcmp(&a[i], &b[i], sizeof(float)))
+                    fail_msg("%s model %d [%zu]: %.9g (gpu) != %.9g (cpu), exact equality expected", what, gi, i, a[i],
+                             b[i]);
+            continue;
+        }
+        double e = normerr(a, b, per);
+        if (e > tol) fail_msg("%s model %d: normalised error %.3g > %.1g", what, gi, e, tol);
+    }
+}
+
+/* parameter-shaped buffers: per model and per tensor */
+static void check_tensors(const char *what, const float *gpu, const float *cpu, const ml_group *g, double tol) {
+    const struct { const char *name; size_t lo, hi; } t[3] = {
+        {"W1", g->off_W1, g->off_b1}, {"b1", g->off_b1, g->off_W2}, {"W2", g->off_W2, g->n_param}};
+    char label[64];
+    for (int gi = 0; gi < g->G; gi++)
+        for (int i = 0; i < 3; i++) {
+            snprintf(label, sizeof label, "%s.%s model %d", what, t[i].name, gi);
+            const float *a = gpu + (size_t)gi * g->n_param + t[i].lo, *b = cpu + (size_t)gi * g->n_param + t[i].lo;
+            check_per_model(label, a, b, 1, t[i].hi - t[i].lo, tol);
+        }
+}
+
+static void compare_buf(void *sc, void *sg, const ml_group *g, const char *name, size_t per_model, double tol) {
+    size_t n = per_model * g->G;
     float *a = malloc(sizeof(float) * n), *b = malloc(sizeof(float) * n);
     ml_backend_cpu.peek(sc, g, name, a);
     cuda->peek(sg, g, name, b);
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(b[i]) && isfinite(a[i])) fail_msg("%s[%zu] not written by the GPU (poison left)", name, i);
-    double e = normerr(b, a, n);
-    if (e > tol) fail_msg("%s: normalised error %.3g > %.1g", name, e, tol);
+    if (!strcmp(name, "grads") || !strcmp(name, "m1") || !strcmp(name, "m2")) check_tensors(name, b, a, g, tol);
+    else check_per_model(name, b, a, g->G, per_model, tol);
     free(a);
     free(b);
 }
 
-static void ops_case(ml_task task, ml_act act, ml_optim opt, ml_precision prec) {
-    int quick = getenv("MONOLAB_GPU_QUICK") != NULL;
-    ml_run r[3];
-    const ml_run *rp[3];
-    for (int i = 0; i < 3; i++) {
-        r[i] = test_run(task, act, quick ? 40 : 96, 12, quick ? 48 : 130, quick ? 16 : 64);
+static void compare_loss(const char *what, const double *c, const double *g, int G, double tol) {
+    for (int i = 0; i < G; i++)
+        if (!(fabs(c[i] - g[i]) <= tol * fabs(c[i]) + 1e-12))
+            fail_msg("%s model %d: %.9g (cpu) vs %.9g (gpu)", what, i, c[i], g[i]);
+}
+
+typedef struct {
+    ml_task task;
+    ml_act act;
+    ml_optim opt;
+    ml_precision prec;
+    int N, m, k, B;
+} op_case;
+
+static void ops_case(op_case oc) {
+    enum { G = 3 };
+    ml_run r[G];
+    const ml_run *rp[G];
+    for (int i = 0; i < G; i++) {
+        r[i] = test_run(oc.task, oc.act, oc.N, oc.m, oc.k, oc.B);
         r[i].seed = 11 + i;
-        r[i].optimizer = opt;
-        r[i].precision = prec;
+        r[i].optimizer = oc.opt;
+        r[i].precision = oc.prec;
+        r[i].lr = 0.01 * (i + 1);      /* per-model values, all different */
+        r[i].decay = 0.03 * i;
+        r[i].bias_offset = -0.5 * i;
         r[i].l1 = 0.01 * i;
         rp[i] = &r[i];
     }
-    ml_group *g = ml_group_create(rp, 3);
+    ml_group *g = ml_group_create(rp, G);
     void *sc = ml_backend_cpu.create(g), *sg = cuda->create(g);
-    double tol = prec == PREC_FP32 ? 1e-5 : 5e-3;
-    size_t G = 3, B = g->B;
+    const double tol = oc.prec == PREC_FP32 ? 1e-5 : 5e-3;
+    const size_t B = g->B;
+    float *pc = malloc(sizeof(float) * G * g->n_param), *pg = malloc(sizeof(float) * G * g->n_param);
     for (int step = 0; step < 3; step++) {
         ml_backend_cpu.sample(sc, g, ML_STREAM_TRAIN, step);
         cuda->sample(sg, g, ML_STREAM_TRAIN, step);
-        compare(sc, sg, g, "T", G * B * g->out, task == TASK_REPROJECTOR ? 1e-6 : 0.0); /* same stream */
-        compare(sc, sg, g, "X", G * B * g->m, 1e-6);
+        compare_buf(sc, sg, g, "T", B * g->out, 0.0); /* same stream, same order: exact */
+        compare_buf(sc, sg, g, "X", B * g->m, 0.0);
         ml_backend_cpu.forward(sc, g);
         cuda->forward(sg, g);
-        compare(sc, sg, g, "PRE", G * B * g->k, tol);
-        compare(sc, sg, g, "H", G * B * g->k, tol);
-        compare(sc, sg, g, "Y", G * B * g->out, tol);
+        compare_buf(sc, sg, g, "PRE", B * g->k, tol);
+        compare_buf(sc, sg, g, "H", B * g->k, tol);
+        compare_buf(sc, sg, g, "Y", B * g->out, tol);
         ml_backend_cpu.backward(sc, g, step);
         cuda->backward(sg, g, step);
-        compare(sc, sg, g, "Y", G * B * g->out, tol); /* now dY */
-        compare(sc, sg, g, "dH", G * B * g->k, 10 * tol);
-        compare(sc, sg, g, "grads", G * g->n_param, 10 * tol);
-        double lc[3], lg[3];
+        compare_buf(sc, sg, g, "Y", B * g->out, tol); /* now dY */
+        compare_buf(sc, sg, g, "dH", B * g->k, 10 * tol);
+        compare_buf(sc, sg, g, "grads", g->n_param, 10 * tol);
+        double lc[G], lg[G];
         ml_backend_cpu.status(sc, g, lc, NULL);
         cuda->status(sg, g, lg, NULL);
-        for (int i = 0; i < 3; i++) assert_true(fabs(lc[i] - lg[i]) <= tol * fabs(lc[i]) + 1e-12);
+        compare_loss("training loss", lc, lg, G, tol);
         ml_backend_cpu.optimize(sc, g, step, 0.9f, 1);
         cuda->optimize(sg, g, step, 0.9f, 1);
-        float *pc = malloc(sizeof(float) * G * g->n_param), *pg = malloc(sizeof(float) * G * g->n_param);
         ml_backend_cpu.params(sc, g, pc);
         cuda->params(sg, g, pg);
-        double e = normerr(pg, pc, G * g->n_param);
-        if (e > 10 * tol) fail_msg("params after step %d: normalised error %.3g", step, e);
-        free(pc);
-        free(pg);
+        check_tensors("params", pg, pc, g, 10 * tol);
+        compare_buf(sc, sg, g, "m1", g->n_param, 10 * tol);
     }
-    size_t ns = G * g->k * g->N;
-    float *Sc = malloc(sizeof(float) * ns), *Sg = malloc(sizeof(float) * ns);
+    /* the eval loss: its own stream, then forward and mse */
+    double ec[G], eg[G];
+    ml_backend_cpu.sample(sc, g, ML_STREAM_EVAL, 0);
+    cuda->sample(sg, g, ML_STREAM_EVAL, 0);
+    ml_backend_cpu.forward(sc, g);
+    cuda->forward(sg, g);
+    ml_backend_cpu.mse(sc, g, ec);
+    cuda->mse(sg, g, eg);
+    compare_loss("eval loss", ec, eg, G, tol);
+    /* sfa is pedantic fp32 whatever the training precision */
+    size_t ns = (size_t)g->k * g->N;
+    float *Sc = malloc(sizeof(float) * G * ns), *Sg = malloc(sizeof(float) * G * ns);
     ml_backend_cpu.sfa(sc, g, Sc);
     cuda->sfa(sg, g, Sg);
-    if (normerr(Sg, Sc, ns) > 10 * tol) fail_msg("sfa: normalised error %.3g", normerr(Sg, Sc, ns));
+    cuda->params(sg, g, pg);
+    ml_backend_cpu.destroy(sc);
+    /* the CPU's sfa from the GPU's parameters isolates the metric from training drift */
+    ml_group *g2 = ml_group_create(rp, G);
+    memcpy(g2->init_params, pg, sizeof(float) * G * g->n_param);
+    void *sc2 = ml_backend_cpu.create(g2);
+    ml_backend_cpu.sfa(sc2, g2, Sc);
+    check_per_model("sfa", Sg, Sc, G, ns, 1e-5);
+    ml_backend_cpu.destroy(sc2);
+    ml_group_free(g2);
     free(Sc);
     free(Sg);
-    ml_backend_cpu.destroy(sc);
+    free(pc);
+    free(pg);
     cuda->destroy(sg);
     ml_group_free(g);
 }
 
 static void test_ops(void **s) {
     (void)s;
-    for (int task = 0; task < 3; task++)
-        for (int act = 0; act < 3; act++)
-            for (int opt = 0; opt < 3; opt++) ops_case((ml_task)task, (ml_act)act, (ml_optim)opt, PREC_FP32);
-    ops_case(TASK_DECODER, ACT_RELU, OPT_LAMB, PREC_TF32);
+    int quick = getenv("MONOLAB_GPU_QUICK") != NULL;
+    for (int v = 0; v < 3; v++) {
+        setenv("MONOLAB_KERNELS", VARIANTS[v], 1);
+        print_message("variant %s\n", VARIANTS[v]);
+        for (int task = 0; task < 3; task++)
+            for (int act = 0; act < 3; act++)
+                for (int opt = 0; opt < 3; opt++)
+                    ops_case((op_case){(ml_task)task, (ml_act)act, (ml_optim)opt, PREC_FP32, quick ? 40 : 96, 12,
+                                       quick ? 48 : 130, quick ? 16 : 64});
+        ops_case((op_case){TASK_DECODER, ACT_RELU, OPT_LAMB, PREC_TF32, 96, 12, 130, 64});
+        /* B > 256 and out > 256: the loss warps and the db1 slabs loop */
+        ops_case((op_case){TASK_DECODER, ACT_GELU, OPT_LAMB, PREC_FP32, 300, 20, 64, 600});
+        ops_case((op_case){TASK_REPROJECTOR, ACT_SOLU, OPT_ADAM, PREC_FP32, 300, 40, 64, 300});
+        /* N = 16,384: several ref tiles and several gather flushes per sample */
+        if (!quick) ops_case((op_case){TASK_DECODER, ACT_RELU, OPT_LAMB, PREC_FP32, 16384, 16, 32, 64});
+        /* grid-stride wrap-around: at most 3 blocks per grid-stride launch */
+        setenv("MONOLAB_GRID_CAP", "3", 1);
+        ops_case((op_case){TASK_ABS, ACT_RELU, OPT_ADAMW, PREC_FP32, 96, 12, 130, 64});
+        unsetenv("MONOLAB_GRID_CAP");
+    }
+    unsetenv("MONOLAB_KERNELS");
 }
 
-static void train(const ml_backend *be, const ml_run *const *rp, int G, ml_train_result *res) {
+typedef struct {
+    const float *first; /* params after 1 step, copied */
+    float *at1;
+} ckpt_capture;
+
+static void capture_ckpt(void *ctx, const ml_group *g, long done, const float *params) {
+    ckpt_capture *c = ctx;
+    if (done == 1) memcpy(c->at1, params, sizeof(float) * g->G * g->n_param);
+}
+
+static void train(const ml_backend *be, const ml_run *const *rp, int G, ml_train_result *res, float *at1) {
     ml_group *g = ml_group_create(rp, G);
-    ml_train_group(be, g, res, NULL, NULL, NULL);
+    ckpt_capture c = {NULL, at1};
+    ml_train_group(be, g, res, at1 ? capture_ckpt : NULL, NULL, &c);
     ml_group_free(g);
 }
 
 static void test_trajectory_determinism_divergence(void **s) {
     (void)s;
     if (getenv("MONOLAB_GPU_QUICK")) skip();
-    ml_run r[5];
-    const ml_run *rp[5];
-    for (int i = 0; i < 5; i++) {
-        r[i] = test_run(TASK_DECODER, ACT_RELU, 64, 16, 128, 256);
-        r[i].steps = 200;
-        r[i].seed = 40 + i;
-        r[i].lr = 0.003 * (i + 1);
-        r[i].precision = PREC_FP32;
-        r[i].log_every = 1;
-        rp[i] = &r[i];
-    }
-    r[3].lr = 1e38; /* diverges */
-    r[3].decay = 0;
-    ml_train_result c, g1, g2;
-    train(&ml_backend_cpu, rp, 5, &c);
-    train(cuda, rp, 5, &g1);
-    train(cuda, rp, 5, &g2);
-    size_t np = g1.n_log ? (size_t)128 * 16 + 128 + 64 * 128 : 0;
-    assert_memory_equal(g1.params, g2.params, sizeof(float) * 5 * np); /* determinism */
-    assert_memory_equal(g1.log_loss, g2.log_loss, sizeof(float) * 5 * g1.n_log);
-    assert_true(g1.diverged[3] >= 0 && c.diverged[3] >= 0);
-    for (int i = 0; i < 5; i++) {
-        if (i == 3) continue;
-        assert_int_equal(g1.diverged[i], -1);
-        for (int t = 0; t < c.n_log; t++) {
-            double a = c.log_loss[t * 5 + i], b = g1.log_loss[t * 5 + i];
-            if (fabs(a - b) > 1e-4 * fabs(a)) fail_msg("model %d step %d: loss %.8g (cpu) vs %.8g (gpu)", i, t, a, b);
+    enum { G = 5 };
+    const size_t np = (size_t)128 * 16 + 128 + 64 * 128;
+    for (int v = 0; v < 2; v++) {
+        setenv("MONOLAB_KERNELS", VARIANTS[v], 1);
+        print_message("variant %s\n", VARIANTS[v]);
+        ml_run r[G];
+        const ml_run *rp[G];
+        for (int i = 0; i < G; i++) {
+            r[i] = test_run(TASK_DECODER, ACT_RELU, 64, 16, 128, 256);
+            r[i].steps = 200;
+            r[i].seed = 40 + i;
+            r[i].lr = 0.003 * (i + 1);
+            r[i].decay = 0.01 * i;
+            r[i].bias_offset = -0.25 * i;
+            r[i].precision = PREC_FP32;
+            r[i].log_every = 1;
+            r[i].checkpoints = CKPT_LOG2;
+            rp[i] = &r[i];
         }
-        double e = normerr(g1.params + i * np, c.params + i * np, np);
-        if (e > 1e-4) fail_msg("model %d final weights: normalised error %.3g", i, e);
+        r[3].lr = 1e38; /* the first update overflows: the loss of step 1 is not finite */
+        r[3].decay = 0;
+        ml_train_result c, g1, g2;
+        float *c_at1 = malloc(sizeof(float) * G * np), *g_at1 = malloc(sizeof(float) * G * np);
+        train(&ml_backend_cpu, rp, G, &c, c_at1);
+        train(cuda, rp, G, &g1, g_at1);
+        train(cuda, rp, G, &g2, NULL);
+        assert_memory_equal(g1.params, g2.params, sizeof(float) * G * np); /* determinism */
+        assert_memory_equal(g1.log_loss, g2.log_loss, sizeof(float) * G * g1.n_log);
+        /* divergence: the same step on both, parameters frozen since, eval loss NaN */
+        assert_int_equal(c.diverged[3], 1);
+        assert_int_equal(g1.diverged[3], 1);
+        assert_memory_equal(c.params + 3 * np, c_at1 + 3 * np, sizeof(float) * np);
+        assert_memory_equal(g1.params + 3 * np, g_at1 + 3 * np, sizeof(float) * np);
+        assert_true(isnan(c.eval_loss[3]) && isnan(g1.eval_loss[3]));
+        for (int t = 1; t < c.n_log; t++) assert_true(isnan(c.log_loss[t * G + 3]) && isnan(g1.log_loss[t * G + 3]));
+        for (int i = 0; i < G; i++) {
+            if (i == 3) continue;
+            assert_int_equal(g1.diverged[i], -1);
+            for (int t = 0; t < c.n_log; t++) {
+                double a = c.log_loss[t * G + i], b = g1.log_loss[t * G + i];
+                if (fabs(a - b) > 1e-4 * fabs(a)) fail_msg("model %d step %d: loss %.8g (cpu) vs %.8g (gpu)", i, t, a, b);
+            }
+            if (fabs(c.eval_loss[i] - g1.eval_loss[i]) > 1e-4 * fabs(c.eval_loss[i]))
+                fail_msg("model %d eval loss %.8g (cpu) vs %.8g (gpu)", i, c.eval_loss[i], g1.eval_loss[i]);
+            ml_group tmp = {0};
+            tmp.G = 1;
+            tmp.n_param = np;
+            tmp.off_b1 = (size_t)128 * 16;
+            tmp.off_W2 = tmp.off_b1 + 128;
+            char label[32];
+            snprintf(label, sizeof label, "final model %d", i);
+            check_tensors(label, g1.params + i * np, c.params + i * np, &tmp, 1e-4);
+        }
+        free(c_at1);
+        free(g_at1);
+        ml_train_result_free(&c);
+        ml_train_result_free(&g1);
+        ml_train_result_free(&g2);
     }
-    ml_train_result_free(&c);
-    ml_train_result_free(&g1);
-    ml_train_result_free(&g2);
+    unsetenv("MONOLAB_KERNELS");
+}
+
+/* One model alone against the same model as member 5 of a group of 17. */
+static void test_group_invariance(void **s) {
+    (void)s;
+    if (getenv("MONOLAB_GPU_QUICK")) skip();
+    enum { G = 17, ME = 5 };
+    for (int v = 0; v < 2; v++) {
+        setenv("MONOLAB_KERNELS", VARIANTS[v], 1);
+        ml_run r[G];
+        const ml_run *rp[G];
+        for (int i = 0; i < G; i++) {
+            r[i] = test_run(TASK_DECODER, ACT_RELU, 64, 16, 96, 512);
+            r[i].steps = 100;
+            r[i].seed = 100 + i;
+            r[i].lr = 0.002 * (i + 1);
+            r[i].bias_offset = -0.1 * (i % 5);
+            r[i].precision = PREC_FP32;
+            r[i].log_every = 1;
+            rp[i] = &r[i];
+        }
+        ml_train_result alone, group;
+        train(cuda, rp + ME, 1, &alone, NULL);
+        train(cuda, rp, G, &group, NULL);
+        const size_t np = (size_t)96 * 16 + 96 + 64 * 96;
+        const float *a = alone.params, *b = group.params + ME * np;
+        int same = !memcmp(a, b, sizeof(float) * np);
+        for (int t = 0; t < alone.n_log; t++) same &= alone.log_loss[t] == group.log_loss[t * G + ME];
+        double e = normerr(a, b, np);
+        print_message("variant %s: alone vs group of %d: %s (normalised difference %.3g)\n", VARIANTS[v], G,
+                      same ? "bit-identical" : "differ", e);
+        if (v == 0) assert_true(same);   /* ref: one GEMM per model, invariant by construction */
+        else assert_true(e <= 1e-6);     /* batched: cuBLAS may pick its algorithm by batch count */
+        ml_train_result_free(&alone);
+        ml_train_result_free(&group);
+    }
+    unsetenv("MONOLAB_KERNELS");
 }
 
 int main(void) {
@@ -169,6 +340,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ops),
         cmocka_unit_test(test_trajectory_determinism_divergence),
+        cmocka_unit_test(test_group_invariance),
     };
     return cmocka_run_group_tests_name("backend_ops", tests, NULL, NULL);
 }

@@ -2,7 +2,11 @@
  * with structure (a mixture of directions), with and without contexts,
  * neuron and pre-mlp embeddings, every activation, the selected examples
  * must be identical, the partitions identical, and the metrics and linkage
- * distances within 1e-5. Run by `make test-gpu`. */
+ * distances within 1e-5. Also: a second neuron batch (n > 2,048), examples
+ * that straddle a 4,096-row chunk (T > 4,096 with 5-row contexts), SoLU,
+ * a supplied max_act, and adversarial distance sets (exact duplicates, so
+ * zero distances and ties, and directions at cosine distance 0.5, on the
+ * threshold). Run by `make test-gpu`, also under compute-sanitizer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,8 +75,8 @@ static void compare(ml_layer *L, ml_embed_opts *o) {
 
 static void test_twins(void **s) {
     (void)s;
-    const int acts[] = {ML_ACT_NONE, 0, 1, ML_ACT_GELU_NEW};
-    for (int ai = 0; ai < 4; ai++)
+    const int acts[] = {ML_ACT_NONE, 0, 1, 2, ML_ACT_GELU_NEW};
+    for (int ai = 0; ai < 5; ai++)
         for (int docs = 0; docs < 2; docs++)
             for (int pre = 0; pre < 2; pre++) {
                 ml_layer L;
@@ -83,12 +87,49 @@ static void test_twins(void **s) {
             }
 }
 
+/* n > NEURON_BATCH and T > CHUNK_ROWS: the second neuron batch and the
+ * contexts that straddle a chunk; then the same layer with max_act given. */
+static void test_big_and_max_act(void **s) {
+    (void)s;
+    if (getenv("MONOLAB_GPU_QUICK")) skip();
+    ml_layer L;
+    make_layer(&L, 9000, 32, 2100, 0, 1);
+    ml_embed_opts o = {0.75, 100, 0.5, 0, 0, 0, 0, 0.1};
+    compare(&L, &o);
+    L.max_act = malloc(sizeof(float) * L.n);
+    for (int j = 0; j < L.n; j++) L.max_act[j] = 2.0f + 0.5f * (j % 7); /* a reference set's maxima */
+    compare(&L, &o);
+    ml_layer_free(&L);
+}
+
+/* Rows drawn from four fixed directions, exactly repeated: many zero
+ * distances and ties; directions 0 and 1 are at cosine distance 0.5. */
+static void test_adversarial(void **s) {
+    (void)s;
+    const int T = 2000, d = 8, n = 64;
+    const float dirs[4][8] = {{1, 0, 0, 0, 0, 0, 0, 0},
+                              {0.5f, 0.8660254f, 0, 0, 0, 0, 0, 0},
+                              {0, 0, 1, 1, 0, 0, 0, 0},
+                              {0, 0, 0, 0, 1, 1, 1, 1}};
+    for (int pre = 0; pre < 2; pre++) {
+        ml_layer L;
+        make_layer(&L, T, d, n, 0, 0);
+        for (int t = 0; t < T; t++)
+            for (int c = 0; c < d; c++) L.pre[t * d + c] = dirs[(t * 7 + t / 3) % 4][c] * (1.0f + (t % 3));
+        for (int j = 0; j < n; j++) L.b[j] = 0.0f;
+        ml_embed_opts o = {0.75, 100, 0.5, pre, 0, 0, 0, 0.1};
+        compare(&L, &o);
+        ml_layer_free(&L);
+    }
+}
+
 int main(void) {
     char reason[256];
     if (!(cuda = ml_backend_cuda_get(reason, sizeof reason))) {
         printf("no GPU: %s\n", reason);
         return 1;
     }
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_twins)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_twins), cmocka_unit_test(test_big_and_max_act),
+                                       cmocka_unit_test(test_adversarial)};
     return cmocka_run_group_tests_name("embed_cuda", tests, NULL, NULL);
 }

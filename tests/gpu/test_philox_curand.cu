@@ -1,6 +1,8 @@
-// GPU test: monolab's CPU Philox stream (include/monolab/philox.h) equals
+// GPU test: monolab's Philox stream (include/monolab/philox.h) equals
 // cuRAND's device API, curand_init(seed, step | stream << 32, 4 * index)
-// followed by curand4(), bit for bit. Run by `make test-gpu`.
+// followed by curand4(), bit for bit, both as the host build of ml_draw
+// (what the CPU backend runs) and as its device build (what the CUDA
+// kernels run). Run by `make test-gpu`.
 #include <cstdio>
 #include <cstdlib>
 #include <curand_kernel.h>
@@ -25,10 +27,21 @@ __global__ void draw_kernel(unsigned long long seed, unsigned stream, unsigned s
     out[i] = curand4(&s);
 }
 
+// The device build of ml_draw, as the sample kernels call it.
+__global__ void ml_draw_kernel(unsigned long long seed, unsigned stream, unsigned step, unsigned long long base, int n,
+                               uint4 *out) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    ml_u32x4 c = ml_draw(seed, stream, step, base + (unsigned long long)i * 977ULL);
+    out[i] = make_uint4(c.v[0], c.v[1], c.v[2], c.v[3]);
+}
+
 int main(void) {
     const int n = 1 << 16;
-    uint4 *d, *h = (uint4 *)malloc(sizeof(uint4) * n);
+    uint4 *d, *dm, *h = (uint4 *)malloc(sizeof(uint4) * n), *hm = (uint4 *)malloc(sizeof(uint4) * n);
     CUDA_CHECK(cudaMalloc(&d, sizeof(uint4) * n));
+    CUDA_CHECK(cudaMalloc(&dm, sizeof(uint4) * n));
+    long bad_dev = 0;
     const unsigned long long seeds[] = {0ULL, 1ULL, 0x0123456789abcdefULL};
     const unsigned streams[] = {0, 1, 5};
     const unsigned steps[] = {0, 7, 131071};
@@ -41,15 +54,23 @@ int main(void) {
                     draw_kernel<<<(n + 255) / 256, 256>>>(seed, stream, step, base, n, d);
                     CUDA_CHECK(cudaGetLastError());
                     CUDA_CHECK(cudaMemcpy(h, d, sizeof(uint4) * n, cudaMemcpyDeviceToHost));
+                    ml_draw_kernel<<<(n + 255) / 256, 256>>>(seed, stream, step, base, n, dm);
+                    CUDA_CHECK(cudaGetLastError());
+                    CUDA_CHECK(cudaMemcpy(hm, dm, sizeof(uint4) * n, cudaMemcpyDeviceToHost));
                     for (int i = 0; i < n; i++) {
                         ml_u32x4 c = ml_draw(seed, stream, step, base + (unsigned long long)i * 977ULL);
                         bad += c.v[0] != h[i].x || c.v[1] != h[i].y || c.v[2] != h[i].z || c.v[3] != h[i].w;
+                        bad_dev += hm[i].x != h[i].x || hm[i].y != h[i].y || hm[i].z != h[i].z || hm[i].w != h[i].w;
                         total++;
                     }
                 }
     CUDA_CHECK(cudaFree(d));
+    CUDA_CHECK(cudaFree(dm));
     free(h);
-    printf("philox vs cuRAND: %ld of %ld draws differ\n", bad, total);
-    printf("%d passed, %d failed\n", bad == 0, bad != 0);
-    return bad != 0;
+    free(hm);
+    printf("philox vs cuRAND: host ml_draw %ld of %ld draws differ; device ml_draw %ld of %ld differ\n", bad, total,
+           bad_dev, total);
+    int failed = (bad != 0) + (bad_dev != 0);
+    printf("%d passed, %d failed\n", 2 - failed, failed);
+    return failed != 0;
 }
