@@ -9,6 +9,8 @@ int ml_sweep_main(int argc, char **argv);   /* src/sweep.c */
 int ml_embed_main(int argc, char **argv);   /* src/embed.c */
 int ml_plot_main(int argc, char **argv);    /* src/plot.c */
 int ml_analyze_main(int argc, char **argv); /* src/analyze.c */
+int ml_merge_main(int argc, char **argv);   /* src/merge.c */
+int ml_slurm_main(int argc, char **argv);   /* src/slurm.c */
 
 /* Where a command writes when -o is not given: runs/<prefix><stem>, the
  * stem being input's file name up to its first dot (src/cli.c). */
