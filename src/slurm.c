@@ -49,6 +49,12 @@ static void shq(char *buf, size_t n, const char *s) {
     buf[j] = 0;
 }
 
+/* A TFLOP count for people: 0.0375, 12.5, 10980. */
+static const char *tf_str(char *buf, size_t n, double tf) {
+    snprintf(buf, n, tf >= 1000 ? "%.0f" : "%.4g", tf);
+    return buf;
+}
+
 /* Slurm's [days-]hours:minutes:seconds. */
 static void format_time(char *buf, size_t n, double seconds) {
     long s = (long)ceil(seconds);
@@ -108,7 +114,7 @@ static void common_directives(ml_atomic_file *f, const slurm_opts *o) {
 
 static void write_scripts(const slurm_opts *o, const ml_sweep_config *cfg, const char *out, const char *exe,
                           const char *limit, double max_tf, double est_s) {
-    char q_out[8400], q_exe[8400], q_cfg[8400], path[4400], q_dev[256];
+    char q_out[8400], q_exe[8400], q_cfg[8400], path[4400], q_dev[256], tfb[64];
     shq(q_out, sizeof q_out, out);
     shq(q_exe, sizeof q_exe, exe);
     snprintf(path, sizeof path, "%s/config.yaml", out);
@@ -124,15 +130,15 @@ static void write_scripts(const slurm_opts *o, const ml_sweep_config *cfg, const
                      "# `monolab slurm`. Task I trains shard I of the sweep (`--shard auto` reads\n"
                      "# SLURM_ARRAY_TASK_ID) into %s/shards/I; shards never share a file.\n"
                      "# Shards are cut from the planner's order by FLOP, so they take similar time:\n"
-                     "# the largest is %.4g TFLOP, %.0f s at %.4g TFLOP/s (%s);\n"
-                     "# the time limit below is 1.5x that plus 10 minutes%s.\n"
+                     "# the largest is %s TFLOP, %.0f s at %.4g TFLOP/s (%s);\n"
+                     "# the time limit below is %s.\n"
                      "# Submit with merge.sbatch as its afterok dependency (`monolab slurm` prints the line).\n"
                      "#SBATCH --job-name=monolab-%s\n"
                      "#SBATCH --array=0-%d\n"
                      "#SBATCH --ntasks=1\n"
                      "#SBATCH --time=%s\n",
-                     cfg->name, cfg->n_runs, o->shards, out, max_tf, est_s, o->tflops,
-                     o->tflops_given ? "--tflops" : DEFAULT_TFLOPS_SOURCE, o->time ? ", unless --time was given" : "",
+                     cfg->name, cfg->n_runs, o->shards, out, tf_str(tfb, sizeof tfb, max_tf), est_s, o->tflops,
+                     o->tflops_given ? "--tflops" : DEFAULT_TFLOPS_SOURCE, o->time ? "--time's" : "1.5x that plus 10 minutes",
                      cfg->name, o->shards - 1, limit);
     if (o->gpus_per_task > 0) ml_atomic_printf(&f, "#SBATCH --gpus-per-task=%d\n", o->gpus_per_task);
     common_directives(&f, o);
@@ -223,8 +229,10 @@ static void slurm_run(const slurm_opts *o) {
     shq(q1, sizeof q1, sweep_sh);
     shq(q2, sizeof q2, merge_sh);
     shq(q3, sizeof q3, jobid);
-    printf("sweep '%s': %d runs in %d shards of %.4g to %.4g TFLOP; time limit %s per task%s\n", cfg.name, cfg.n_runs,
-           o->shards, min_tf, max_tf, limit, o->time ? " (--time)" : "");
+    char lo[64], hi[64];
+    printf("sweep '%s': %d runs in %d shards of %s to %s TFLOP; time limit %s per task%s\n", cfg.name, cfg.n_runs,
+           o->shards, tf_str(lo, sizeof lo, min_tf), tf_str(hi, sizeof hi, max_tf), limit,
+           o->time ? " (--time)" : "");
     if (!o->time && !o->tflops_given)
         printf("  (estimated at %.4g TFLOP/s, %s; set --tflops or --time)\n", o->tflops, DEFAULT_TFLOPS_SOURCE);
     printf("scripts: %s\n         %s\n", sweep_sh, merge_sh);
@@ -322,12 +330,8 @@ int ml_slurm_main(int argc, char **argv) {
             o.submit = 1;
         } else if (a[0] == '-') {
             ml_die("slurm: unknown option '%s' (see monolab slurm --help)", a);
-        } else if (!o.config_path) {
-            o.config_path = a;
-        } else if (strchr(a, '=')) {
-            over[o.n_over++] = argv[i];
         } else {
-            ml_die("slurm: unexpected argument '%s' (overrides look like key=value)", a);
+            ml_cli_config_arg("slurm", argv[i], &o.config_path, over, &o.n_over);
         }
     }
     if (!o.config_path) ml_die("slurm: missing CONFIG.yaml (see monolab slurm --help)");

@@ -313,12 +313,8 @@ int ml_sweep_main(int argc, char **argv) {
             exit(0);
         } else if (a[0] == '-') {
             ml_die("sweep: unknown option '%s' (see monolab --help)", a);
-        } else if (!o.config_path) {
-            o.config_path = a;
-        } else if (strchr(a, '=')) {
-            over[o.n_over++] = argv[i];
         } else {
-            ml_die("sweep: unexpected argument '%s' (overrides look like key=value)", a);
+            ml_cli_config_arg("sweep", argv[i], &o.config_path, over, &o.n_over);
         }
     }
     if (!o.config_path) ml_die("sweep: missing CONFIG.yaml (see monolab --help)");

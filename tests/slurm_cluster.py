@@ -103,7 +103,12 @@ class Cluster:
         self._start("munged", [self._tool("munged"), "-F", f"--key-file={key}", f"--socket={self.munge_socket}",
                                f"--pid-file={mdir}/munged.pid", f"--seed-file={mdir}/munged.seed",
                                f"--log-file={mlog}"], mlog, user="munge")
-        self._wait(lambda: os.path.exists(self.munge_socket), 10, "munged", mlog)
+
+        def munge_up():
+            self._alive_or_raise("munged", mlog)
+            return os.path.exists(self.munge_socket)
+
+        self._wait(munge_up, 10, "munged", mlog)
 
         host = socket.gethostname().split(".")[0]
         ctld_port, d_port = _free_port_pair()

@@ -16,4 +16,9 @@ int ml_slurm_main(int argc, char **argv);   /* src/slurm.c */
  * stem being input's file name up to its first dot (src/cli.c). */
 void ml_default_outdir(char *buf, size_t n, const char *prefix, const char *input);
 
+/* A positional argument of a command that takes CONFIG.yaml [key=value ...]
+ * (sweep, slurm): the config path first, then overrides (over has room for
+ * argc entries); anything else exits 2 naming cmd. */
+void ml_cli_config_arg(const char *cmd, char *arg, const char **config_path, char **over, int *n_over);
+
 #endif
