@@ -134,30 +134,34 @@ static void merge(const char *outdir) {
     if (!top) ml_die("%s: no shard folders (0, 1, ...) to merge", shards);
 
     /* N, and the config, from the shards themselves. */
+    /* The first shard with a manifest and a config sets N and the config;
+     * a shard that disagrees is named, and all the others still checked. */
     problems pr = {{0}, 0};
     int count = 0, first = -1;
     char *config = NULL;
+    unsigned char *bad = ml_calloc((size_t)top, 1);
     for (int i = 0; i < top; i++) {
         if (!present[i]) continue;
         char dir[4300], why[128];
         ml_shard_dir(dir, sizeof dir, outdir, i);
         ml_shard s;
-        if (ml_shard_read_manifest(dir, &s, why, sizeof why)) {
-            problem(&pr, "shard %d %s", i, why);
-            continue;
-        }
-        if (s.index != i) problem(&pr, "shard %d: its shard.txt says it is shard %d/%d", i, s.index, s.count);
-        if (!count) count = s.count, first = i;
-        else if (s.count != count)
-            problem(&pr, "shard %d was cut for %d shards, shard %d for %d", i, s.count, first, count);
+        int before = pr.n;
         snprintf(path, sizeof path, "%s/config.yaml", dir);
         char *c = ml_read_file(path, NULL);
-        if (!c) problem(&pr, "shard %d has no config.yaml", i);
-        else if (!config) config = c, c = NULL;
-        else if (strcmp(c, config)) problem(&pr, "shard %d is from a different config than shard %d", i, first);
+        if (ml_shard_read_manifest(dir, &s, why, sizeof why)) problem(&pr, "shard %d %s", i, why);
+        else if (!c) problem(&pr, "shard %d has no config.yaml", i);
+        else if (!count) count = s.count, first = i, config = c, c = NULL;
+        else {
+            if (s.count != count)
+                problem(&pr, "shard %d was cut for %d shards, shard %d for %d", i, s.count, first, count);
+            if (strcmp(c, config)) problem(&pr, "shard %d is from a different config than shard %d", i, first);
+        }
+        if (pr.n == before && s.index != i)
+            problem(&pr, "shard %d: its shard.txt says it is shard %d/%d", i, s.index, s.count);
+        bad[i] = pr.n > before;
         free(c);
     }
-    if (!count || !config)
+    if (!count)
         ml_die("merge %s: %s; nothing merged", outdir, pr.n ? pr.text : "no shard has a shard.txt");
     for (int i = count; i < top; i++)
         if (present[i]) problem(&pr, "shard %d is beyond the %d shards of the others", i, count);
@@ -165,7 +169,6 @@ static void merge(const char *outdir) {
     char *rootcfg = ml_read_file(path, NULL);
     if (rootcfg && strcmp(rootcfg, config)) problem(&pr, "%s differs from the shards' config", path);
     free(rootcfg);
-    if (pr.n) ml_die("merge %s: %s; nothing merged", outdir, pr.text);
 
     ml_sweep_config cfg;
     char cfgpath[4300];
@@ -186,6 +189,7 @@ static void merge(const char *outdir) {
             problem(&pr, "shard %d is missing", i);
             continue;
         }
+        if (bad[i]) continue; /* named above */
         snprintf(path, sizeof path, "%s/shard.txt", dir);
         char *have = ml_read_file(path, NULL), *want = ml_shard_manifest(&cfg, shard_of, i, count);
         int same = have && !strcmp(have, want);
@@ -237,6 +241,7 @@ static void merge(const char *outdir) {
     free(row_len);
     free(shard_of);
     free(present);
+    free(bad);
     free(config);
     ml_config_free(&cfg);
 }

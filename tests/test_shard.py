@@ -219,3 +219,16 @@ def test_slurm_bad_usage(monolab, tiny, tmp_path, args, msg):
     r = run([monolab, "slurm", cfg, "-o", str(tmp_path / "o"), *args], env=env)
     assert r.returncode == 2, r.stderr
     assert msg in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_merge_names_every_problem_at_once(monolab, tiny):
+    d, cfg, _ = tiny
+    out = str(d / "several")
+    run_shards(monolab, cfg, out, 3, which=[0])
+    os.makedirs(os.path.join(out, "shards", "1"))  # a task that died before writing anything
+    r = run([monolab, "merge", out])
+    assert r.returncode == 2, r.stderr
+    assert "shard 1 has no shard.txt (it never started); shard 2 is missing; nothing merged" in r.stderr, r.stderr
+    shutil.rmtree(os.path.join(out, "shards", "0"))
+    r = run([monolab, "merge", out])
+    assert r.returncode == 2 and "shard 1 has no shard.txt" in r.stderr, r.stderr
