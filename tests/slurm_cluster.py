@@ -21,8 +21,9 @@ class SlurmUnavailable(RuntimeError):
 
 
 def _free_port_pair():
-    # Two adjacent free ports above the usual ephemeral and service ranges'
-    # crowded parts, chosen at random so parallel test runs do not collide.
+    # Two adjacent ports (slurmctld, slurmd) at a random place in
+    # 20000-38000, away from Slurm's defaults (6817, 6818) and checked free
+    # by binding them, so that test runs side by side do not collide.
     rng = int.from_bytes(os.urandom(2), "little")
     for i in range(200):
         port = 20000 + (rng + 37 * i) % 9000 * 2
@@ -86,12 +87,12 @@ class Cluster:
         r = self.root
         os.makedirs(r, exist_ok=True)
         # munged checks that its key and socket directory belong to it and
-        # are not writable by others.
+        # are not writable by others; the socket must be reachable by all.
         mdir = os.path.join(r, "munge")
         os.makedirs(mdir, exist_ok=True)
         pw = pwd.getpwnam("munge")
         os.chown(mdir, pw.pw_uid, pw.pw_gid)
-        os.chmod(mdir, 0o711)  # clients need to reach the socket
+        os.chmod(mdir, 0o711)
         os.chmod(r, 0o755)
         key = os.path.join(mdir, "munge.key")
         subprocess.run([self._tool("mungekey"), "--create", f"--keyfile={key}", "--force"], check=True,
