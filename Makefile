@@ -9,7 +9,8 @@ NVCC ?= $(shell command -v nvcc 2>/dev/null)
 
 # Debian packages the build and the tests need; installed when run as root.
 DEB_PKGS := libyaml-dev libcjson-dev libopenblas-dev liblapacke-dev libcmocka-dev pkg-config \
-            gnuplot-nox zlib1g-dev dataset-fashion-mnist python3-numpy python3-scipy python3-sklearn python3-torch python3-pytest
+            gnuplot-nox zlib1g-dev dataset-fashion-mnist python3-numpy python3-scipy python3-sklearn \
+            python3-torch python3-pytest slurmctld slurmd slurm-client munge
 
 CFLAGS ?= -O3 -march=x86-64-v3
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iinclude -Isrc -MMD -MP
@@ -74,7 +75,9 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# Rebuilt from scratch: an object of a renamed or deleted source must not linger.
 $(BUILD)/libmonolab.a: $(LIB_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/monolab: $(BUILD)/obj/main.o $(BACKEND_OBJ) $(BUILD)/libmonolab.a

@@ -1,5 +1,6 @@
 /* Helpers shared by the commands' command lines. */
 #include "monolab/cli.h"
+#include "monolab/common.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -7,4 +8,10 @@ void ml_default_outdir(char *buf, size_t n, const char *prefix, const char *inpu
     const char *s = strrchr(input, '/');
     s = s ? s + 1 : input;
     snprintf(buf, n, "runs/%s%.*s", prefix, (int)strcspn(s, "."), s);
+}
+
+void ml_cli_config_arg(const char *cmd, char *arg, const char **config_path, char **over, int *n_over) {
+    if (!*config_path) *config_path = arg;
+    else if (strchr(arg, '=')) over[(*n_over)++] = arg;
+    else ml_die("%s: unexpected argument '%s' (overrides look like key=value)", cmd, arg);
 }

@@ -30,7 +30,11 @@ static const struct {
     int (*main)(int argc, char **argv);
     const char *args; /* for the usage text */
 } COMMANDS[] = {
-    {"sweep", ml_sweep_main, "CONFIG.yaml [key=value ...] [-o OUTDIR] [--device auto|cpu|cuda] [--resume] [--dry-run]"},
+    {"sweep", ml_sweep_main, "CONFIG.yaml [key=value ...] [-o OUTDIR] [--device auto|cpu|cuda] [--resume] [--dry-run]\n"
+                             "                [--shard I/N|auto]"},
+    {"merge", ml_merge_main, "OUTDIR"},
+    {"slurm", ml_slurm_main, "CONFIG.yaml [key=value ...] --shards N [-o OUTDIR] [--partition P] [--account A]\n"
+                             "                [--gpus-per-task 1] [--time HH:MM:SS] [--tflops T] [--submit]"},
     {"embed", ml_embed_main, "INPUT [-o OUTDIR] [--device auto|cpu|cuda] [--embedding neuron|pre-mlp]\n"
                              "                [--act-frac 0.75] [--max-examples 100] [--threshold 0.5] [--samples 4096]"},
     {"sae", ml_sae_main, "CONFIG.yaml [key=value ...] [-o OUTDIR]"},

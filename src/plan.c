@@ -22,9 +22,9 @@ int ml_plan_groups(const ml_run *const *runs, int n, size_t mem_budget, int max_
         if (per > mem_budget)
             ml_die("one model of run %s needs %.3g MB, more than the memory budget of %.3g MB (set MONOLAB_MEM_GB)",
                    lead[b]->id, per / 1e6, mem_budget / 1e6);
-        int cap = (int)(mem_budget / per);
-        if (cap > max_g) cap = max_g;
-        int in_group = 0;
+        size_t cap = mem_budget / per; /* in size_t: an unbounded budget must not overflow an int */
+        if (cap > (size_t)max_g) cap = (size_t)max_g;
+        size_t in_group = 0;
         for (int i = 0; i < n; i++) {
             if (bucket[i] != b) continue;
             if (in_group == 0) starts[n_groups++] = pos;
@@ -37,3 +37,9 @@ int ml_plan_groups(const ml_run *const *runs, int n, size_t mem_budget, int max_
     free(lead);
     return n_groups;
 }
+
+double ml_run_step_flop(const ml_run *r) {
+    return 2.0 * r->batch * r->k * (2.0 * r->m + 3.0 * ml_run_out_dim(r));
+}
+
+double ml_run_train_flop(const ml_run *r) { return ml_run_step_flop(r) * (double)r->steps; }

@@ -14,6 +14,7 @@
 #include "monolab/plan.h"
 #include "monolab/progress.h"
 #include "monolab/runs_csv.h"
+#include "monolab/shard.h"
 #include "monolab/train.h"
 #include <math.h>
 #include <stdio.h>
@@ -29,6 +30,8 @@ typedef struct {
     const ml_backend *backend;
     int resume;
     int dry_run; /* print the plan, write nothing */
+    ml_shard shard;   /* --shard I/N: train only that slice, into outdir = root/shards/I */
+    const char *root; /* the sweep's OUTDIR */
 } sweep_opts;
 
 typedef struct {
@@ -59,29 +62,36 @@ static void on_progress(void *vctx, const ml_group *g, long done) {
     ml_progress_steps(((sweep_ctx *)vctx)->progress, done);
 }
 
-static double flops_per_step(const ml_run *r) {
-    return 2.0 * r->batch * r->k * (2.0 * r->m + 3.0 * ml_run_out_dim(r));
-}
-
-/* --dry-run: the groups a sweep would train, and their cost. */
-static void print_plan(const ml_sweep_config *cfg, const ml_backend *be) {
+/* --dry-run: the groups a sweep (or one shard of it) would train, and their cost. */
+static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, const ml_shard *shard) {
     const ml_run **all = ml_malloc(sizeof *all * (size_t)cfg->n_runs);
     const ml_run **order = ml_malloc(sizeof *order * (size_t)cfg->n_runs);
     int *starts = ml_malloc(sizeof(int) * ((size_t)cfg->n_runs + 1));
-    for (int i = 0; i < cfg->n_runs; i++) all[i] = &cfg->runs[i];
-    int n = ml_plan_groups(all, cfg->n_runs, mem_budget(be), 4096, order, starts);
+    int *shard_of = ml_calloc((size_t)cfg->n_runs + 1, sizeof(int));
+    if (shard->count) ml_shard_assign(cfg, shard->count, shard_of);
+    int n_all = 0;
+    double sweep_tf = 0;
+    for (int i = 0; i < cfg->n_runs; i++) {
+        sweep_tf += ml_run_train_flop(&cfg->runs[i]) / 1e12;
+        if (shard_of[i] == shard->index) all[n_all++] = &cfg->runs[i];
+    }
+    int n = ml_plan_groups(all, n_all, mem_budget(be), 4096, order, starts);
     double total = 0;
-    printf("sweep '%s': %d runs in %d groups\n", cfg->name, cfg->n_runs, n);
+    if (shard->count) printf("shard %d/%d of ", shard->index, shard->count);
+    printf("sweep '%s': %d runs in %d groups\n", cfg->name, n_all, n);
     printf("group,models,task,N,m,k,batch,steps,tflop\n");
     for (int gi = 0; gi < n; gi++) {
         const ml_run *r = order[starts[gi]];
         int G = starts[gi + 1] - starts[gi];
-        double tf = flops_per_step(r) * r->steps * G / 1e12;
+        double tf = ml_run_step_flop(r) * r->steps * G / 1e12;
         total += tf;
         printf("%d,%d,%s,%d,%d,%d,%d,%ld,%.3f\n", gi, G, ml_task_name(r->task), r->N, r->m, r->k, r->batch, r->steps,
                tf);
     }
-    printf("total: %.3f TFLOP of training\n", total);
+    printf("total: %.3f TFLOP of training", total);
+    if (shard->count) printf(" (%.3f TFLOP in the whole sweep of %d runs)", sweep_tf, cfg->n_runs);
+    printf("\n");
+    free(shard_of);
     free(all);
     free(order);
     free(starts);
@@ -92,7 +102,7 @@ static void sweep_run(const sweep_opts *o) {
     ml_config_load(&cfg, o->config_path, o->n_over, o->overrides);
 
     if (o->dry_run) {
-        print_plan(&cfg, o->backend); /* the budget of the device it will run on */
+        print_plan(&cfg, o->backend, &o->shard); /* the budget of the device it will run on */
         ml_config_free(&cfg);
         return;
     }
@@ -115,6 +125,8 @@ static void sweep_run(const sweep_opts *o) {
 
     unsigned char *done = ml_calloc((size_t)cfg.n_runs, 1);
     if (o->resume) ml_runs_csv_scan(csv, cfg.n_runs, done);
+    unsigned char *skip = ml_calloc((size_t)cfg.n_runs + 1, 1); /* runs of other shards */
+    int n_mine = o->shard.count ? ml_shard_prepare(&cfg, &o->shard, o->root, o->outdir, skip) : cfg.n_runs;
     if (!ml_file_exists(csv)) ml_append_sync(csv, ml_runs_csv_header(), strlen(ml_runs_csv_header()));
     snprintf(path, sizeof path, "%s/loss", o->outdir);
     ml_mkdirs(path);
@@ -125,12 +137,12 @@ static void sweep_run(const sweep_opts *o) {
     int n_todo = 0;
     double work = 0;
     for (int i = 0; i < cfg.n_runs; i++)
-        if (!done[i]) {
+        if (!done[i] && !skip[i]) {
             todo[n_todo++] = &cfg.runs[i];
-            work += flops_per_step(&cfg.runs[i]) * cfg.runs[i].steps;
+            work += ml_run_train_flop(&cfg.runs[i]);
         }
-    if (n_todo < cfg.n_runs)
-        fprintf(stderr, "[monolab] resume: %d of %d runs already in %s\n", cfg.n_runs - n_todo, cfg.n_runs, csv);
+    if (n_todo < n_mine)
+        fprintf(stderr, "[monolab] resume: %d of %d runs already in %s\n", n_mine - n_todo, n_mine, csv);
     int n_groups = ml_plan_groups(todo, n_todo, mem_budget(o->backend), 4096, order, starts);
     fprintf(stderr, "[monolab] sweep '%s': %d runs in %d groups on the %s backend -> %s\n", cfg.name, n_todo,
             n_groups, o->backend->name, o->outdir);
@@ -141,7 +153,7 @@ static void sweep_run(const sweep_opts *o) {
     for (int gi = 0; gi < n_groups; gi++) {
         int G = starts[gi + 1] - starts[gi];
         ml_group *g = ml_group_create(order + starts[gi], G);
-        ml_progress_group_begin(&prog, G, flops_per_step(&g->shape) * G);
+        ml_progress_group_begin(&prog, G, ml_run_step_flop(&g->shape) * G);
         ml_train_result res;
         ml_train_group(o->backend, g, &res, write_checkpoints, on_progress, &ctx);
         ml_loss_log_write(o->outdir, g, &res);
@@ -168,15 +180,19 @@ static void sweep_run(const sweep_opts *o) {
     free(order);
     free(starts);
     free(done);
+    free(skip);
     ml_config_free(&cfg);
 }
 
 static const char USAGE[] =
     "usage: monolab sweep CONFIG.yaml [key=value ...] [-o OUTDIR] [--device auto|cpu|cuda] [--resume] [--dry-run]\n"
+    "                     [--shard I/N|auto]\n"
     "\n"
     "Trains every run of the config's grid; key=value overrides any key by its\n"
     "dotted path (train.lr=0.01, model.k=[64,128], seeds=[3]). OUTDIR defaults to\n"
-    "runs/<config name>. See README.md for the config schema and output files.\n";
+    "runs/<config name>. --shard I/N trains only shard I (0..N-1) of the sweep into\n"
+    "OUTDIR/shards/I (auto: the Slurm array task); `monolab merge OUTDIR` combines\n"
+    "the shards. See README.md for the config schema and output files.\n";
 
 int ml_sweep_main(int argc, char **argv) {
     sweep_opts o = {0};
@@ -197,17 +213,16 @@ int ml_sweep_main(int argc, char **argv) {
             o.resume = 1;
         } else if (!strcmp(a, "--dry-run")) {
             o.dry_run = 1;
+        } else if (!strcmp(a, "--shard") || !strncmp(a, "--shard=", 8)) {
+            if (!a[7] && ++i >= argc) ml_die("--shard needs I/N or auto");
+            ml_shard_parse(&o.shard, a[7] ? a + 8 : argv[i]);
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("%s", USAGE);
             exit(0);
         } else if (a[0] == '-') {
             ml_die("sweep: unknown option '%s' (see monolab --help)", a);
-        } else if (!o.config_path) {
-            o.config_path = a;
-        } else if (strchr(a, '=')) {
-            over[o.n_over++] = argv[i];
         } else {
-            ml_die("sweep: unexpected argument '%s' (overrides look like key=value)", a);
+            ml_cli_config_arg("sweep", argv[i], &o.config_path, over, &o.n_over);
         }
     }
     if (!o.config_path) ml_die("sweep: missing CONFIG.yaml (see monolab --help)");
@@ -218,7 +233,12 @@ int ml_sweep_main(int argc, char **argv) {
         ml_default_outdir(defdir, sizeof defdir, "", o.config_path);
         outdir = defdir;
     }
-    o.outdir = outdir;
+    o.outdir = o.root = outdir;
+    char sharddir[4200];
+    if (o.shard.count) {
+        ml_shard_dir(sharddir, sizeof sharddir, outdir, o.shard.index);
+        o.outdir = sharddir;
+    }
     sweep_run(&o);
     free(over);
     return 0;

@@ -10,9 +10,16 @@ int ml_embed_main(int argc, char **argv);   /* src/embed.c */
 int ml_plot_main(int argc, char **argv);    /* src/plot.c */
 int ml_analyze_main(int argc, char **argv); /* src/analyze.c */
 int ml_sae_main(int argc, char **argv);     /* src/sae_cmd.c */
+int ml_merge_main(int argc, char **argv);   /* src/merge.c */
+int ml_slurm_main(int argc, char **argv);   /* src/slurm.c */
 
 /* Where a command writes when -o is not given: runs/<prefix><stem>, the
  * stem being input's file name up to its first dot (src/cli.c). */
 void ml_default_outdir(char *buf, size_t n, const char *prefix, const char *input);
+
+/* A positional argument of a command that takes CONFIG.yaml [key=value ...]
+ * (sweep, slurm): the config path first, then overrides (over has room for
+ * argc entries); anything else exits 2 naming cmd. */
+void ml_cli_config_arg(const char *cmd, char *arg, const char **config_path, char **over, int *n_over);
 
 #endif

@@ -11,4 +11,9 @@
  * than fit in mem_budget bytes, nor more than max_g. */
 int ml_plan_groups(const ml_run *const *runs, int n, size_t mem_budget, int max_g, const ml_run **order, int *starts);
 
+/* FLOP of one training step of a run (forward and backward GEMMs:
+ * 2·B·k·(2m + 3·out)), and of its whole training. */
+double ml_run_step_flop(const ml_run *r);
+double ml_run_train_flop(const ml_run *r);
+
 #endif

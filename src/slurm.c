@@ -1,0 +1,348 @@
+/* `monolab slurm CONFIG --shards N`: writes the sbatch scripts that run a
+ * sweep as a Slurm job array of N shards (each `monolab sweep --shard auto
+ * --resume`) plus a merge job that waits for all of them (afterok), prints
+ * how to submit them, and with --submit submits them. Slurm does the
+ * scheduling; monolab only cuts the sweep (src/shard.c) and merges it
+ * (src/merge.c). */
+#include "monolab/cli.h"
+#include "monolab/common.h"
+#include "monolab/config.h"
+#include "monolab/fsutil.h"
+#include "monolab/plan.h"
+#include "monolab/shard.h"
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* No GPU rate has been measured yet (bench/RESULTS.md). Until one is, the
+ * default is the only rate `make bench` has measured: monolab's CPU step
+ * on the 2-core development VM, 109.5 GFLOP/s (N=512, k=1024, G=2). On a
+ * GPU that overestimates the time, which errs on the side of tasks that
+ * are not killed; --tflops or --time set it. */
+#define DEFAULT_TFLOPS 0.1095
+#define DEFAULT_TFLOPS_SOURCE "the CPU rate measured by `make bench` (bench/RESULTS.md); no GPU rate is measured yet"
+
+typedef struct {
+    const char *config_path;
+    int n_over;
+    char **overrides;
+    const char *outdir, *partition, *account, *time, *device;
+    int shards, gpus_per_task, submit;
+    double tflops;
+    int tflops_given;
+} slurm_opts;
+
+/* 'text' quoted for a POSIX shell. */
+static void shq(char *buf, size_t n, const char *s) {
+    size_t j = 0;
+    if (j < n - 1) buf[j++] = '\'';
+    for (; *s && j + 5 < n; s++) {
+        if (*s == '\'') memcpy(buf + j, "'\\''", 4), j += 4;
+        else buf[j++] = *s;
+    }
+    if (j < n - 1) buf[j++] = '\'';
+    buf[j] = 0;
+}
+
+/* A TFLOP count for people: 0.0375, 12.5, 10980. */
+static const char *tf_str(char *buf, size_t n, double tf) {
+    snprintf(buf, n, tf >= 1000 ? "%.0f" : "%.4g", tf);
+    return buf;
+}
+
+/* Slurm's [days-]hours:minutes:seconds. */
+static void format_time(char *buf, size_t n, double seconds) {
+    long s = (long)ceil(seconds);
+    long d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+    if (d) snprintf(buf, n, "%ld-%02ld:%02ld:%02ld", d, h, m, sec);
+    else snprintf(buf, n, "%02ld:%02ld:%02ld", h, m, sec);
+}
+
+/* Runs argv, returns its stdout (malloc'd); dies if it cannot run or fails. */
+static char *capture(char *const argv[]) {
+    int fd[2];
+    if (pipe(fd)) ml_fatal("pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) ml_fatal("fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        execvp(argv[0], argv);
+        fprintf(stderr, "monolab: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(fd[1]);
+    char *out = ml_malloc(4096);
+    size_t len = 0;
+    ssize_t r;
+    while (len < 4095 && (r = read(fd[0], out + len, 4095 - len)) > 0) len += (size_t)r;
+    out[len] = 0;
+    close(fd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st))
+        ml_die("%s %s failed (exit %d); the scripts are written, submit them by hand", argv[0], argv[1],
+               WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    return out;
+}
+
+static int on_path(const char *prog) {
+    const char *path = getenv("PATH");
+    if (!path) return 0;
+    char *dirs = ml_strdup(path), *save = NULL;
+    int found = 0;
+    for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s", *d ? d : ".", prog);
+        found = access(p, X_OK) == 0;
+    }
+    free(dirs);
+    return found;
+}
+
+/* #SBATCH lines both jobs share. */
+static void common_directives(ml_atomic_file *f, const slurm_opts *o) {
+    if (o->partition) ml_atomic_printf(f, "#SBATCH --partition=%s\n", o->partition);
+    if (o->account) ml_atomic_printf(f, "#SBATCH --account=%s\n", o->account);
+}
+
+static void write_scripts(const slurm_opts *o, const ml_sweep_config *cfg, const char *out, const char *exe,
+                          const char *limit, double max_tf, double est_s) {
+    char q_out[8400], q_exe[8400], q_cfg[8400], path[4400], q_dev[256], tfb[64];
+    shq(q_out, sizeof q_out, out);
+    shq(q_exe, sizeof q_exe, exe);
+    snprintf(path, sizeof path, "%s/config.yaml", out);
+    shq(q_cfg, sizeof q_cfg, path);
+    shq(q_dev, sizeof q_dev, o->device);
+
+    ml_atomic_file f;
+    snprintf(path, sizeof path, "%s/slurm/sweep.sbatch", out);
+    ml_atomic_open(&f, path);
+    ml_atomic_printf(&f,
+                     "#!/bin/bash\n"
+                     "# monolab sweep '%s' (%d runs) as a Slurm job array of %d tasks, written by\n"
+                     "# `monolab slurm`. Task I trains shard I of the sweep (`--shard auto` reads\n"
+                     "# SLURM_ARRAY_TASK_ID) into %s/shards/I; shards never share a file.\n"
+                     "# Shards are cut from the planner's order by FLOP, so they take similar time:\n"
+                     "# the largest is %s TFLOP, %.0f s at %.4g TFLOP/s (%s);\n"
+                     "# the time limit below is %s.\n"
+                     "# Submit with merge.sbatch as its afterok dependency (`monolab slurm` prints the line).\n"
+                     "#SBATCH --job-name=monolab-%s\n"
+                     "#SBATCH --array=0-%d\n"
+                     "#SBATCH --ntasks=1\n"
+                     "#SBATCH --time=%s\n",
+                     cfg->name, cfg->n_runs, o->shards, out, tf_str(tfb, sizeof tfb, max_tf), est_s, o->tflops,
+                     o->tflops_given ? "--tflops" : DEFAULT_TFLOPS_SOURCE, o->time ? "--time's" : "1.5x that plus 10 minutes",
+                     cfg->name, o->shards - 1, limit);
+    if (o->gpus_per_task > 0) ml_atomic_printf(&f, "#SBATCH --gpus-per-task=%d\n", o->gpus_per_task);
+    common_directives(&f, o);
+    ml_atomic_printf(&f,
+                     "# A preempted or requeued task starts again; --resume continues its shard\n"
+                     "# from the runs it has finished, and its log is appended to.\n"
+                     "#SBATCH --requeue\n"
+                     "#SBATCH --open-mode=append\n"
+                     "#SBATCH --output=%s/slurm/logs/sweep_%%A_%%a.out\n"
+                     "set -eu\n"
+                     "out=%s\n"
+                     "# Slurm keeps a failed dependency failed: once a task was cancelled, the merge\n"
+                     "# job would wait forever even after the task is requeued and succeeds. So a\n"
+                     "# restarted task re-arms it on this array's tasks.\n"
+                     "if [ \"${SLURM_RESTART_COUNT:-0}\" -gt 0 ] && [ -s \"$out/slurm/merge.jobid\" ]; then\n"
+                     "  deps=afterok$(printf \":${SLURM_ARRAY_JOB_ID}_%%d\" $(seq 0 $((SLURM_ARRAY_TASK_COUNT - 1))))\n"
+                     "  scontrol update JobId=\"$(cat \"$out/slurm/merge.jobid\")\" Dependency=\"$deps\" ||\n"
+                     "    echo \"monolab: could not re-arm the merge job; run: monolab merge $out\" >&2\n"
+                     "fi\n"
+                     "exec %s sweep %s -o \"$out\" --shard auto --resume --device %s\n",
+                     out, q_out, q_exe, q_cfg, q_dev);
+    ml_atomic_commit(&f);
+
+    snprintf(path, sizeof path, "%s/slurm/merge.sbatch", out);
+    ml_atomic_open(&f, path);
+    ml_atomic_printf(&f,
+                     "#!/bin/bash\n"
+                     "# Merges the %d shards of sweep.sbatch into %s (runs.csv, loss/, ckpt/),\n"
+                     "# identical to a one-node run; submitted with --dependency=afterok on the array.\n"
+                     "# Merging links files: minutes at most.\n"
+                     "#SBATCH --job-name=monolab-merge-%s\n"
+                     "#SBATCH --ntasks=1\n"
+                     "#SBATCH --time=00:30:00\n",
+                     o->shards, out, cfg->name);
+    common_directives(&f, o);
+    ml_atomic_printf(&f,
+                     "#SBATCH --output=%s/slurm/logs/merge_%%j.out\n"
+                     "exec %s merge %s\n",
+                     out, q_exe, q_out);
+    ml_atomic_commit(&f);
+}
+
+static void slurm_run(const slurm_opts *o) {
+    ml_sweep_config cfg;
+    ml_config_load(&cfg, o->config_path, o->n_over, o->overrides);
+    if (o->shards > cfg.n_runs)
+        ml_die("--shards %d is more than the sweep's %d runs; use at most %d", o->shards, cfg.n_runs, cfg.n_runs);
+
+    int *shard_of = ml_malloc(sizeof(int) * (size_t)cfg.n_runs);
+    double *tf = ml_calloc((size_t)o->shards, sizeof(double));
+    ml_shard_assign(&cfg, o->shards, shard_of);
+    for (int i = 0; i < cfg.n_runs; i++) tf[shard_of[i]] += ml_run_train_flop(&cfg.runs[i]) / 1e12;
+    double max_tf = 0, min_tf = INFINITY;
+    for (int s = 0; s < o->shards; s++) {
+        max_tf = tf[s] > max_tf ? tf[s] : max_tf;
+        min_tf = tf[s] < min_tf ? tf[s] : min_tf;
+    }
+    double est = max_tf / o->tflops;
+    char limit[64];
+    if (o->time) snprintf(limit, sizeof limit, "%s", o->time);
+    else format_time(limit, sizeof limit, ceil((1.5 * est + 600) / 60) * 60);
+
+    /* The resolved config goes to OUTDIR/config.yaml: the tasks run from it,
+     * so editing the original config later cannot change a queued sweep. */
+    char path[4400], out[PATH_MAX], exe[PATH_MAX];
+    ml_mkdirs(o->outdir);
+    if (!realpath(o->outdir, out)) ml_fatal("cannot resolve '%s': %s", o->outdir, strerror(errno));
+    snprintf(path, sizeof path, "%s/config.yaml", out);
+    char *old = ml_read_file(path, NULL);
+    if (old && strcmp(old, cfg.resolved_yaml))
+        ml_die("%s holds a different resolved config; use the same config and overrides, or another -o", path);
+    free(old);
+    ml_atomic_file f;
+    ml_atomic_open(&f, path);
+    ml_atomic_write(&f, cfg.resolved_yaml, strlen(cfg.resolved_yaml));
+    ml_atomic_commit(&f);
+    snprintf(path, sizeof path, "%s/slurm/logs", out);
+    ml_mkdirs(path);
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) ml_fatal("cannot find this program's path: %s", strerror(errno));
+    exe[len] = 0;
+    write_scripts(o, &cfg, out, exe, limit, max_tf, est);
+
+    char sweep_sh[4400], merge_sh[4400], jobid[4400], q1[8400], q2[8400], q3[8400];
+    snprintf(sweep_sh, sizeof sweep_sh, "%s/slurm/sweep.sbatch", out);
+    snprintf(merge_sh, sizeof merge_sh, "%s/slurm/merge.sbatch", out);
+    snprintf(jobid, sizeof jobid, "%s/slurm/merge.jobid", out);
+    shq(q1, sizeof q1, sweep_sh);
+    shq(q2, sizeof q2, merge_sh);
+    shq(q3, sizeof q3, jobid);
+    char lo[64], hi[64];
+    printf("sweep '%s': %d runs in %d shards of %s to %s TFLOP; time limit %s per task%s\n", cfg.name, cfg.n_runs,
+           o->shards, tf_str(lo, sizeof lo, min_tf), tf_str(hi, sizeof hi, max_tf), limit,
+           o->time ? " (--time)" : "");
+    if (!o->time && !o->tflops_given)
+        printf("  (estimated at %.4g TFLOP/s, %s; set --tflops or --time)\n", o->tflops, DEFAULT_TFLOPS_SOURCE);
+    printf("scripts: %s\n         %s\n", sweep_sh, merge_sh);
+    printf("submit:  jid=$(sbatch --parsable %s) && sbatch --parsable --dependency=afterok:${jid%%%%;*} %s > %s\n", q1,
+           q2, q3);
+
+    if (o->submit) {
+        if (!on_path("sbatch")) ml_die("--submit: sbatch is not on the PATH; submit with the line above");
+        char *a[] = {"sbatch", "--parsable", sweep_sh, NULL};
+        char *jid = capture(a);
+        jid[strcspn(jid, ";\n")] = 0;
+        char dep[256];
+        snprintf(dep, sizeof dep, "--dependency=afterok:%s", jid);
+        char *b[] = {"sbatch", "--parsable", dep, merge_sh, NULL};
+        char *mid = capture(b);
+        mid[strcspn(mid, ";\n")] = 0;
+        ml_atomic_open(&f, jobid);
+        ml_atomic_printf(&f, "%s\n", mid);
+        ml_atomic_commit(&f);
+        printf("submitted: array job %s, merge job %s\n", jid, mid);
+        free(jid);
+        free(mid);
+    }
+    free(shard_of);
+    free(tf);
+    ml_config_free(&cfg);
+}
+
+static const char USAGE[] =
+    "usage: monolab slurm CONFIG.yaml [key=value ...] --shards N [-o OUTDIR] [--partition P]\n"
+    "                     [--account A] [--gpus-per-task 1] [--time [D-]HH:MM:SS] [--tflops T]\n"
+    "                     [--device auto|cpu|cuda] [--submit]\n"
+    "\n"
+    "Writes OUTDIR/slurm/sweep.sbatch (a job array of N shards of the sweep, each\n"
+    "resumable) and OUTDIR/slurm/merge.sbatch (monolab merge, after all of them),\n"
+    "prints the sbatch line, and with --submit runs it. --gpus-per-task 0 asks for\n"
+    "no GPU. The time limit comes from the largest shard's FLOP at --tflops.\n";
+
+static const char *value(int argc, char **argv, int *i, const char *name) {
+    size_t n = strlen(name);
+    if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (++*i >= argc) ml_die("%s needs a value (see monolab slurm --help)", name);
+    return argv[*i];
+}
+
+static int is_opt(const char *a, const char *name) {
+    size_t n = strlen(name);
+    return !strncmp(a, name, n) && (a[n] == 0 || a[n] == '=');
+}
+
+static long int_value(const char *name, const char *v, long lo, long hi) {
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < lo || x > hi) ml_die("%s needs an integer in %ld..%ld, got '%s'", name, lo, hi, v);
+    return x;
+}
+
+int ml_slurm_main(int argc, char **argv) {
+    slurm_opts o = {0};
+    o.device = "auto";
+    o.gpus_per_task = 1;
+    o.tflops = DEFAULT_TFLOPS;
+    char **over = ml_calloc((size_t)argc + 1, sizeof(char *));
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            printf("%s", USAGE);
+            exit(0);
+        } else if (!strcmp(a, "-o") || is_opt(a, "--out")) {
+            o.outdir = value(argc, argv, &i, a[1] == 'o' ? "-o" : "--out");
+        } else if (is_opt(a, "--shards")) {
+            o.shards = (int)int_value("--shards", value(argc, argv, &i, "--shards"), 1, 1000000);
+        } else if (is_opt(a, "--partition")) {
+            o.partition = value(argc, argv, &i, "--partition");
+        } else if (is_opt(a, "--account")) {
+            o.account = value(argc, argv, &i, "--account");
+        } else if (is_opt(a, "--gpus-per-task")) {
+            o.gpus_per_task = (int)int_value("--gpus-per-task", value(argc, argv, &i, "--gpus-per-task"), 0, 64);
+        } else if (is_opt(a, "--time")) {
+            o.time = value(argc, argv, &i, "--time");
+            if (!*o.time || strspn(o.time, "0123456789:-") != strlen(o.time))
+                ml_die("--time needs [D-]HH:MM:SS, got '%s'", o.time);
+        } else if (is_opt(a, "--tflops")) {
+            const char *v = value(argc, argv, &i, "--tflops");
+            char *end;
+            o.tflops = strtod(v, &end);
+            if (!*v || *end || !(o.tflops > 0) || !isfinite(o.tflops))
+                ml_die("--tflops needs a positive rate in TFLOP/s, got '%s'", v);
+            o.tflops_given = 1;
+        } else if (is_opt(a, "--device")) {
+            o.device = value(argc, argv, &i, "--device");
+            if (strcmp(o.device, "auto") && strcmp(o.device, "cpu") && strcmp(o.device, "cuda"))
+                ml_die("--device needs auto, cpu or cuda, got '%s'", o.device);
+        } else if (!strcmp(a, "--submit")) {
+            o.submit = 1;
+        } else if (a[0] == '-') {
+            ml_die("slurm: unknown option '%s' (see monolab slurm --help)", a);
+        } else {
+            ml_cli_config_arg("slurm", argv[i], &o.config_path, over, &o.n_over);
+        }
+    }
+    if (!o.config_path) ml_die("slurm: missing CONFIG.yaml (see monolab slurm --help)");
+    if (!o.shards) ml_die("slurm: --shards N is required (the number of array tasks)");
+    o.overrides = over;
+    char defdir[1024];
+    if (!o.outdir) {
+        ml_default_outdir(defdir, sizeof defdir, "", o.config_path);
+        o.outdir = defdir;
+    }
+    slurm_run(&o);
+    free(over);
+    return 0;
+}
