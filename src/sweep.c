@@ -7,10 +7,13 @@
 #include "monolab/common.h"
 #include "monolab/config.h"
 #include "monolab/fsutil.h"
+#include "monolab/outdir_lock.h"
 #include "monolab/plan.h"
 #include "monolab/progress.h"
 #include "monolab/runs_csv.h"
 #include "monolab/safetensors.h"
+#include "monolab/signals.h"
+#include "monolab/testhook.h"
 #include "monolab/train.h"
 #include <math.h>
 #include <stdio.h>
@@ -190,6 +193,7 @@ static void sweep_run(const sweep_opts *o) {
     }
     char path[4200];
     ml_mkdirs(o->outdir);
+    ml_outdir_lock(o->outdir); /* before reading or writing anything in it */
     snprintf(path, sizeof path, "%s/config.yaml", o->outdir);
     char *old = ml_read_file(path, NULL);
     if (old && strcmp(old, cfg.resolved_yaml))
@@ -230,14 +234,19 @@ static void sweep_run(const sweep_opts *o) {
     ml_progress prog;
     ml_progress_init(&prog, n_todo, n_groups, work);
     sweep_ctx ctx = {o->outdir, &prog};
+    int n_done = cfg.n_runs - n_todo;
     for (int gi = 0; gi < n_groups; gi++) {
+        if (gi) ml_test_point("group");
+        if (ml_stop_signal()) ml_exit_stopped(o->outdir, n_done, cfg.n_runs);
         int G = starts[gi + 1] - starts[gi];
         ml_group *g = ml_group_create(order + starts[gi], G);
         ml_progress_group_begin(&prog, G, flops_per_step(&g->shape) * G);
         ml_train_result res;
         ml_train_group(o->backend, g, &res, write_checkpoint, on_progress, &ctx);
+        if (res.interrupted) ml_exit_stopped(o->outdir, n_done, cfg.n_runs);
         write_loss_logs(o->outdir, g, &res);
         append_rows(csv, g, &res);
+        n_done += G;
         char desc[256];
         int n_div = 0;
         double mpf = 0, lo = INFINITY, hi = -INFINITY;
@@ -311,6 +320,7 @@ int ml_sweep_main(int argc, char **argv) {
         outdir = defdir;
     }
     o.outdir = outdir;
+    ml_signals_install(argc, argv);
     sweep_run(&o);
     free(over);
     return 0;
