@@ -4,6 +4,7 @@
 #include "monolab/backend.h"
 #include "monolab/cli.h"
 #include "monolab/common.h"
+#include "monolab/threads.h"
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +49,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    ml_thread_policy(argv); /* before any OpenMP region: may re-execute us */
     if (argc < 2) {
         usage(stderr);
         return ML_EXIT_USAGE;
