@@ -39,6 +39,7 @@ def main():
     steps = os.environ.get("STEPS", "100")
     base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     times = {}
+    load0 = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as d:
         cfg = os.path.join(d, "c.yaml")
         with open(cfg, "w") as f:
@@ -59,7 +60,7 @@ def main():
                     for h in hogs:
                         h.kill()
                         h.wait()
-    print(f"Shared machine: {os.cpu_count()} cores, load average before: {os.getloadavg()[0]:.1f}; "
+    print(f"Shared machine: {os.cpu_count()} cores, load average {load0:.1f} before, {os.getloadavg()[0]:.1f} after; "
           f"{reps} interleaved runs per cell; wall seconds, median [min, max]")
     print("| workload | policy | alone | with " + f"{hogs_n} busy processes | slowdown |")
     print("|---|---|---|---|---|")

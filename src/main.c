@@ -7,6 +7,7 @@
 #include "monolab/threads.h"
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef ML_VERSION
@@ -19,7 +20,9 @@ static int info_main(int argc, char **argv) {
     (void)argc; (void)argv;
     char reason[256] = "";
     printf("monolab %s\n", ML_VERSION);
-    printf("cpu backend: OpenBLAS (%s), %d OpenMP threads\n", openblas_get_config(), omp_get_max_threads());
+    const char *wait = getenv("OMP_WAIT_POLICY");
+    printf("cpu backend: OpenBLAS (%s), %d OpenMP threads, wait policy %s\n", openblas_get_config(),
+           omp_get_max_threads(), wait ? wait : getenv("GOMP_SPINCOUNT") ? "GOMP_SPINCOUNT" : "libgomp default");
     const ml_backend *cuda = ml_backend_cuda_get(reason, sizeof reason);
     if (cuda) printf("cuda backend: %s\n", reason);
     else printf("cuda backend: unavailable (%s)\n", reason);

@@ -314,3 +314,19 @@ def test_readers_see_whole_rows_while_a_sweep_appends(monolab, tmp_path):
     assert r.returncode == 0, r.stderr
     sizes = {len(csv_rows(data)) for data in reads if data}
     assert len(sizes) > 3, f"the reader must overlap the appends (saw row counts {sorted(sizes)})"
+
+
+def test_thread_policy_passive_by_default_and_user_choice_respected(monolab):
+    """OpenMP threads wait passively unless the user chose otherwise, and
+    never outnumber the cores (bench/RESULTS.md, "Shared machines", has the
+    timings that motivate it)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS")}
+    r = run([monolab, "info"], env=env)
+    assert r.returncode == 0, r.stderr
+    m = re.search(r"(\d+) OpenMP threads, wait policy (\S+)", r.stdout)
+    assert m and m.group(2) == "PASSIVE", r.stdout
+    assert 1 <= int(m.group(1)) <= len(os.sched_getaffinity(0))
+    r = run([monolab, "info"], env=dict(env, OMP_WAIT_POLICY="active"))
+    assert "wait policy active" in r.stdout, r.stdout
+    r = run([monolab, "info"], env=dict(env, GOMP_SPINCOUNT="1000"))
+    assert "wait policy GOMP_SPINCOUNT" in r.stdout, r.stdout
