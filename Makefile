@@ -53,7 +53,7 @@ GPU_TEST_CU := $(wildcard tests/gpu/*.cu)
 GPU_TEST_C := $(wildcard tests/gpu/*.c)
 GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%) $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/gpu/%)
 
-.PHONY: all run test test-gpu nvcc-check bench deps clean figures figures-quick fuzz gpu-bundle
+.PHONY: all run test test-gpu nvcc-check bench deps clean figures figures-quick fuzz fuzz-safetensors fuzz-config gpu-bundle
 all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump $(BUILD)/tests/saedump
 
 # Install what is missing (root), or say exactly what to run.
@@ -141,6 +141,7 @@ test-gpu: all $(GPU_TEST_BIN)
 bench: all $(BUILD)/bench/bench_cpu
 	$(PY) bench/bench_cpu.py
 	$(PY) bench/bench_embed.py cpu
+	$(PY) bench/bench_contended.py
 
 # Reduced-scale LR1, LR3, K0, K1 on the CPU (see configs/figures-quick/), their
 # figures, and the numbers that decide claims 1-3 (runs/figures-quick/claims.md).
@@ -160,17 +161,29 @@ figures: all
 	done
 	$(PY) scripts/claims.py runs/jermyn2022
 
-# libFuzzer + ASan + UBSan on the safetensors reader; new inputs join tests/fuzz/corpus.
+# libFuzzer + ASan + UBSan on the safetensors reader and on the config loader
+# with overrides; new inputs join tests/fuzz/corpus and tests/fuzz/corpus_config.
+# `make fuzz` runs both, FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 600
 FUZZ_CC ?= clang
+FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 $(BUILD)/fuzz/fuzz_safetensors: tests/fuzz/fuzz_safetensors.c src/safetensors_read.c src/common.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -g -O1 -std=c11 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=undefined $^ -o $@ -lcjson -lm
-fuzz: $(BUILD)/fuzz/fuzz_safetensors
+	$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@ -lcjson -lm
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/yaml_tree.c src/fsutil.c src/testhook.c src/common.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@ -lyaml -lm
+fuzz: fuzz-safetensors fuzz-config
+fuzz-safetensors: $(BUILD)/fuzz/fuzz_safetensors
 	mkdir -p $(BUILD)/fuzz/new
 	$< -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/new tests/fuzz/corpus
 	$< -merge=1 tests/fuzz/corpus $(BUILD)/fuzz/new
+# Leaks are not checked here: a refused config exits the process in real use
+# (see tests/fuzz/fuzz_config.c).
+fuzz-config: $(BUILD)/fuzz/fuzz_config
+	mkdir -p $(BUILD)/fuzz/new_config
+	ASAN_OPTIONS=detect_leaks=0 $< -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=4096 $(BUILD)/fuzz/new_config tests/fuzz/corpus_config
+	ASAN_OPTIONS=detect_leaks=0 $< -merge=1 tests/fuzz/corpus_config $(BUILD)/fuzz/new_config
 
 clean:
 	rm -rf $(BUILD)

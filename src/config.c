@@ -79,6 +79,14 @@ static const field *find_field(const char *path) {
     return NULL;
 }
 
+/* Top-level keys that are not grid fields. max_runs is a safety limit, not
+ * part of the experiment: it is left out of the resolved config, so raising
+ * it never blocks a --resume. */
+static int is_meta_key(const char *name) {
+    return !strcmp(name, "name") || !strcmp(name, "seeds") || !strcmp(name, "max_runs");
+}
+#define DEFAULT_MAX_RUNS 1000000L
+
 static int is_section(const char *name) {
     for (int i = 0; SECTIONS[i]; i++)
         if (!strcmp(SECTIONS[i], name)) return 1;
@@ -127,7 +135,7 @@ static void known_keys(char *buf, size_t n, const char *section) {
             strncat(buf, leaf, n - strlen(buf) - 1);
         }
     }
-    if (!section) strncat(buf, ", name, seeds, model, data, train, eval", n - strlen(buf) - 1);
+    if (!section) strncat(buf, ", name, seeds, max_runs, model, data, train, eval", n - strlen(buf) - 1);
 }
 
 /* Check one scalar against its field and write it into run (if non-NULL). */
@@ -189,7 +197,7 @@ static void validate_tree(const ynode *root, const char *file) {
     for (int i = 0; i < root->n; i++) {
         const char *key = root->keys[i];
         const ynode *v = root->items[i];
-        if (!strcmp(key, "name") || !strcmp(key, "seeds")) continue;
+        if (is_meta_key(key)) continue;
         if (is_section(key)) {
             if (v->kind != YN_MAP) ml_die("%s: '%s' must be a mapping", where(file, root->key_lines[i]), key);
             for (int j = 0; j < v->n; j++) {
@@ -236,11 +244,12 @@ static void apply_override(ynode *root, const char *text) {
     char origin_s[512];
     snprintf(origin_s, sizeof origin_s, "override '%s'", text);
     ynode *val = yn_parse_string(eq + 1, origin_s);
+    if (!val) ml_die("override '%s' has an empty value", text);
     /* Mark as coming from the command line so messages say so. */
     val->line = 0;
     for (int i = 0; i < val->n; i++) val->items[i]->line = 0;
     if (val->kind == YN_MAP && val->n == 0) ml_die("override '%s' has an empty value", text);
-    if (strcmp(key, "name") && strcmp(key, "seeds") && !find_field(key)) {
+    if (!is_meta_key(key) && !find_field(key)) {
         char known[1024];
         char sec[256];
         const char *dot = strchr(key, '.');
@@ -255,6 +264,8 @@ static void apply_override(ynode *root, const char *text) {
     char *tok = strtok_r(tmp, ".", &save);
     for (char *nexttok; (nexttok = strtok_r(NULL, ".", &save)); tok = nexttok) {
         ynode *child = yn_map_get(node, tok);
+        if (child && child->kind != YN_MAP) /* found by the config fuzzer: "model: [1]" + model.k=3 */
+            ml_die("override '%s': '%s' is not a mapping in the config (line %d)", text, tok, child->line);
         if (!child) {
             child = yn_new_map(0);
             yn_map_set(node, tok, child, 0);
@@ -328,9 +339,22 @@ static char *basename_noext(const char *path) {
 void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **overrides) {
     memset(cfg, 0, sizeof *cfg);
     ynode *root = yn_parse_file(path);
-    if (root->kind != YN_MAP) ml_die("%s:%d: a config must be a mapping of keys", path, root->line);
+    /* An empty file most likely means the wrong file: running the defaults
+     * (the paper-scale model) would be a costly surprise. `{}` says "all
+     * defaults" on purpose. */
+    if (!root) ml_die("%s: the config is empty (no keys, only blank lines or comments); write {} to mean all defaults",
+                      path);
+    if (root->kind != YN_MAP)
+        ml_die("%s:%d: a config must be a mapping of keys, got a %s", path, root->line,
+               root->kind == YN_SEQ ? "list" : "single value");
     for (int i = 0; i < n_over; i++) apply_override(root, overrides[i]);
     validate_tree(root, path);
+
+    long max_runs = DEFAULT_MAX_RUNS;
+    const ynode *mr = yn_map_get(root, "max_runs");
+    if (mr && (mr->kind != YN_SCALAR || mr->quoted || parse_int(mr->text, &max_runs) || max_runs < 1 ||
+               max_runs > 2147483647L))
+        ml_die("%s: 'max_runs' must be an integer in [1, 2147483647]", where(path, mr->line));
 
     /* name */
     const ynode *name = yn_map_get(root, "name");
@@ -339,17 +363,13 @@ void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **o
 
     /* seeds */
     const ynode *sv = yn_map_get(root, "seeds");
-    int n_seeds = 1;
-    uint64_t *seeds;
+    long n_seeds = 1;
+    uint64_t *seeds = NULL; /* a count is expanded after the grid-size check */
     if (!sv) {
         seeds = ml_calloc(1, sizeof *seeds);
     } else if (sv->kind == YN_SCALAR) {
-        long n;
-        if (sv->quoted || parse_int(sv->text, &n) || n < 1 || n > 1000000)
+        if (sv->quoted || parse_int(sv->text, &n_seeds) || n_seeds < 1)
             ml_die("%s: 'seeds' must be a count >= 1 or a list of seeds, got '%s'", where(path, sv->line), sv->text);
-        n_seeds = (int)n;
-        seeds = ml_calloc((size_t)n, sizeof *seeds);
-        for (int i = 0; i < n_seeds; i++) seeds[i] = (uint64_t)i;
     } else if (sv->kind == YN_SEQ && sv->n > 0) {
         n_seeds = sv->n;
         seeds = ml_calloc((size_t)n_seeds, sizeof *seeds);
@@ -367,12 +387,20 @@ void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **o
     /* axes */
     const ynode *vals[NFIELDS];
     int counts[NFIELDS];
-    long total = n_seeds;
+    double total_d = n_seeds; /* exact far beyond any limit; only for the message */
     for (int i = 0; i < NFIELDS; i++) {
         vals[i] = get_path(root, SCHEMA[i].path);
         counts[i] = vals[i] && vals[i]->kind == YN_SEQ ? vals[i]->n : 1;
-        total *= counts[i];
-        if (total > 10000000) ml_die("%s: the grid expands to more than 10 million runs", path);
+        total_d *= counts[i];
+    }
+    if (total_d > (double)max_runs)
+        ml_die("%s: the grid expands to %.0f runs, more than max_runs = %ld; if you mean it, raise the limit "
+               "(max_runs: N in the config, or the override max_runs=N)",
+               path, total_d, max_runs);
+    long total = (long)total_d;
+    if (!seeds) {
+        seeds = ml_calloc((size_t)n_seeds, sizeof *seeds);
+        for (long i = 0; i < n_seeds; i++) seeds[i] = (uint64_t)i;
     }
     cfg->n_runs = (int)total;
     cfg->runs = ml_calloc((size_t)total, sizeof(ml_run));

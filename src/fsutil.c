@@ -1,5 +1,6 @@
 #include "monolab/fsutil.h"
 #include "monolab/common.h"
+#include "monolab/testhook.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -8,30 +9,63 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A full disk, a read-only or vanished folder: the user's problem to fix,
+ * so exit 2 with the file and the errno, like any other bad input. */
+void ml_io_die(const char *what, const char *path, int err) {
+    const char *name = strerrorname_np(err);
+    ml_die("%s '%s': %s (%s)", what, path, strerror(err), name ? name : "?");
+}
+
+/* Give up on a temporary file: remove it (it may be what filled the disk)
+ * and exit 2. The final name still holds its previous, complete content. */
+static void atomic_fail(ml_atomic_file *a, const char *what, int err) {
+    if (a->f) fclose(a->f);
+    unlink(a->tmp);
+    ml_io_die(what, a->path, err);
+}
+
 void ml_atomic_open(ml_atomic_file *a, const char *path) {
     a->path = ml_strdup(path);
     size_t n = strlen(path) + 16;
     a->tmp = ml_malloc(n);
     snprintf(a->tmp, n, "%s.tmp%d", path, (int)getpid());
     a->f = fopen(a->tmp, "wb");
-    if (!a->f) ml_fatal("cannot create '%s': %s", a->tmp, strerror(errno));
+    if (!a->f) ml_io_die("cannot create a temporary file for", path, errno);
 }
 
 void ml_atomic_write(ml_atomic_file *a, const void *data, size_t n) {
-    if (n && fwrite(data, 1, n, a->f) != n) ml_fatal("write to '%s' failed: %s", a->tmp, strerror(errno));
+    if (n && fwrite(data, 1, n, a->f) != n) atomic_fail(a, "cannot write", errno);
 }
 
 void ml_atomic_printf(ml_atomic_file *a, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    if (vfprintf(a->f, fmt, ap) < 0) ml_fatal("write to '%s' failed", a->tmp);
+    int w = vfprintf(a->f, fmt, ap);
     va_end(ap);
+    if (w < 0) atomic_fail(a, "cannot write", errno);
+}
+
+/* Make a rename durable: fsync the folder that holds the new name. */
+static void sync_parent(const char *path) {
+    char *dir = ml_strdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    int fd = open(slash ? (dir[0] ? dir : "/") : ".", O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd); /* best effort: some filesystems refuse fsync on folders */
+        close(fd);
+    }
+    free(dir);
 }
 
 void ml_atomic_commit(ml_atomic_file *a) {
-    if (fflush(a->f) || fsync(fileno(a->f)) || fclose(a->f))
-        ml_fatal("cannot finish '%s': %s", a->tmp, strerror(errno));
-    if (rename(a->tmp, a->path)) ml_fatal("cannot rename '%s' to '%s': %s", a->tmp, a->path, strerror(errno));
+    ml_test_write_point(a->path); /* test-only: may kill us with a half-written temp file */
+    if (fflush(a->f) || fsync(fileno(a->f))) atomic_fail(a, "cannot write", errno);
+    FILE *f = a->f;
+    a->f = NULL;
+    if (fclose(f)) atomic_fail(a, "cannot write", errno);
+    if (rename(a->tmp, a->path)) atomic_fail(a, "cannot rename a temporary file onto", errno);
+    sync_parent(a->path);
     free(a->path);
     free(a->tmp);
 }
@@ -42,7 +76,7 @@ void ml_mkdirs(const char *path) {
         if (*s == '/' || *s == 0) {
             char c = *s;
             *s = 0;
-            if (mkdir(p, 0777) && errno != EEXIST) ml_die("cannot create directory '%s': %s", p, strerror(errno));
+            if (mkdir(p, 0777) && errno != EEXIST) ml_io_die("cannot create directory", p, errno);
             struct stat st;
             if (stat(p, &st) || !S_ISDIR(st.st_mode)) ml_die("'%s' exists and is not a directory", p);
             *s = c;
@@ -58,19 +92,20 @@ int ml_file_exists(const char *path) {
 }
 
 void ml_append_sync(const char *path, const char *data, size_t n) {
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0666);
-    if (fd < 0) ml_fatal("cannot open '%s' for appending: %s", path, strerror(errno));
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, data + done, n - done);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            ml_fatal("write to '%s' failed: %s", path, strerror(errno));
-        }
-        done += (size_t)w;
-    }
-    if (fsync(fd)) ml_fatal("fsync of '%s' failed: %s", path, strerror(errno));
-    close(fd);
+    /* Old bytes + new into a temporary file, then rename: a reader never
+     * sees a partial row, and a killed or failing writer leaves the old
+     * file. Rewriting costs O(file) per append; runs.csv is appended once
+     * per group, and a million-row file is ~300 MB, rewritten in seconds. */
+    size_t old_n = 0;
+    errno = 0;
+    char *old = ml_read_file(path, &old_n);
+    if (!old && errno != ENOENT) ml_io_die("cannot read", path, errno);
+    ml_atomic_file f;
+    ml_atomic_open(&f, path);
+    if (old) ml_atomic_write(&f, old, old_n);
+    ml_atomic_write(&f, data, n);
+    ml_atomic_commit(&f);
+    free(old);
 }
 
 char *ml_read_file(const char *path, size_t *len) {
@@ -88,6 +123,7 @@ char *ml_read_file(const char *path, size_t *len) {
         if (!r) break;
         n += r;
     }
+    if (ferror(f)) ml_io_die("cannot read", path, errno);
     fclose(f);
     buf[n] = 0;
     if (len) *len = n;

@@ -4,8 +4,10 @@
 #include "monolab/backend.h"
 #include "monolab/cli.h"
 #include "monolab/common.h"
+#include "monolab/threads.h"
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef ML_VERSION
@@ -18,7 +20,9 @@ static int info_main(int argc, char **argv) {
     (void)argc; (void)argv;
     char reason[256] = "";
     printf("monolab %s\n", ML_VERSION);
-    printf("cpu backend: OpenBLAS (%s), %d OpenMP threads\n", openblas_get_config(), omp_get_max_threads());
+    const char *wait = getenv("OMP_WAIT_POLICY");
+    printf("cpu backend: OpenBLAS (%s), %d OpenMP threads, wait policy %s\n", openblas_get_config(),
+           omp_get_max_threads(), wait ? wait : getenv("GOMP_SPINCOUNT") ? "GOMP_SPINCOUNT" : "libgomp default");
     const ml_backend *cuda = ml_backend_cuda_get(reason, sizeof reason);
     if (cuda) printf("cuda backend: %s\n", reason);
     else printf("cuda backend: unavailable (%s)\n", reason);
@@ -53,6 +57,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    ml_thread_policy(argv); /* before any OpenMP region: may re-execute us */
     if (argc < 2) {
         usage(stderr);
         return ML_EXIT_USAGE;

@@ -11,10 +11,13 @@
 #include "monolab/config.h"
 #include "monolab/fsutil.h"
 #include "monolab/loss_log.h"
+#include "monolab/outdir_lock.h"
 #include "monolab/plan.h"
 #include "monolab/progress.h"
 #include "monolab/runs_csv.h"
 #include "monolab/shard.h"
+#include "monolab/signals.h"
+#include "monolab/testhook.h"
 #include "monolab/train.h"
 #include <math.h>
 #include <stdio.h>
@@ -108,6 +111,7 @@ static void sweep_run(const sweep_opts *o) {
     }
     char path[4200];
     ml_mkdirs(o->outdir);
+    ml_outdir_lock(o->outdir); /* before reading or writing anything in it */
     snprintf(path, sizeof path, "%s/config.yaml", o->outdir);
     char *old = ml_read_file(path, NULL);
     if (old && strcmp(old, cfg.resolved_yaml))
@@ -150,14 +154,19 @@ static void sweep_run(const sweep_opts *o) {
     ml_progress prog;
     ml_progress_init(&prog, n_todo, n_groups, work);
     sweep_ctx ctx = {o->outdir, &prog};
+    int n_done = n_mine - n_todo;
     for (int gi = 0; gi < n_groups; gi++) {
+        if (gi) ml_test_point("group");
+        if (ml_stop_signal()) ml_exit_stopped(o->outdir, n_done, n_mine);
         int G = starts[gi + 1] - starts[gi];
         ml_group *g = ml_group_create(order + starts[gi], G);
         ml_progress_group_begin(&prog, G, ml_run_step_flop(&g->shape) * G);
         ml_train_result res;
         ml_train_group(o->backend, g, &res, write_checkpoints, on_progress, &ctx);
+        if (res.interrupted) ml_exit_stopped(o->outdir, n_done, n_mine);
         ml_loss_log_write(o->outdir, g, &res);
         ml_runs_csv_append(csv, g, &res);
+        n_done += G;
         char desc[256];
         int n_div = 0;
         double mpf = 0, lo = INFINITY, hi = -INFINITY;
@@ -239,6 +248,7 @@ int ml_sweep_main(int argc, char **argv) {
         ml_shard_dir(sharddir, sizeof sharddir, outdir, o.shard.index);
         o.outdir = sharddir;
     }
+    ml_signals_install(argc, argv);
     sweep_run(&o);
     free(over);
     return 0;

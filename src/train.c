@@ -1,6 +1,8 @@
 #include "monolab/train.h"
 #include "monolab/common.h"
 #include "monolab/philox.h"
+#include "monolab/signals.h"
+#include "monolab/testhook.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +57,10 @@ void ml_train_group(const ml_backend *be, const ml_group *g, ml_train_result *re
     }
     int row = 0;
     for (long t = 0; t < steps; t++) {
+        if (ml_stop_signal()) { /* SIGINT/SIGTERM: stop at this step boundary */
+            res->interrupted = 1;
+            break;
+        }
         const double sched = ml_schedule(g->shape.schedule, g->shape.t_max, t);
         const int decay_on = ml_decay_on(t, steps);
         if (be->train_step) {
@@ -65,6 +71,7 @@ void ml_train_group(const ml_backend *be, const ml_group *g, ml_train_result *re
             be->backward(st, g, t);
             be->optimize(st, g, t, (float)sched, decay_on);
         }
+        ml_test_point("step");
         if (t % every == 0) {
             be->status(st, g, loss, NULL);
             res->log_step[row] = t;
@@ -79,6 +86,11 @@ void ml_train_group(const ml_backend *be, const ml_group *g, ml_train_result *re
             be->params(st, g, res->params);
             ckpt(ctx, g, t + 1, res->params);
         }
+    }
+    if (res->interrupted) { /* the caller discards this group */
+        be->destroy(st);
+        free(loss);
+        return;
     }
     be->status(st, g, res->final_loss, res->diverged);
     eval_loss(be, st, g, res->eval_loss);

@@ -92,12 +92,57 @@ static void test_divergence_isolated(void **s) {
     ml_train_result_free(&a2);
 }
 
+/* At scale: one model that overflows, in a group of 64, for every task. The
+ * other 63 must be bit-identical to the same 63 trained as a group without
+ * it (a different G, so also a different split of work across threads). */
+#define SCALE_G 64
+#define BAD 37
+static void check_divergence_at_scale(ml_task task) {
+    static ml_run big[SCALE_G];
+    for (int i = 0; i < SCALE_G; i++) {
+        big[i] = test_run(task, ACT_RELU, 24, 6, 40, 32);
+        big[i].seed = 1000 + i;
+        big[i].lr = 0.002 * (1 + i % 7);
+        big[i].bias_offset = -0.1 * (i % 4);
+        big[i].eps = 0.05 + 0.01 * (i % 20);
+        big[i].l1 = i % 3 ? 0.001 : 0;
+        snprintf(big[i].id, sizeof big[i].id, "r%06d", i);
+    }
+    big[BAD].lr = 1e38; /* overflows to inf within a step or two */
+    big[BAD].decay = 0;
+    const ml_run *with[SCALE_G], *without[SCALE_G - 1];
+    for (int i = 0, j = 0; i < SCALE_G; i++) {
+        with[i] = &big[i];
+        if (i != BAD) without[j++] = &big[i];
+    }
+    ml_train_result A, B;
+    train(with, SCALE_G, &A);
+    train(without, SCALE_G - 1, &B);
+    assert_true(A.diverged[BAD] >= 0 && A.diverged[BAD] < 8);
+    assert_true(isnan(A.eval_loss[BAD]) && isnan(A.final_loss[BAD]));
+    size_t np = (size_t)40 * 6 + 40 + (size_t)ml_run_out_dim(&big[0]) * 40;
+    for (int i = 0, j = 0; i < SCALE_G; i++) {
+        if (i == BAD) continue;
+        assert_int_equal(A.diverged[i], -1);
+        assert_same_model(&A, i, SCALE_G, &B, j, SCALE_G - 1, np);
+        j++;
+    }
+    ml_train_result_free(&A);
+    ml_train_result_free(&B);
+}
+static void test_divergence_at_scale_decoder(void **s) { (void)s; check_divergence_at_scale(TASK_DECODER); }
+static void test_divergence_at_scale_reprojector(void **s) { (void)s; check_divergence_at_scale(TASK_REPROJECTOR); }
+static void test_divergence_at_scale_abs(void **s) { (void)s; check_divergence_at_scale(TASK_ABS); }
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_invariance_decoder),
         cmocka_unit_test(test_invariance_reprojector),
         cmocka_unit_test(test_invariance_abs),
         cmocka_unit_test(test_divergence_isolated),
+        cmocka_unit_test(test_divergence_at_scale_decoder),
+        cmocka_unit_test(test_divergence_at_scale_reprojector),
+        cmocka_unit_test(test_divergence_at_scale_abs),
     };
     return cmocka_run_group_tests_name("group", tests, NULL, NULL);
 }

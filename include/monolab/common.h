@@ -26,6 +26,12 @@ ML_NORETURN void ml_die(const char *fmt, ...) __attribute__((format(printf, 1, 2
 /* Internal errors (out of memory, I/O failure on a file we created). Exit 1. */
 ML_NORETURN void ml_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Test harnesses only (the config fuzzer): called with the exit code and
+ * the one-line message instead of printing and exiting; it must not return
+ * (it longjmps back to the harness). */
+typedef void (*ml_die_hook)(int code, const char *msg);
+void ml_set_die_hook(ml_die_hook hook);
+
 double ml_now(void); /* monotonic seconds */
 
 #endif

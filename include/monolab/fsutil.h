@@ -1,5 +1,8 @@
-/* File helpers with the durability the output contracts promise: whole
- * files appear atomically (write temp, fsync, rename), appends are fsynced. */
+/* File helpers with the durability the output contracts promise: every
+ * file appears atomically (write a temporary name, fsync, rename, fsync the
+ * folder), so no torn or half-written file is ever visible under its final
+ * name. Any I/O failure (full disk, read-only folder) exits 2 with one line
+ * naming the file and the errno, after removing the temporary file. */
 #ifndef MONOLAB_FSUTIL_H
 #define MONOLAB_FSUTIL_H
 #include <stddef.h>
@@ -18,8 +21,10 @@ void ml_atomic_commit(ml_atomic_file *a);
 /* mkdir -p; dies with a clear message if a component is not a directory. */
 void ml_mkdirs(const char *path);
 int ml_file_exists(const char *path);
-/* Append bytes and fsync before returning. */
+/* Append bytes durably; the file is replaced atomically (see fsutil.c). */
 void ml_append_sync(const char *path, const char *data, size_t n);
+/* Exit 2 with "<what> '<path>': <strerror> (<ERRNO name>)". */
+void ml_io_die(const char *what, const char *path, int err) __attribute__((noreturn));
 /* Whole file into a NUL-terminated buffer, or NULL if it does not exist. */
 char *ml_read_file(const char *path, size_t *len);
 

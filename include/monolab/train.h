@@ -25,6 +25,7 @@ typedef struct {
     ml_mono_stats *mono;/* [G] */
     float *params;      /* [G][n_param] final */
     double seconds;     /* wall time of the whole group */
+    int interrupted;    /* stopped early by SIGINT/SIGTERM: results incomplete */
 } ml_train_result;
 
 /* Called with the parameters after `done` steps whenever a checkpoint is due. */

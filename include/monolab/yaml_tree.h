@@ -17,7 +17,8 @@ typedef struct ynode {
 } ynode;
 
 /* Parse a whole file / a string. On a syntax error exits 2 with
- * "<origin>:<line>: <problem>". */
+ * "<origin>:<line>: <problem>". Returns NULL when the text holds no
+ * document (empty, blank, or only comments). */
 ynode *yn_parse_file(const char *path);
 ynode *yn_parse_string(const char *text, const char *origin);
 void yn_free(ynode *n);
