@@ -13,6 +13,7 @@ typedef struct {
     uint64_t seed;     /* toy checkpoints: key of the input stream */
     int seed_set;
     double feat_frac;  /* toy: true feature when S >= feat_frac * max (0.1) */
+    int similar;       /* similar clusters kept per cluster (20; 0: none) */
 } ml_embed_opts;
 
 /* A layer in memory, whatever the input file was. */
@@ -50,6 +51,10 @@ typedef struct {
     int *labels;  /* [n examples] */
     double *Z;    /* [(n-1) x 4] */
 } ml_neuron_result;
+
+/* Embeddings of neuron j at the given rows into E [n][d]: h ⊙ w_j, or h
+ * for pre-mlp (SPEC §2.3). */
+void ml_embed_rows(const ml_layer *L, int pre_mlp, int j, const int64_t *rows, int n, float *E);
 
 /* The CPU backend of embed + cluster: OpenMP over neurons. */
 void ml_embed_cluster_cpu(const ml_layer *L, const ml_embed_opts *o, const ml_selection *sel, ml_neuron_result *res);
