@@ -81,7 +81,14 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/libmonolab.a: $(LIB_OBJ)
+# The explorer's page (share/explorer/) is linked into the binary as data
+# (symbols _binary_<name>_start/_end), so a site can be written from anywhere.
+EXPLORER_ASSETS := index.html explorer.css explorer.js
+$(BUILD)/obj/explorer_assets.o: $(addprefix share/explorer/,$(EXPLORER_ASSETS)) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	cd share/explorer && ld -r -b binary -z noexecstack -o $(abspath $@) $(EXPLORER_ASSETS)
+
+$(BUILD)/libmonolab.a: $(LIB_OBJ) $(BUILD)/obj/explorer_assets.o
 	ar rcs $@ $^
 
 $(BUILD)/monolab: $(BUILD)/obj/main.o $(BACKEND_OBJ) $(BUILD)/libmonolab.a

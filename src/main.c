@@ -10,6 +10,7 @@
 int ml_analyze_main(int argc, char **argv);
 int ml_plot_main(int argc, char **argv);
 int ml_embed_main(int argc, char **argv);
+int ml_explore_main(int argc, char **argv);
 
 #ifndef ML_VERSION
 #define ML_VERSION "0.1.0"
@@ -21,6 +22,7 @@ static void usage(FILE *f) {
             "  monolab sweep CONFIG.yaml [key=value ...] [-o OUTDIR] [--device auto|cpu|cuda] [--resume] [--dry-run]\n"
             "  monolab embed INPUT [-o OUTDIR] [--device auto|cpu|cuda] [--embedding neuron|pre-mlp]\n"
             "                [--act-frac 0.75] [--max-examples 100] [--threshold 0.5] [--samples 4096]\n"
+            "  monolab explore OUTDIR... [-o SITE] [--input FILE] [--vocab FILE]\n"
             "  monolab plot OUTDIR [--runs r000001,...]\n"
             "  monolab analyze CKPT [-o analysis.json] [--samples 8192] [--on-frac 0.99]\n"
             "  monolab info\n"
@@ -101,6 +103,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "analyze")) return ml_analyze_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "plot")) return ml_plot_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "embed")) return ml_embed_main(argc - 2, argv + 2);
+    if (!strcmp(cmd, "explore")) return ml_explore_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage(stdout);
         return 0;
@@ -109,5 +112,5 @@ int main(int argc, char **argv) {
         printf("monolab %s\n", ML_VERSION);
         return 0;
     }
-    ml_die("unknown command '%s' (commands: sweep, embed, plot, analyze, info; see monolab --help)", cmd);
+    ml_die("unknown command '%s' (commands: sweep, embed, explore, plot, analyze, info; see monolab --help)", cmd);
 }

@@ -9,60 +9,22 @@ The Hugging Face stack is the pinned one `make` installs into build/pydeps
 import csv
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import BUILD, ROOT, run
+from conftest import run
+from gpt2_fixture import D, D_MLP, ENV, SCRIPT, TEXT, export, make_gpt2
 
-PYDEPS = os.path.join(BUILD, "pydeps")
-SCRIPT = os.path.join(ROOT, "scripts", "export_activations.py")
-ENV = {**os.environ, "PYTHONPATH": PYDEPS, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-if not os.path.isdir(PYDEPS):
-    pytest.fail(f"{PYDEPS} is missing: `make {os.path.relpath(PYDEPS, ROOT)}` installs the pinned transformers",
-                pytrace=False)
-sys.path.insert(0, PYDEPS)
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+import torch  # noqa: E402  (gpt2_fixture puts build/pydeps on the path)
+import transformers  # noqa: E402
 from safetensors import safe_open  # noqa: E402
-
-TEXT = "\n\n".join(
-    " ".join(f"word{(7 * d + 3 * i) % 23} the cat sat on mat {i % 5}" for i in range(40)) for d in range(12))
-N_LAYER, D, D_MLP = 3, 32, 128
 
 
 @pytest.fixture(scope="module")
 def gpt2_dir(tmp_path_factory):
-    """A random GPT-2 (3 layers) with a byte-level BPE tokenizer trained on TEXT,
-    saved like a hub model; LayerNorm scales and shifts random so that folding
-    them is actually tested."""
-    from tokenizers import ByteLevelBPETokenizer
-    d = tmp_path_factory.mktemp("gpt2")
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator([TEXT], vocab_size=400, min_frequency=1, special_tokens=["<|endoftext|>"])
-    tok = transformers.GPT2TokenizerFast(tokenizer_object=bpe, bos_token="<|endoftext|>",
-                                         eos_token="<|endoftext|>", unk_token="<|endoftext|>")
-    torch.manual_seed(0)
-    cfg = transformers.GPT2Config(n_layer=N_LAYER, n_embd=D, n_head=4, n_inner=D_MLP, n_positions=64,
-                                  vocab_size=len(tok), bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
-    model = transformers.GPT2LMHeadModel(cfg)
-    with torch.no_grad():
-        for blk in model.transformer.h:
-            blk.ln_2.weight.uniform_(0.5, 1.5)
-            blk.ln_2.bias.normal_(0, 0.3)
-            blk.mlp.c_fc.bias.normal_(0, 0.1)
-    model.save_pretrained(d)
-    tok.save_pretrained(d)
-    (d / "corpus.txt").write_text(TEXT)
-    return d
-
-
-def export(gpt2_dir, out, *args):
-    r = run([sys.executable, SCRIPT, "--model", str(gpt2_dir), "--text", str(gpt2_dir / "corpus.txt"),
-             "--ctx", "16", "--tokens", "500", "--batch", "4", "--device", "cpu", "-o", str(out), *args], env=ENV)
-    return r
+    return make_gpt2(tmp_path_factory.mktemp("gpt2"))
 
 
 def load(path):
