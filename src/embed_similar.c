@@ -171,6 +171,9 @@ void ml_embed_clusters_stage(const char *outdir, const char *input, const ml_lay
     ml_cluster_table t;
     ml_clusters_summarise(L, o, sel, res, &t);
     t.k = o->similar;
+    if (t.k) /* C^2 d multiply-adds: minutes on a CPU at GPT-2 scale, so say so before starting */
+        fprintf(stderr, "[monolab] similar clusters: %lld clusters, %.1f TFLOP (--similar 0 skips this)\n",
+                (long long)t.C, 2e-12 * (double)t.C * (double)t.C * t.d);
     t.sim_idx = ml_malloc(sizeof(int64_t) * (size_t)(t.C * t.k + 1));
     t.sim = ml_malloc(sizeof(float) * (size_t)(t.C * t.k + 1));
     ml_similar_topk(t.emb, t.C, t.d, t.neuron, t.k, t.sim_idx, t.sim);

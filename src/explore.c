@@ -84,6 +84,7 @@ int ml_explore_main(int argc, char **argv) {
     ml_embed_out *e = ml_calloc((size_t)nd, sizeof *e);
     for (int l = 0; l < nd; l++) {
         ml_embed_out_load(&e[l], dirs[l]);
+        fprintf(stderr, "[monolab] explore: read %s in %.1f s\n", dirs[l], ml_now() - t0);
         const char *in = input ? input : e[l].input;
         if (!ml_file_exists(in))
             ml_die("explore: %s was embedded from %s, which is not there (pass it with --input)", dirs[l], in);
@@ -93,12 +94,15 @@ int ml_explore_main(int argc, char **argv) {
     char layers[8192] = "ML.layers([";
     for (int l = 0; l < nd; l++) {
         ml_explore_src s;
+        double t1 = ml_now();
         ml_explore_src_load(&s, &e[l], input ? input : e[l].input, vocab);
         plain(s.name);
+        double t2 = ml_now();
         ml_explore_write_layer(site, l, &e[l], &s);
         size_t at = strlen(layers);
         snprintf(layers + at, sizeof layers - at, "%s{\"dir\":\"L%d\",\"name\":\"%s\"}", l ? "," : "", l, s.name);
-        fprintf(stderr, "[monolab] explore: layer %d (%s): %d neurons written\n", l, s.name, e[l].n);
+        fprintf(stderr, "[monolab] explore: layer %d (%s): input read in %.1f s, %d neuron files written in %.1f s\n",
+                l, s.name, t2 - t1, e[l].n, ml_now() - t2);
         ml_explore_src_free(&s);
         ml_embed_out_free(&e[l]);
     }

@@ -69,7 +69,20 @@ static void token_window(const ml_layer *L, int64_t key, int64_t *lo, int64_t *h
     while (*hi + 1 < L->T && *hi - key < ML_EXPLORE_AFTER && L->doc[*hi + 1] == L->doc[key]) (*hi)++;
 }
 
-static void example_json(sbuf *b, const ml_embed_out *e, const ml_explore_src *s, int j, int64_t a) {
+/* w_j is read once per token shown; W [d][n] holds it with stride n (a cache
+ * miss per element), so the writer works from a transposed copy. */
+static float *transpose(const float *W, int d, int n) {
+    float *Wt = ml_malloc(sizeof(float) * (size_t)d * n);
+#pragma omp parallel for schedule(static)
+    for (int j0 = 0; j0 < n; j0 += 64)
+        for (int c0 = 0; c0 < d; c0 += 64)
+            for (int c = c0; c < d && c < c0 + 64; c++)
+                for (int j = j0; j < n && j < j0 + 64; j++) Wt[(size_t)j * d + c] = W[(size_t)c * n + j];
+    return Wt;
+}
+
+static void example_json(sbuf *b, const ml_embed_out *e, const ml_explore_src *s, const float *wj, int j,
+                         int64_t a) {
     const ml_layer *L = &s->L;
     sb_printf(b, "{\"id\":%lld,\"row\":%lld,\"act\":", (long long)e->ex_id[a], (long long)e->ex_row[a]);
     sb_num(b, e->ex_act[a]);
@@ -90,7 +103,7 @@ static void example_json(sbuf *b, const ml_embed_out *e, const ml_explore_src *s
     token_window(L, e->ex_row[a], &lo, &hi);
     sb_printf(b, ",\"key\":%lld,\"t\":[", (long long)(e->ex_row[a] - lo));
     for (int64_t r = lo; r <= hi; r++) {
-        float z = cblas_sdot(L->d, L->pre + (size_t)r * L->d, 1, L->W + j, L->n) + L->b[j];
+        float z = cblas_sdot(L->d, L->pre + (size_t)r * L->d, 1, wj, 1) + L->b[j];
         sb_put(b, r > lo ? ",[" : "[", r > lo ? 2 : 1);
         if (s->tokens && s->vocab && s->tokens[r] >= 0 && s->tokens[r] < s->n_vocab) sb_str(b, s->vocab[s->tokens[r]]);
         else if (s->tokens) sb_printf(b, "\"#%lld\"", (long long)s->tokens[r]);
@@ -121,7 +134,7 @@ static int shown_examples(const ml_embed_out *e, int j, int c, int central, int 
     return k + 1;
 }
 
-static void neuron_json(sbuf *b, int layer, const ml_embed_out *e, const ml_explore_src *s, int j) {
+static void neuron_json(sbuf *b, int layer, const ml_embed_out *e, const ml_explore_src *s, const float *Wt, int j) {
     const ml_csv *t = &e->neurons;
     sb_printf(b, "ML.neuron({\"layer\":%d,\"n\":%d,\"stats\":{", layer, j);
     for (int c = 0; c < t->n_cols; c++) {
@@ -166,7 +179,7 @@ static void neuron_json(sbuf *b, int layer, const ml_embed_out *e, const ml_expl
         int k = shown_examples(e, j, c, e->cl_central[q], shown);
         for (int i = 0; i < k; i++) {
             if (i) sb_put(b, ",", 1);
-            example_json(b, e, s, j, f + shown[i]);
+            example_json(b, e, s, Wt + (size_t)j * s->L.d, j, f + shown[i]);
         }
         sb_put(b, "]}", 2);
     }
@@ -208,6 +221,7 @@ void ml_explore_write_layer(const char *site, int layer, const ml_embed_out *e, 
     snprintf(path, sizeof path, "%s/data/L%d/index.js", site, layer);
     write_file(path, &b);
     free(b.p);
+    float *Wt = transpose(s->L.W, s->L.d, s->L.n);
 #pragma omp parallel
     {
         sbuf nb = {0};
@@ -215,10 +229,11 @@ void ml_explore_write_layer(const char *site, int layer, const ml_embed_out *e, 
 #pragma omp for schedule(dynamic, 64)
         for (int j = 0; j < e->n; j++) {
             nb.n = 0;
-            neuron_json(&nb, layer, e, s, j);
+            neuron_json(&nb, layer, e, s, Wt, j);
             snprintf(p, sizeof p, "%s/%d.js", dir, j);
             write_file(p, &nb);
         }
         free(nb.p);
     }
+    free(Wt);
 }
