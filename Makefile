@@ -160,6 +160,7 @@ test-gpu: all $(GPU_TEST_BIN)
 bench: all $(BUILD)/bench/bench_cpu
 	$(PY) bench/bench_cpu.py
 	$(PY) bench/bench_embed.py cpu
+	$(PY) bench/bench_explore.py
 
 # Reduced-scale LR1, LR3, K0, K1 on the CPU (see configs/figures-quick/), their
 # figures, and the numbers that decide claims 1-3 (runs/figures-quick/claims.md).
