@@ -77,7 +77,7 @@ def gpt2_site(tmp_path_factory):
     return d / "e", d / "site"
 
 
-def wait(driver, cond, t=20):
+def wait(driver, cond, t=60):  # generous: CI machines may be busy
     return WebDriverWait(driver, t).until(lambda d: cond(d))
 
 
