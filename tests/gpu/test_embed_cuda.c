@@ -75,7 +75,7 @@ static void test_twins(void **s) {
             for (int pre = 0; pre < 2; pre++) {
                 ml_layer L;
                 make_layer(&L, 3000, 48, 300, acts[ai], docs);
-                ml_embed_opts o = {0.75, 100, 0.5, pre, 0, 0, 0, 0.1};
+                ml_embed_opts o = {0.75, 100, 0.5, pre, 0, 0, 0, 0.1, 0};
                 compare(&L, &o);
                 ml_layer_free(&L);
             }
