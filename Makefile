@@ -15,9 +15,9 @@ DEB_PKGS := libyaml-dev libcjson-dev libopenblas-dev liblapacke-dev libcmocka-de
 
 # The Hugging Face stack for scripts/export_activations.py's test: no Debian
 # package has transformers, and its newest releases need a newer torch than
-# Debian's 1.13, so these pins (the last that run on torch 1.13, with their
-# own pure-data dependencies) go into build/pydeps; the rest of their
-# dependencies come from Debian above.
+# Debian's 1.13, so these pinned releases, which run on torch 1.13, go into
+# build/pydeps with pip --no-deps; their other dependencies are the Debian
+# packages above.
 PYDEPS_PINS := transformers==4.40.2 tokenizers==0.19.1 huggingface-hub==0.23.0 safetensors==0.4.3
 
 CFLAGS ?= -O3 -march=x86-64-v3
