@@ -10,7 +10,16 @@ NVCC ?= $(shell command -v nvcc 2>/dev/null)
 # Debian packages the build and the tests need; installed when run as root.
 DEB_PKGS := libyaml-dev libcjson-dev libopenblas-dev liblapacke-dev libcmocka-dev pkg-config \
             gnuplot-nox zlib1g-dev dataset-fashion-mnist python3-numpy python3-scipy python3-sklearn \
-            python3-torch python3-pytest slurmctld slurmd slurm-client munge
+            python3-torch python3-pytest slurmctld slurmd slurm-client munge \
+            python3-pip python3-regex python3-tqdm python3-filelock python3-requests python3-yaml \
+            python3-packaging python3-typing-extensions chromium chromium-driver python3-selenium
+
+# The Hugging Face stack for scripts/export_activations.py's test: no Debian
+# package has transformers, and its newest releases need a newer torch than
+# Debian's 1.13, so these pinned releases, which run on torch 1.13, go into
+# build/pydeps with pip --no-deps; their other dependencies are the Debian
+# packages above.
+PYDEPS_PINS := transformers==4.40.2 tokenizers==0.19.1 huggingface-hub==0.23.0 safetensors==0.4.3
 
 CFLAGS ?= -O3 -march=x86-64-v3
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iinclude -Isrc -MMD -MP
@@ -57,7 +66,7 @@ GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%) $(GPU_TEST_C:tests/
 all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump $(BUILD)/tests/saedump
 
 # Install what is missing (root), or say exactly what to run.
-$(BUILD)/.deps:
+$(BUILD)/.deps: Makefile
 	@mkdir -p $(BUILD)
 	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -75,8 +84,15 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# The explorer's page (share/explorer/) is linked into the binary as data
+# (symbols _binary_<name>_start/_end), so a site can be written from anywhere.
+EXPLORER_ASSETS := index.html explorer.css explorer.js
+$(BUILD)/obj/explorer_assets.o: $(addprefix share/explorer/,$(EXPLORER_ASSETS)) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	cd share/explorer && ld -r -b binary -z noexecstack -o $(abspath $@) $(EXPLORER_ASSETS)
+
 # Rebuilt from scratch: an object of a renamed or deleted source must not linger.
-$(BUILD)/libmonolab.a: $(LIB_OBJ)
+$(BUILD)/libmonolab.a: $(LIB_OBJ) $(BUILD)/obj/explorer_assets.o
 	rm -f $@
 	ar rcs $@ $^
 
@@ -107,7 +123,10 @@ run: all
 	rm -rf runs/quickstart
 	$(BUILD)/monolab sweep configs/quickstart.yaml -o runs/quickstart
 
-test: all $(TEST_BIN) nvcc-check
+$(BUILD)/pydeps: | $(BUILD)/.deps
+	rm -rf $@.tmp && PIP_ROOT_USER_ACTION=ignore $(PY) -m pip install -q --disable-pip-version-check --no-deps --target $@.tmp $(PYDEPS_PINS) && mv $@.tmp $@
+
+test: all $(TEST_BIN) nvcc-check $(BUILD)/pydeps
 	@fail=0; for t in $(TEST_BIN); do echo "== $$t"; $$t || fail=1; done; \
 	$(PY) -m pytest -q tests || fail=1; \
 	if nvidia-smi -L >/dev/null 2>&1; then echo "A GPU is present: run 'make test-gpu' for the GPU tests."; \
@@ -142,6 +161,7 @@ bench: all $(BUILD)/bench/bench_cpu
 	$(PY) bench/bench_cpu.py
 	$(PY) bench/bench_embed.py cpu
 	$(PY) bench/bench_contended.py
+	$(PY) bench/bench_explore.py
 
 # Reduced-scale LR1, LR3, K0, K1 on the CPU (see configs/figures-quick/), their
 # figures, and the numbers that decide claims 1-3 (runs/figures-quick/claims.md).

@@ -1,7 +1,9 @@
 """`make bench-embed`: monolab embed on a synthetic GPT-2-small-scale input
 (36,864 neurons, d=768) against the scikit-learn per-neuron pipeline on a
 sample of neurons, extrapolated, on the same machine. Pass --device cuda on
-a GPU machine to time the CUDA backend the same way."""
+a GPU machine to time the CUDA backend the same way. Similar clusters are
+off (--similar 0): this input's 550k mostly single-example clusters would
+make them 466 TFLOP, GPU work, and they are not part of the comparison."""
 import os
 import re
 import subprocess
@@ -18,7 +20,7 @@ def main():
         f = os.path.join(d, "synth.safetensors")
         subprocess.run([sys.executable, os.path.join(ROOT, "bench/embed_synth.py"), f, T], check=True)
         r = subprocess.run([os.path.join(ROOT, "build/monolab"), "embed", f, "-o", os.path.join(d, "out"),
-                            "--device", device], capture_output=True, text=True, check=True)
+                            "--device", device, "--similar", "0"], capture_output=True, text=True, check=True)
         m = re.search(r"(\d+) neurons, (\d+) examples: selection ([\d.]+) s, embed\+cluster ([\d.]+) s", r.stderr)
         n, ex, sel, clu = int(m[1]), int(m[2]), float(m[3]), float(m[4])
         peer = subprocess.run([sys.executable, os.path.join(ROOT, "bench/peers/sklearn_embed.py"), f, "300"],

@@ -3,7 +3,12 @@ pre_mlp [T, 768] is a mixture of directions (each token a sparse positive
 combination of 64 unit directions plus noise), W_in [768, 12*3072] random
 with a share of each neuron aligned to a few of those directions, so that
 neurons have structured, clusterable activating examples.
-usage: embed_synth.py OUT.safetensors [T]"""
+With --contexts C the rows also get token_ids (random ids of a 50,257-token
+vocabulary, written as OUT's vocab_synth.json) and doc_index (C rows per
+context), the shape of an exported GPT-2 layer, for the explorer benchmark.
+usage: embed_synth.py OUT.safetensors [T] [--contexts C]"""
+import json
+import os
 import sys
 
 import numpy as np
@@ -13,8 +18,14 @@ from stio import save  # noqa: E402
 
 
 def main():
-    out = sys.argv[1]
-    T = int(sys.argv[2]) if len(sys.argv) > 2 else 8192
+    args = sys.argv[1:]
+    ctx = None
+    if "--contexts" in args:
+        i = args.index("--contexts")
+        ctx = int(args[i + 1])
+        del args[i:i + 2]
+    out = args[0]
+    T = int(args[1]) if len(args) > 1 else 8192
     d, n, n_dir = 768, 12 * 3072, 64
     rng = np.random.default_rng(0)
     dirs = rng.standard_normal((n_dir, d)).astype(np.float32)
@@ -26,8 +37,16 @@ def main():
     pick = rng.integers(0, n_dir, (n, 3))
     for q in range(3):
         W += (0.05 * rng.random(n)).astype(np.float32) * dirs[pick[:, q]].T
-    save(out, {"pre_mlp": pre, "W_in": W, "b_in": np.full(n, -0.1, np.float32)},
-         {"model": "synthetic-gpt2-small", "layer": "all", "activation": "gelu_new"})
+    tensors = {"pre_mlp": pre, "W_in": W, "b_in": np.full(n, -0.1, np.float32)}
+    meta = {"model": "synthetic-gpt2-small", "layer": "all", "activation": "gelu_new"}
+    if ctx:
+        vocab = 50257
+        tensors["token_ids"] = rng.integers(0, vocab, T).astype(np.int64)
+        tensors["doc_index"] = (np.arange(T) // ctx).astype(np.int64)
+        meta["vocab"] = "vocab_synth.json"
+        with open(os.path.join(os.path.dirname(os.path.abspath(out)), meta["vocab"]), "w") as f:
+            json.dump([f" tok{i}" for i in range(vocab)], f)
+    save(out, tensors, meta)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 #include "monolab/cli.h"
 #include "monolab/embed.h"
 #include "monolab/embed_layer.h"
+#include "monolab/embed_similar.h"
 #include "monolab/fsutil.h"
 #include "monolab/metrics.h"
 #include "monolab/safetensors.h"
@@ -18,7 +19,7 @@
 static void usage_die(const char *msg, const char *arg) {
     ml_die("embed: %s%s%s (usage: monolab embed INPUT [-o OUTDIR] [--device auto|cpu|cuda] "
            "[--embedding neuron|pre-mlp] [--act-frac 0.75] [--max-examples 100] [--threshold 0.5] "
-           "[--samples 4096] [--seed S] [--feature-frac 0.1])",
+           "[--samples 4096] [--seed S] [--feature-frac 0.1] [--similar 20])",
            msg, arg ? " " : "", arg ? arg : "");
 }
 
@@ -114,7 +115,7 @@ static void toy_summary(const char *outdir, const ml_layer *L, const ml_selectio
 }
 
 int ml_embed_main(int argc, char **argv) {
-    ml_embed_opts o = {0.75, 100, 0.5, 0, 4096, 0, 0, 0.1};
+    ml_embed_opts o = {0.75, 100, 0.5, 0, 4096, 0, 0, 0.1, ML_SIMILAR_K};
     const char *input = NULL, *outdir = NULL, *device = "auto";
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -133,6 +134,7 @@ int ml_embed_main(int argc, char **argv) {
         else if (!strcmp(a, "--samples")) o.samples = (int)num_arg(a, argv[++i], 1, 1e8);
         else if (!strcmp(a, "--seed")) { o.seed = (uint64_t)num_arg(a, argv[++i], 0, 1e18); o.seed_set = 1; }
         else if (!strcmp(a, "--feature-frac")) o.feat_frac = num_arg(a, argv[++i], 0, 1);
+        else if (!strcmp(a, "--similar")) o.similar = (int)num_arg(a, argv[++i], 0, 1000);
         else if (a[0] == '-') usage_die("unknown option", a);
         else if (!input) input = a;
         else usage_die("one INPUT at a time, got another:", a);
@@ -167,7 +169,8 @@ int ml_embed_main(int argc, char **argv) {
            ni ? intra / ni : NAN, no ? inter / no : NAN);
     write_outputs(outdir, &L, sel, res, &o);
     if (L.true_features) toy_summary(outdir, &L, sel, res);
-    fprintf(stderr, "[monolab] wrote %s/neurons.csv, examples.csv, linkage.safetensors%s\n", outdir,
+    ml_embed_clusters_stage(outdir, input, &L, &o, sel, res);
+    fprintf(stderr, "[monolab] wrote %s/neurons.csv, examples.csv, linkage.safetensors, clusters.csv, similar.safetensors%s\n", outdir,
             L.true_features ? ", summary.json" : "");
     for (int j = 0; j < L.n; j++) {
         free(sel[j].example); free(sel[j].row); free(sel[j].act);

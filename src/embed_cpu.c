@@ -93,6 +93,20 @@ static void select_examples(const ml_layer *L, const ml_embed_opts *o, ml_select
     free(A); free(mx); free(cur); free(slot); free(thr); free(bound);
 }
 
+/* Shared with the similar-clusters stage (src/embed_similar.c), which
+ * re-embeds each cluster's central example. */
+void ml_embed_rows(const ml_layer *L, int pre_mlp, int j, const int64_t *rows, int n, float *E) {
+    const int d = L->d;
+    for (int a = 0; a < n; a++) {
+        const float *h = L->pre + (size_t)rows[a] * d;
+        float *e = E + (size_t)a * d;
+        if (pre_mlp)
+            for (int c = 0; c < d; c++) e[c] = h[c];
+        else
+            for (int c = 0; c < d; c++) e[c] = h[c] * L->W[(size_t)c * L->n + j];
+    }
+}
+
 static void embed_cluster(const ml_layer *L, const ml_embed_opts *o, const ml_selection *sel, ml_neuron_result *res) {
     const int d = L->d, cap = o->max_examples;
     const size_t nc = (size_t)cap * (cap - 1) / 2 + 1;
@@ -110,14 +124,7 @@ static void embed_cluster(const ml_layer *L, const ml_embed_opts *o, const ml_se
             int n = s->n;
             r->labels = ml_calloc((size_t)(n ? n : 1), sizeof(int));
             r->Z = ml_calloc((size_t)(n > 1 ? n - 1 : 1) * 4, sizeof(double));
-            for (int a = 0; a < n; a++) {
-                const float *h = L->pre + (size_t)s->row[a] * d;
-                float *e = E + (size_t)a * d;
-                if (o->pre_mlp)
-                    for (int c = 0; c < d; c++) e[c] = h[c];
-                else
-                    for (int c = 0; c < d; c++) e[c] = h[c] * L->W[(size_t)c * L->n + j];
-            }
+            ml_embed_rows(L, o->pre_mlp, j, s->row, n, E);
             if (n > 0) cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, d, 1.0f, E, d, 0.0f, G, n);
             for (int a = 0; a < n; a++) nrm[a] = sqrt(fmax((double)G[(size_t)a * n + a], 0.0));
             for (int a = 0; a < n; a++)

@@ -41,6 +41,7 @@ static const struct {
                              "                [--gpus-per-task 1] [--time HH:MM:SS] [--tflops T] [--submit]"},
     {"embed", ml_embed_main, "INPUT [-o OUTDIR] [--device auto|cpu|cuda] [--embedding neuron|pre-mlp]\n"
                              "                [--act-frac 0.75] [--max-examples 100] [--threshold 0.5] [--samples 4096]"},
+    {"explore", ml_explore_main, "OUTDIR... [-o SITE] [--input FILE] [--vocab FILE]"},
     {"sae", ml_sae_main, "CONFIG.yaml [key=value ...] [-o OUTDIR]"},
     {"plot", ml_plot_main, "OUTDIR [--runs r000001,...]"},
     {"analyze", ml_analyze_main, "CKPT [-o analysis.json] [--samples 8192] [--on-frac 0.99]"},

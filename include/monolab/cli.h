@@ -10,6 +10,7 @@ int ml_embed_main(int argc, char **argv);   /* src/embed.c */
 int ml_plot_main(int argc, char **argv);    /* src/plot.c */
 int ml_analyze_main(int argc, char **argv); /* src/analyze.c */
 int ml_sae_main(int argc, char **argv);     /* src/sae_cmd.c */
+int ml_explore_main(int argc, char **argv); /* src/explore.c */
 int ml_merge_main(int argc, char **argv);   /* src/merge.c */
 int ml_slurm_main(int argc, char **argv);   /* src/slurm.c */
 

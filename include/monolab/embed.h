@@ -15,6 +15,7 @@ typedef struct {
     uint64_t seed;     /* toy checkpoints: key of the input stream */
     int seed_set;
     double feat_frac;  /* toy: true feature when S >= feat_frac * max (0.1) */
+    int similar;       /* similar clusters kept per cluster (20; 0: none) */
 } ml_embed_opts;
 
 /* A layer in memory, whatever the input file was. */
@@ -51,6 +52,10 @@ typedef struct {
  * filled), with the two stages' times (file reading excluded). The CPU
  * twin is src/embed_cpu.c; the CUDA one, kernels/embed_cuda.cu, is linked
  * only in CUDA builds and reached only through ml_backend_cuda_get(). */
+/* Embeddings of neuron j at the given rows into E [n][d]: h ⊙ w_j, or h
+ * for pre-mlp (docs/science.md §2.1). */
+void ml_embed_rows(const ml_layer *L, int pre_mlp, int j, const int64_t *rows, int n, float *E);
+
 void ml_embed_cpu(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
                   double *t_select, double *t_cluster);
 void ml_embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,

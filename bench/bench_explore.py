@@ -1,0 +1,50 @@
+"""`make bench` part: `monolab explore` on the synthetic GPT-2-small-scale
+input (36,864 neurons; bench/embed_synth.py), once with rows as examples
+(the embed benchmark's file) and once with tokens in contexts of 16 (token
+windows coloured per token, as for an exported layer). The embed run that
+feeds it uses --similar 0 (see bench_embed.py); the site's size and the
+explore wall time are reported, with its CPU time (user + system, which
+other load on the machine inflates less than the wall time) and the load
+average when it ran."""
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MONOLAB = os.path.join(ROOT, "build/monolab")
+
+
+def du(path):
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+
+
+def main():
+    T = os.environ.get("EMBED_T", "8192")
+    print(f"explore benchmark: 36,864 neurons, d=768, T={T}; {os.cpu_count()} cores")
+    print("| input | examples | clusters | neuron files | site MB | explore wall s | explore CPU s | load avg |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, extra in (("rows as examples, no tokens", []), ("tokens, contexts of 16", ["--contexts", "16"])):
+        with tempfile.TemporaryDirectory() as d:
+            f = os.path.join(d, "synth.safetensors")
+            subprocess.run([sys.executable, os.path.join(ROOT, "bench/embed_synth.py"), f, T, *extra], check=True)
+            r = subprocess.run([MONOLAB, "embed", f, "-o", os.path.join(d, "e"), "--device", "cpu", "--similar", "0"],
+                               capture_output=True, text=True, check=True)
+            ex = int(re.search(r"(\d+) examples", r.stderr)[1])
+            clusters = int(re.search(r"(\d+) clusters", r.stderr)[1])
+            ru0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.time()
+            subprocess.run([MONOLAB, "explore", os.path.join(d, "e"), "-o", os.path.join(d, "site")], check=True,
+                           capture_output=True)
+            sec, ru = time.time() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime
+            load = os.getloadavg()[0]
+            files = len(os.listdir(os.path.join(d, "site/data/L0/n")))
+            print(f"| {label} | {ex:,} | {clusters:,} | {files:,} | {du(os.path.join(d, 'site')) / 1e6:.0f} | {sec:.1f} | {cpu:.1f} | {load:.1f} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+/* The explorer's data files: data/L<layer>/index.js (the neuron table) and
+ * data/L<layer>/n/<j>.js (one neuron: clusters, shown examples with their
+ * token windows or features, merge tree, similar clusters). Each is a call
+ * ML.index({...}) / ML.neuron({...}) of JSON, so a <script> tag can load it
+ * from file://. JSON is written by hand into a growing buffer: cJSON trees
+ * for ~10^8 numbers would cost more than the rest of the command. */
+#include "monolab/common.h"
+#include "monolab/elementwise.h"
+#include "monolab/explore.h"
+#include "monolab/fsutil.h"
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char *p;
+    size_t n, cap;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        b->cap = 2 * (b->n + n + 1) + 4096;
+        b->p = realloc(b->p, b->cap);
+        if (!b->p) ml_fatal("out of memory");
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+}
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(sbuf *b, const char *fmt, ...) {
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    sb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* JSON has no NaN: undefined metrics become null. */
+static void sb_num(sbuf *b, double x) {
+    if (isfinite(x)) sb_printf(b, "%.4g", x);
+    else sb_put(b, "null", 4);
+}
+
+static void sb_str(sbuf *b, const char *s) {
+    sb_put(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') { sb_put(b, "\\", 1); sb_put(b, s, 1); }
+        else if (c == '\n') sb_put(b, "\\n", 2);
+        else if (c < 0x20) sb_printf(b, "\\u%04x", c);
+        else sb_put(b, s, 1);
+    }
+    sb_put(b, "\"", 1);
+}
+
+static void write_file(const char *path, const sbuf *b) {
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(b->p, 1, b->n, f) != b->n || fclose(f)) ml_fatal("cannot write '%s'", path);
+}
+
+/* Token window of one example: rows [lo, hi] around the key row, inside its context. */
+static void token_window(const ml_layer *L, int64_t key, int64_t *lo, int64_t *hi) {
+    *lo = *hi = key;
+    if (!L->doc) return; /* rows are separate examples: only the key row is text of this example */
+    while (*lo > 0 && key - *lo < ML_EXPLORE_BEFORE && L->doc[*lo - 1] == L->doc[key]) (*lo)--;
+    while (*hi + 1 < L->T && *hi - key < ML_EXPLORE_AFTER && L->doc[*hi + 1] == L->doc[key]) (*hi)++;
+}
+
+/* w_j is read once per token shown; W [d][n] holds it with stride n (a cache
+ * miss per element), so the writer works from a transposed copy. */
+static float *transpose(const float *W, int d, int n) {
+    float *Wt = ml_malloc(sizeof(float) * (size_t)d * n);
+#pragma omp parallel for schedule(static)
+    for (int j0 = 0; j0 < n; j0 += 64)
+        for (int c0 = 0; c0 < d; c0 += 64)
+            for (int c = c0; c < d && c < c0 + 64; c++)
+                for (int j = j0; j < n && j < j0 + 64; j++) Wt[(size_t)j * d + c] = W[(size_t)c * n + j];
+    return Wt;
+}
+
+/* Dot product in 8 fixed lanes (vectorises without -ffast-math). OpenBLAS's
+ * sdot costs far more per call than its 768 multiply-adds at this size. */
+static float dot(const float *x, const float *y, int n) {
+    float acc[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) acc[l] += x[i + l] * y[i + l];
+    float s = 0;
+    for (; i < n; i++) s += x[i] * y[i];
+    for (int l = 0; l < 8; l++) s += acc[l];
+    return s;
+}
+
+static void example_json(sbuf *b, const ml_embed_out *e, const ml_explore_src *s, const float *wj, int j,
+                         int64_t a) {
+    const ml_layer *L = &s->L;
+    sb_printf(b, "{\"id\":%lld,\"row\":%lld,\"act\":", (long long)e->ex_id[a], (long long)e->ex_row[a]);
+    sb_num(b, e->ex_act[a]);
+    if (s->V) { /* toy: the active features and their values */
+        sb_put(b, ",\"f\":[", 6);
+        const float *v = s->V + (size_t)e->ex_row[a] * s->N;
+        for (int i = 0, first = 1; i < s->N; i++)
+            if (v[i] != 0) {
+                sb_printf(b, "%s[%d,", first ? "" : ",", i);
+                sb_num(b, v[i]);
+                sb_put(b, "]", 1);
+                first = 0;
+            }
+        sb_put(b, "]}", 2);
+        return;
+    }
+    int64_t lo, hi;
+    token_window(L, e->ex_row[a], &lo, &hi);
+    sb_printf(b, ",\"key\":%lld,\"t\":[", (long long)(e->ex_row[a] - lo));
+    for (int64_t r = lo; r <= hi; r++) {
+        /* the key row's activation is known (examples.csv); the others are computed */
+        float act = r == e->ex_row[a] ? e->ex_act[a] : ml_act_any(L->act, dot(L->pre + (size_t)r * L->d, wj, L->d) + L->b[j]);
+        sb_put(b, r > lo ? ",[" : "[", r > lo ? 2 : 1);
+        if (s->tokens && s->vocab && s->tokens[r] >= 0 && s->tokens[r] < s->n_vocab) sb_str(b, s->vocab[s->tokens[r]]);
+        else if (s->tokens) sb_printf(b, "\"#%lld\"", (long long)s->tokens[r]);
+        else sb_printf(b, "\"row %lld\"", (long long)r);
+        sb_put(b, ",", 1);
+        sb_num(b, act);
+        sb_put(b, "]", 1);
+    }
+    sb_put(b, "]}", 2);
+}
+
+/* Examples shown for a cluster: the central one first, then the others by
+ * activation (largest first), at most ML_EXPLORE_SHOWN. */
+static int shown_examples(const ml_embed_out *e, int j, int c, int central, int *out) {
+    const int64_t f = e->ex_first[j], n = e->ex_first[j + 1] - f;
+    const float *act = e->ex_act + f;
+    int *rest = out + 1, k = 0, cap = ML_EXPLORE_SHOWN - 1;
+    out[0] = central;
+    for (int a = 0; a < n; a++) {
+        if (e->ex_cluster[f + a] != c || a == central) continue;
+        int p;
+        if (k < cap) p = k++;
+        else if (act[a] > act[rest[cap - 1]]) p = cap - 1;
+        else continue;
+        while (p > 0 && act[a] > act[rest[p - 1]]) { rest[p] = rest[p - 1]; p--; } /* ties keep dataset order */
+        rest[p] = a;
+    }
+    return k + 1;
+}
+
+static void neuron_json(sbuf *b, int layer, const ml_embed_out *e, const ml_explore_src *s, const float *Wt, int j) {
+    const ml_csv *t = &e->neurons;
+    sb_printf(b, "ML.neuron({\"layer\":%d,\"n\":%d,\"stats\":{", layer, j);
+    for (int c = 0; c < t->n_cols; c++) {
+        sb_printf(b, "%s", c ? "," : "");
+        sb_str(b, t->cols[c]);
+        sb_put(b, ":", 1);
+        sb_num(b, strtod(t->rows[j][c], NULL));
+    }
+    int64_t f = e->ex_first[j], n = e->ex_first[j + 1] - f;
+    sb_put(b, "},\"labels\":[", 12);
+    for (int64_t a = 0; a < n; a++) sb_printf(b, "%s%d", a ? "," : "", e->ex_cluster[f + a]);
+    sb_put(b, "],\"Z\":[", 7);
+    for (int64_t r = e->z_off[j]; r < e->z_off[j + 1]; r++) {
+        const double *z = e->Z + 4 * r;
+        sb_printf(b, "%s[%d,%d,", r > e->z_off[j] ? "," : "", (int)z[0], (int)z[1]);
+        sb_num(b, z[2]);
+        sb_printf(b, ",%d]", (int)z[3]);
+    }
+    sb_put(b, "],\"clusters\":[", 14);
+    int shown[ML_EXPLORE_SHOWN];
+    for (int64_t q = e->cl_first[j]; q < e->cl_first[j + 1]; q++) {
+        int c = (int)(q - e->cl_first[j]);
+        sb_printf(b, "%s{\"size\":%d,\"intra\":", c ? "," : "", e->cl_size[q]);
+        sb_num(b, e->cl_intra[q]);
+        sb_put(b, ",\"similar\":[", 12);
+        for (int i = 0, first = 1; i < e->k; i++) {
+            int64_t o = e->sim_idx[q * e->k + i];
+            if (o < 0) continue;
+            int on = 0; /* the neuron owning cluster o: binary search over cl_first */
+            for (int lo = 0, hi = e->n; lo < hi;) {
+                int mid = (lo + hi) / 2;
+                if (e->cl_first[mid + 1] <= o) lo = mid + 1;
+                else hi = mid;
+                on = lo;
+            }
+            sb_printf(b, "%s[%d,%lld,", first ? "" : ",", on, (long long)(o - e->cl_first[on]));
+            sb_num(b, e->sim[q * e->k + i]);
+            sb_put(b, "]", 1);
+            first = 0;
+        }
+        sb_put(b, "],\"ex\":[", 8);
+        int k = shown_examples(e, j, c, e->cl_central[q], shown);
+        for (int i = 0; i < k; i++) {
+            if (i) sb_put(b, ",", 1);
+            example_json(b, e, s, Wt + (size_t)j * s->L.d, j, f + shown[i]);
+        }
+        sb_put(b, "]}", 2);
+    }
+    sb_put(b, "]});\n", 5);
+}
+
+static void index_json(sbuf *b, int layer, const ml_embed_out *e, const ml_explore_src *s) {
+    const ml_csv *t = &e->neurons;
+    sb_printf(b, "ML.index({\"layer\":%d,\"name\":", layer);
+    sb_str(b, s->name);
+    const char *shape = strchr(s->L.desc, ':'); /* the desc's shapes, after its (long) model name */
+    sb_put(b, ",\"desc\":", 8);
+    sb_str(b, shape ? shape + 2 : s->L.desc);
+    sb_printf(b, ",\"toy\":%s,\"tokens\":%s,\"threshold\":", s->V ? "true" : "false", s->tokens ? "true" : "false");
+    sb_num(b, e->threshold);
+    sb_put(b, ",\"cols\":[", 9);
+    for (int c = 0; c < t->n_cols; c++) {
+        if (c) sb_put(b, ",", 1);
+        sb_str(b, t->cols[c]);
+    }
+    sb_put(b, "],\"rows\":[", 10);
+    for (int r = 0; r < t->n_rows; r++) {
+        sb_put(b, r ? ",[" : "[", r ? 2 : 1);
+        for (int c = 0; c < t->n_cols; c++) {
+            if (c) sb_put(b, ",", 1);
+            sb_num(b, strtod(t->rows[r][c], NULL));
+        }
+        sb_put(b, "]", 1);
+    }
+    sb_put(b, "]});\n", 5);
+}
+
+void ml_explore_write_layer(const char *site, int layer, const ml_embed_out *e, const ml_explore_src *s) {
+    char dir[4200], path[4300];
+    snprintf(dir, sizeof dir, "%s/data/L%d/n", site, layer);
+    ml_mkdirs(dir);
+    sbuf b = {0};
+    index_json(&b, layer, e, s);
+    snprintf(path, sizeof path, "%s/data/L%d/index.js", site, layer);
+    write_file(path, &b);
+    free(b.p);
+    float *Wt = transpose(s->L.W, s->L.d, s->L.n);
+#pragma omp parallel
+    {
+        sbuf nb = {0};
+        char p[4300];
+#pragma omp for schedule(dynamic, 64)
+        for (int j = 0; j < e->n; j++) {
+            nb.n = 0;
+            neuron_json(&nb, layer, e, s, Wt, j);
+            snprintf(p, sizeof p, "%s/%d.js", dir, j);
+            write_file(p, &nb);
+        }
+        free(nb.p);
+    }
+    free(Wt);
+}
