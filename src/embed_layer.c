@@ -1,6 +1,7 @@
 /* Loading the layer to embed: an activation file (docs/architecture.md
  * "File contracts") or a toy-model checkpoint, whose inputs are sampled as in
- * training or from a sparser probe distribution (docs/science.md §3). Every shape is checked against the others. */
+ * training or from a sparser probe distribution (docs/science.md §3).
+ * Every shape is checked against the others. */
 #include "monolab/checkpoint.h"
 #include "monolab/common.h"
 #include "monolab/elementwise.h"
@@ -99,6 +100,9 @@ void ml_layer_load(ml_layer *L, const char *path, const ml_embed_opts *o) {
     ml_st_file f;
     ml_st_open(&f, path);
     if (ml_st_find(&f, "W1") && ml_st_find(&f, "P")) load_toy(L, &f, o);
+    else if (o->probe != PROBE_TRAINING)
+        ml_die("%s: --probe %s needs a toy checkpoint (W1 and P); an activation file brings its own inputs", path,
+               ml_probe_name(o->probe));
     else load_activations(L, &f);
     ml_st_close(&f);
 }

@@ -116,3 +116,11 @@ def test_bad_probe_exits_2(monolab):
         r = run([monolab, "embed", ck, "-o", os.path.join(d, "o"), "--probe", "triple"])
     assert r.returncode == 2 and "--probe must be training, single or pair, got triple" in r.stderr
     assert not os.path.exists(os.path.join(d, "o"))
+
+
+def test_probe_needs_a_toy_checkpoint(monolab):
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "a.safetensors")
+        save(p, {"pre_mlp": np.ones((4, 2), np.float32), "W_in": np.ones((2, 3), np.float32)})
+        r = run([monolab, "embed", p, "-o", os.path.join(d, "o"), "--probe", "single"])
+    assert r.returncode == 2 and "--probe single needs a toy checkpoint" in r.stderr
