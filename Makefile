@@ -12,7 +12,8 @@ DEB_PKGS := libyaml-dev libcjson-dev libopenblas-dev liblapacke-dev libcmocka-de
             gnuplot-nox zlib1g-dev dataset-fashion-mnist python3-numpy python3-scipy python3-sklearn \
             python3-torch python3-pytest slurmctld slurmd slurm-client munge \
             python3-pip python3-regex python3-tqdm python3-filelock python3-requests python3-yaml \
-            python3-packaging python3-typing-extensions chromium chromium-driver python3-selenium
+            python3-packaging python3-typing-extensions chromium chromium-driver python3-selenium \
+            python3-matplotlib
 
 # The Hugging Face stack for scripts/export_activations.py's test: no Debian
 # package has transformers, and its newest releases need a newer torch than
@@ -62,7 +63,7 @@ GPU_TEST_CU := $(wildcard tests/gpu/*.cu)
 GPU_TEST_C := $(wildcard tests/gpu/*.c)
 GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%) $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/gpu/%)
 
-.PHONY: all run test test-gpu nvcc-check bench deps clean figures figures-quick fuzz fuzz-safetensors fuzz-config gpu-bundle
+.PHONY: all run test test-gpu nvcc-check bench deps clean figures figures-quick fuzz fuzz-safetensors fuzz-config gpu-bundle ne-truth
 all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump $(BUILD)/tests/saedump
 
 # Install what is missing (root), or say exactly what to run.
@@ -172,6 +173,15 @@ figures-quick: all
 	  $(BUILD)/monolab plot runs/figures-quick/$$c || exit 1; \
 	done
 	$(PY) scripts/claims.py runs/figures-quick
+
+# The neuron-embedding ground-truth study (FINDINGS.md): 72 toy models
+# (configs/ne-truth/{none,j22}.yaml), `monolab embed` over the fixed grid of
+# configs/ne-truth/embed.json on each, then docs/ne-truth/ (table, figures).
+ne-truth: all
+	@for c in none j22; do \
+	  $(BUILD)/monolab sweep configs/ne-truth/$$c.yaml -o runs/ne-truth/$$c --resume || exit 1; \
+	done
+	$(PY) scripts/ne_truth.py --grid configs/ne-truth/embed.json --out docs/ne-truth runs/ne-truth/none runs/ne-truth/j22
 
 # Every docs/science.md §1.10 batch at published scale: GPU-sized (see README).
 figures: all

@@ -187,11 +187,7 @@ int ml_analyze_main(int argc, char **argv) {
             cJSON_AddItemToArray(arr, e);
         }
     char *text = cJSON_Print(js);
-    ml_atomic_file f;
-    ml_atomic_open(&f, o.out);
-    ml_atomic_write(&f, text, strlen(text));
-    ml_atomic_write(&f, "\n", 1);
-    ml_atomic_commit(&f);
+    ml_atomic_write_text(o.out, text);
     fflush(stdout);
     fprintf(stderr, "[monolab] wrote %s\n", o.out);
     free(text);

@@ -8,9 +8,8 @@
 #include "monolab/embed_layer.h"
 #include "monolab/embed_similar.h"
 #include "monolab/fsutil.h"
-#include "monolab/metrics.h"
 #include "monolab/safetensors.h"
-#include <cjson/cJSON.h>
+#include "monolab/toy_truth.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,7 @@
 static void usage_die(const char *msg, const char *arg) {
     ml_die("embed: %s%s%s (usage: monolab embed INPUT [-o OUTDIR] [--device auto|cpu|cuda] "
            "[--embedding neuron|pre-mlp] [--act-frac 0.75] [--max-examples 100] [--threshold 0.5] "
-           "[--samples 4096] [--seed S] [--feature-frac 0.1] [--similar 20])",
+           "[--samples 4096] [--seed S] [--feature-frac 0.1] [--similar 20] [--probe training|single|pair])",
            msg, arg ? " " : "", arg ? arg : "");
 }
 
@@ -41,12 +40,12 @@ static void write_outputs(const char *outdir, const ml_layer *L, const ml_select
     snprintf(path, sizeof path, "%s/neurons.csv", outdir);
     ml_atomic_open(&f, path);
     ml_atomic_printf(&f, "neuron,n_examples,n_clusters,max_dist,mean_dist,mean_intra,mean_inter%s\n",
-                     L->true_features ? ",true_features" : "");
+                     L->true_features ? ",true_features,input_features" : "");
     for (int j = 0; j < L->n; j++) {
         const ml_neuron_result *r = &res[j];
         ml_atomic_printf(&f, "%d,%d,%d,%.9g,%.9g,%.9g,%.9g", j, sel[j].n, r->n_clusters, r->max_dist, r->mean_dist,
                          r->mean_intra, r->mean_inter);
-        if (L->true_features) ml_atomic_printf(&f, ",%d", L->true_features[j]);
+        if (L->true_features) ml_atomic_printf(&f, ",%d,%d", L->true_features[j], L->input_features[j]);
         ml_atomic_printf(&f, "\n");
     }
     ml_atomic_commit(&f);
@@ -80,42 +79,8 @@ static void write_outputs(const char *outdir, const ml_layer *L, const ml_select
     free(offsets);
 }
 
-/* docs/science.md §3: agreement of the cluster count with the true feature count, over
- * neurons that have at least one example. */
-static void toy_summary(const char *outdir, const ml_layer *L, const ml_selection *sel, const ml_neuron_result *res) {
-    double *x = ml_malloc(sizeof(double) * L->n), *y = ml_malloc(sizeof(double) * L->n);
-    int n = 0, eq = 0;
-    for (int j = 0; j < L->n; j++)
-        if (sel[j].n > 0) {
-            x[n] = L->true_features[j];
-            y[n] = res[j].n_clusters;
-            eq += L->true_features[j] == res[j].n_clusters;
-            n++;
-        }
-    double rho = ml_spearman(x, y, n), match = n ? (double)eq / n : NAN;
-    printf("toy ground truth: %d neurons with examples; Spearman(true_features, n_clusters) = %.3f; exact match %.3f\n",
-           n, rho, match);
-    cJSON *js = cJSON_CreateObject();
-    cJSON_AddNumberToObject(js, "neurons", L->n);
-    cJSON_AddNumberToObject(js, "neurons_with_examples", n);
-    cJSON_AddNumberToObject(js, "spearman", rho);
-    cJSON_AddNumberToObject(js, "exact_match", match);
-    char *text = cJSON_Print(js);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/summary.json", outdir);
-    ml_atomic_file f;
-    ml_atomic_open(&f, path);
-    ml_atomic_write(&f, text, strlen(text));
-    ml_atomic_write(&f, "\n", 1);
-    ml_atomic_commit(&f);
-    free(text);
-    cJSON_Delete(js);
-    free(x);
-    free(y);
-}
-
 int ml_embed_main(int argc, char **argv) {
-    ml_embed_opts o = {0.75, 100, 0.5, 0, 4096, 0, 0, 0.1, ML_SIMILAR_K};
+    ml_embed_opts o = {0.75, 100, 0.5, 0, 4096, 0, 0, 0.1, ML_SIMILAR_K, PROBE_TRAINING};
     const char *input = NULL, *outdir = NULL, *device = "auto";
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -135,6 +100,11 @@ int ml_embed_main(int argc, char **argv) {
         else if (!strcmp(a, "--seed")) { o.seed = (uint64_t)num_arg(a, argv[++i], 0, 1e18); o.seed_set = 1; }
         else if (!strcmp(a, "--feature-frac")) o.feat_frac = num_arg(a, argv[++i], 0, 1);
         else if (!strcmp(a, "--similar")) o.similar = (int)num_arg(a, argv[++i], 0, 1000);
+        else if (!strcmp(a, "--probe")) {
+            int p = ml_enum_parse(ML_PROBE_NAMES, argv[++i]);
+            if (p < 0) usage_die("--probe must be training, single or pair, got", v);
+            o.probe = (ml_probe)p;
+        }
         else if (a[0] == '-') usage_die("unknown option", a);
         else if (!input) input = a;
         else usage_die("one INPUT at a time, got another:", a);
@@ -167,8 +137,12 @@ int ml_embed_main(int argc, char **argv) {
             L.n, total, t_sel, t_clu);
     printf("mean intra-cluster distance %.3f, mean inter-cluster distance %.3f (over neurons where defined)\n",
            ni ? intra / ni : NAN, no ? inter / no : NAN);
+    if (L.true_features) {
+        L.input_features = ml_malloc(sizeof(int) * (size_t)L.n);
+        ml_input_counts(&L, sel, L.input_features);
+    }
     write_outputs(outdir, &L, sel, res, &o);
-    if (L.true_features) toy_summary(outdir, &L, sel, res);
+    if (L.true_features) ml_toy_summary(outdir, &L, sel, res, &o);
     ml_embed_clusters_stage(outdir, input, &L, &o, sel, res);
     fprintf(stderr, "[monolab] wrote %s/neurons.csv, examples.csv, linkage.safetensors, clusters.csv, similar.safetensors%s\n", outdir,
             L.true_features ? ", summary.json" : "");

@@ -1,12 +1,15 @@
 /* Loading the layer to embed: an activation file (docs/architecture.md
  * "File contracts") or a toy-model checkpoint, whose inputs are sampled as in
- * training (docs/science.md §3). Every shape is checked against the others. */
+ * training or from a sparser probe distribution (docs/science.md §3).
+ * Every shape is checked against the others. */
 #include "monolab/checkpoint.h"
 #include "monolab/common.h"
 #include "monolab/elementwise.h"
 #include "monolab/embed_layer.h"
 #include "monolab/model_init.h"
 #include "monolab/safetensors.h"
+#include "monolab/toy_probe.h"
+#include "monolab/toy_truth.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -22,28 +25,22 @@ static void load_toy(ml_layer *L, const ml_st_file *f, const ml_embed_opts *o) {
     L->n = k;
     L->act = r->act;
     uint64_t seed = o->seed_set ? o->seed : r->seed;
-    float *V = ml_malloc(sizeof(float) * (size_t)L->T * N);
+    L->N = N;
+    L->toy_V = ml_malloc(sizeof(float) * (size_t)L->T * N); /* kept for the input-based truth */
     L->pre = ml_malloc(sizeof(float) * (size_t)L->T * m);
-    ml_checkpoint_inputs(&c, seed, L->T, V, L->pre); /* x = P v, sampled as in training */
-    free(V);
+    ml_probe_inputs(&c, seed, o->probe, L->T, L->toy_V, L->pre); /* x = P v */
     L->W = ml_malloc(sizeof(float) * (size_t)m * k); /* W_in = W1ᵀ: column j is neuron j's weights */
     for (int j = 0; j < k; j++)
         for (int c2 = 0; c2 < m; c2++) L->W[(size_t)c2 * k + j] = c.W1[(size_t)j * m + c2];
     L->b = ml_malloc(sizeof(float) * k);
     memcpy(L->b, c.b1, sizeof(float) * k);
-    /* ground truth: features that drive neuron j to >= feat_frac of its max */
-    float *S = ml_malloc(sizeof(float) * (size_t)k * N);
-    ml_checkpoint_sfa(&c, S);
+    /* weight-based truth: features that drive neuron j to >= feat_frac of its max */
+    L->toy_S = ml_malloc(sizeof(float) * (size_t)k * N);
+    ml_checkpoint_sfa(&c, L->toy_S);
     L->true_features = ml_calloc((size_t)k, sizeof(int));
-    for (int j = 0; j < k; j++) {
-        float mx = 0;
-        for (int i = 0; i < N; i++) mx = fmaxf(mx, S[(size_t)j * N + i]);
-        if (mx > 0)
-            for (int i = 0; i < N; i++) L->true_features[j] += S[(size_t)j * N + i] >= o->feat_frac * mx;
-    }
-    snprintf(L->desc, sizeof L->desc, "toy %s %s: N=%d m=%d k=%d, %d sampled inputs", r->id, ml_task_name(r->task), N, m,
-             k, L->T);
-    free(S);
+    ml_feature_counts(L->toy_S, k, N, o->feat_frac, L->true_features);
+    snprintf(L->desc, sizeof L->desc, "toy %s %s: N=%d m=%d k=%d, %d %s probe inputs", r->id, ml_task_name(r->task), N,
+             m, k, L->T, ml_probe_name(o->probe));
     ml_checkpoint_free(&c);
 }
 
@@ -103,11 +100,15 @@ void ml_layer_load(ml_layer *L, const char *path, const ml_embed_opts *o) {
     ml_st_file f;
     ml_st_open(&f, path);
     if (ml_st_find(&f, "W1") && ml_st_find(&f, "P")) load_toy(L, &f, o);
+    else if (o->probe != PROBE_TRAINING)
+        ml_die("%s: --probe %s needs a toy checkpoint (W1 and P); an activation file brings its own inputs", path,
+               ml_probe_name(o->probe));
     else load_activations(L, &f);
     ml_st_close(&f);
 }
 
 void ml_layer_free(ml_layer *L) {
     free(L->pre); free(L->W); free(L->b); free(L->max_act); free(L->doc); free(L->true_features);
+    free(L->toy_V); free(L->toy_S); free(L->input_features);
     memset(L, 0, sizeof *L);
 }

@@ -176,7 +176,7 @@ static void load_tokens(ml_explore_src *s, const char *input, const char *vocab)
 
 void ml_explore_src_load(ml_explore_src *s, const ml_embed_out *e, const char *input, const char *vocab) {
     memset(s, 0, sizeof *s);
-    ml_embed_opts o = {0.75, 100, 0.5, 0, e->samples, e->seed, e->seed_set, 0.1, 0};
+    ml_embed_opts o = {0.75, 100, 0.5, 0, e->samples, e->seed, e->seed_set, 0.1, 0, PROBE_TRAINING};
     ml_layer_load(&s->L, input, &o);
     if (s->L.n != e->n)
         ml_die("%s: has %d neurons but %s/neurons.csv has %d (pass the embed input with --input)", input, s->L.n,

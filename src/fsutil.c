@@ -70,6 +70,14 @@ void ml_atomic_commit(ml_atomic_file *a) {
     free(a->tmp);
 }
 
+void ml_atomic_write_text(const char *path, const char *text) {
+    ml_atomic_file f;
+    ml_atomic_open(&f, path);
+    ml_atomic_write(&f, text, strlen(text));
+    ml_atomic_write(&f, "\n", 1);
+    ml_atomic_commit(&f);
+}
+
 void ml_mkdirs(const char *path) {
     char *p = ml_strdup(path);
     for (char *s = p + 1;; s++) {

@@ -89,11 +89,7 @@ static void write_checkpoint(const char *outdir, const char *id, const ml_sae_co
     cJSON_AddNumberToObject(js, "seed", (double)seed);
     char *text = cJSON_Print(js);
     snprintf(path, sizeof path, "%s/cfg.json", dir);
-    ml_atomic_file f;
-    ml_atomic_open(&f, path);
-    ml_atomic_write(&f, text, strlen(text));
-    ml_atomic_write(&f, "\n", 1);
-    ml_atomic_commit(&f);
+    ml_atomic_write_text(path, text);
     free(text);
     cJSON_Delete(js);
 }

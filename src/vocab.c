@@ -10,6 +10,7 @@ const char *const ML_OPTIM_NAMES[] = {"lamb", "adam", "adamw", NULL};
 const char *const ML_SCHED_NAMES[] = {"cosine", "constant", NULL};
 const char *const ML_PRECISION_NAMES[] = {"fp32", "tf32", "bf16", NULL};
 const char *const ML_CKPT_NAMES[] = {"log2", "final", "none", NULL};
+const char *const ML_PROBE_NAMES[] = {"training", "single", "pair", NULL};
 
 int ml_enum_parse(const char *const *names, const char *s) {
     for (int i = 0; names[i]; i++)
@@ -32,3 +33,4 @@ const char *ml_optim_name(ml_optim o) { return ML_OPTIM_NAMES[o]; }
 const char *ml_sched_name(ml_sched s) { return ML_SCHED_NAMES[s]; }
 const char *ml_precision_name(ml_precision p) { return ML_PRECISION_NAMES[p]; }
 const char *ml_ckpt_name(ml_ckpt c) { return ML_CKPT_NAMES[c]; }
+const char *ml_probe_name(ml_probe p) { return ML_PROBE_NAMES[p]; }

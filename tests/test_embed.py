@@ -152,6 +152,10 @@ def test_toy_checkpoint_summary(monolab):
         s = json.load(open(os.path.join(d, "e", "summary.json")))
     have = [r for r in neurons if int(r["n_examples"]) > 0]
     assert len(neurons) == 64 and s["neurons_with_examples"] == len(have) > 10
+    # dead neurons (true count 0) are counted apart, not in the agreement
+    live = [r for r in have if int(r["true_features"]) > 0]
+    assert s["live_with_examples"] == len(live) and s["dead_with_examples"] == len(have) - len(live)
+    have = live
     tf = [int(r["true_features"]) for r in have]
     nc = [int(r["n_clusters"]) for r in have]
     np.testing.assert_allclose(s["spearman"], spearmanr(tf, nc).correlation, atol=1e-9)

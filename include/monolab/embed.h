@@ -16,6 +16,7 @@ typedef struct {
     int seed_set;
     double feat_frac;  /* toy: true feature when S >= feat_frac * max (0.1) */
     int similar;       /* similar clusters kept per cluster (20; 0: none) */
+    ml_probe probe;    /* toy checkpoints: which inputs are probed (training) */
 } ml_embed_opts;
 
 /* A layer in memory, whatever the input file was. */
@@ -28,6 +29,11 @@ typedef struct {
     int64_t *doc;       /* [T] context of each row, or NULL: each row its own example */
     ml_act act;         /* any of them, ACT_NONE and ACT_GELU_NEW included */
     int *true_features; /* [n] toy checkpoints only, else NULL */
+    /* Toy checkpoints only, else 0/NULL: the ground truth of docs/science.md §3. */
+    int N;               /* features */
+    float *toy_V;        /* [T][N] the features behind each probe input */
+    float *toy_S;        /* [n][N] single-feature activations */
+    int *input_features; /* [n] input-based truth, filled after selection */
     char desc[256];
 } ml_layer;
 

@@ -17,6 +17,8 @@ void ml_atomic_open(ml_atomic_file *a, const char *path);
 void ml_atomic_write(ml_atomic_file *a, const void *data, size_t n);
 void ml_atomic_printf(ml_atomic_file *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ml_atomic_commit(ml_atomic_file *a);
+/* The whole file at once: text and a final newline (the JSON outputs). */
+void ml_atomic_write_text(const char *path, const char *text);
 
 /* mkdir -p; dies with a clear message if a component is not a directory. */
 void ml_mkdirs(const char *path);

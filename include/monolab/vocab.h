@@ -16,6 +16,10 @@ typedef enum { OPT_LAMB, OPT_ADAM, OPT_ADAMW } ml_optim;
 typedef enum { SCHED_COSINE, SCHED_CONSTANT } ml_sched;
 typedef enum { PREC_FP32, PREC_TF32, PREC_BF16 } ml_precision;
 typedef enum { CKPT_LOG2, CKPT_FINAL, CKPT_NONE } ml_ckpt;
+/* `monolab embed --probe` on toy checkpoints: the inputs whose examples are
+ * clustered (docs/science.md §3): the training distribution, or exactly one
+ * or two active features per input. */
+typedef enum { PROBE_TRAINING, PROBE_SINGLE, PROBE_PAIR } ml_probe;
 
 /* Names in enum order, NULL-terminated. ML_ACT_NAMES holds the trainable
  * activations (relu, gelu, solu); ML_LAYER_ACT_NAMES all five, in the
@@ -28,6 +32,7 @@ extern const char *const ML_OPTIM_NAMES[];
 extern const char *const ML_SCHED_NAMES[];
 extern const char *const ML_PRECISION_NAMES[];
 extern const char *const ML_CKPT_NAMES[];
+extern const char *const ML_PROBE_NAMES[];
 
 /* Index of s in names, or -1 if it is not one of them. */
 int ml_enum_parse(const char *const *names, const char *s);
@@ -41,5 +46,6 @@ const char *ml_optim_name(ml_optim o);
 const char *ml_sched_name(ml_sched s);
 const char *ml_precision_name(ml_precision p);
 const char *ml_ckpt_name(ml_ckpt c);
+const char *ml_probe_name(ml_probe p);
 
 #endif
