@@ -16,6 +16,7 @@ import time
 
 import pytest
 from PIL import Image
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -78,7 +79,10 @@ def gpt2_site(tmp_path_factory):
 
 
 def wait(driver, cond, t=60):  # generous: CI machines may be busy
-    return WebDriverWait(driver, t).until(lambda d: cond(d))
+    # A view is re-rendered when its data script arrives: an element found a
+    # moment earlier may be replaced before it is read, so retry on that too.
+    return WebDriverWait(driver, t, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
+        lambda d: cond(d))
 
 
 def console_errors(driver):
