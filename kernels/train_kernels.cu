@@ -39,6 +39,36 @@ static int grid_for(size_t n) {
 
 __device__ __forceinline__ ml_step_params step_get(const ml_step_arg &sa) { return sa.p ? *sa.p : sa.v; }
 
+// What every sample kernel needs of one (sample b, model gi): the row's
+// pointers, the task flags and the step's Philox counter.
+struct sample_row {
+    uint32_t step;
+    int is_abs, reproj;
+    const float *p, *Pt, *Qt;
+    float *x, *t;
+};
+__device__ __forceinline__ sample_row sample_row_of(const ml_dev_group &g, const ml_step_arg &sa, int b, int gi,
+                                                    float *X, float *T) {
+    sample_row r;
+    r.step = (uint32_t)step_get(sa).step;
+    r.is_abs = g.task == TASK_ABS;
+    r.reproj = g.task == TASK_REPROJECTOR;
+    r.p = g.feat_p + (size_t)gi * g.N;
+    r.Pt = g.Pt + (size_t)gi * g.N * g.m;
+    r.Qt = r.reproj ? g.Qt + (size_t)gi * g.N * g.m : nullptr;
+    r.x = X + ((size_t)gi * g.B + b) * g.m;
+    r.t = T + ((size_t)gi * g.B + b) * g.out;
+    return r;
+}
+
+// x = 0 (and the reprojector's target), by the threads of the block.
+__device__ __forceinline__ void sample_row_zero(const sample_row &r, int m) {
+    for (int c = threadIdx.x; c < m; c += blockDim.x) {
+        r.x[c] = 0.0f;
+        if (r.reproj) r.t[c] = 0.0f;
+    }
+}
+
 // Variant ref: features drawn in tiles of ML_SAMPLE_TILE into shared memory;
 // each thread owns columns c of x and adds a tile's products in order.
 __global__ void sample_ref_kernel(ml_dev_group g, uint32_t stream, ml_step_arg sa, float *X,
@@ -46,15 +76,12 @@ __global__ void sample_ref_kernel(ml_dev_group g, uint32_t stream, ml_step_arg s
     extern __shared__ float v[];
     int b = blockIdx.x, gi = blockIdx.y;
     if (g.frozen_at[gi] >= 0) return;
-    const uint32_t step = (uint32_t)step_get(sa).step;
-    const int N = g.N, m = g.m, is_abs = g.task == TASK_ABS, reproj = g.task == TASK_REPROJECTOR;
-    const float *p = g.feat_p + (size_t)gi * N;
-    const float *Pt = g.Pt + (size_t)gi * N * m, *Qt = reproj ? g.Qt + (size_t)gi * N * m : nullptr;
-    float *x = X + ((size_t)gi * g.B + b) * m, *t = T + ((size_t)gi * g.B + b) * g.out;
-    for (int c = threadIdx.x; c < m; c += blockDim.x) {
-        x[c] = 0.0f;
-        if (reproj) t[c] = 0.0f;
-    }
+    const sample_row r = sample_row_of(g, sa, b, gi, X, T);
+    const int N = g.N, m = g.m, is_abs = r.is_abs, reproj = r.reproj;
+    const uint32_t step = r.step;
+    const float *p = r.p, *Pt = r.Pt, *Qt = r.Qt;
+    float *x = r.x, *t = r.t;
+    sample_row_zero(r, m);
     for (int i0 = 0; i0 < N; i0 += ML_SAMPLE_TILE) {
         const int n = min(ML_SAMPLE_TILE, N - i0);
         __syncthreads(); // the previous tile is consumed
@@ -91,16 +118,13 @@ __global__ void sample_gather_kernel(ml_dev_group g, uint32_t stream, ml_step_ar
     __shared__ int n_list;
     int b = blockIdx.x, gi = blockIdx.y;
     if (g.frozen_at[gi] >= 0) return;
-    const uint32_t step = (uint32_t)step_get(sa).step;
-    const int N = g.N, m = g.m, is_abs = g.task == TASK_ABS, reproj = g.task == TASK_REPROJECTOR;
+    const sample_row r = sample_row_of(g, sa, b, gi, X, T);
+    const int N = g.N, m = g.m, is_abs = r.is_abs, reproj = r.reproj;
+    const uint32_t step = r.step;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
-    const float *p = g.feat_p + (size_t)gi * N;
-    const float *Pt = g.Pt + (size_t)gi * N * m, *Qt = reproj ? g.Qt + (size_t)gi * N * m : nullptr;
-    float *x = X + ((size_t)gi * g.B + b) * m, *t = T + ((size_t)gi * g.B + b) * g.out;
-    for (int c = threadIdx.x; c < m; c += blockDim.x) {
-        x[c] = 0.0f;
-        if (reproj) t[c] = 0.0f;
-    }
+    const float *p = r.p, *Pt = r.Pt, *Qt = r.Qt;
+    float *x = r.x, *t = r.t;
+    sample_row_zero(r, m);
     if (threadIdx.x == 0) n_list = 0;
     __syncthreads();
     for (int i0 = 0; i0 < N; i0 += blockDim.x) {
@@ -154,11 +178,11 @@ __global__ void sample_tiny_kernel(ml_dev_group g, uint32_t stream, ml_step_arg 
     const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, gi = blockIdx.y;
     const int b = blockIdx.x * ML_TINY_ROWS + w;
     if (b >= g.B || g.frozen_at[gi] >= 0) return; // whole warps leave; no block-wide sync below
-    const uint32_t step = (uint32_t)step_get(sa).step;
-    const int N = g.N, m = g.m, is_abs = g.task == TASK_ABS, reproj = g.task == TASK_REPROJECTOR;
-    const float *p = g.feat_p + (size_t)gi * N;
-    const float *Pt = g.Pt + (size_t)gi * N * m, *Qt = reproj ? g.Qt + (size_t)gi * N * m : nullptr;
-    float *x = X + ((size_t)gi * g.B + b) * m, *t = T + ((size_t)gi * g.B + b) * g.out, *v = v_all[w];
+    const sample_row r = sample_row_of(g, sa, b, gi, X, T);
+    const int N = g.N, m = g.m, is_abs = r.is_abs, reproj = r.reproj;
+    const uint32_t step = r.step;
+    const float *p = r.p, *Pt = r.Pt, *Qt = r.Qt;
+    float *x = r.x, *t = r.t, *v = v_all[w];
     for (int i = lane; i < N; i += 32) {
         float val = ml_sample_feature(g.seed[gi], stream, step, (uint64_t)b, N, i, p[i], is_abs);
         v[i] = val;
