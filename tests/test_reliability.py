@@ -21,6 +21,7 @@ import time
 import pytest
 
 from conftest import BUILD, run
+from sweepcmp import files as outputs  # every file under its final name: relative path -> bytes
 
 MONOLAB = os.path.join(BUILD, "monolab")
 
@@ -50,17 +51,6 @@ TIMED_KILLS_LANDED = []
 
 def sweep_cmd(monolab, cfg, out, *extra):
     return [monolab, "sweep", cfg, "-o", out, "--device", "cpu", *extra]
-
-
-def outputs(out):
-    """Every file under its final name: relative path -> bytes."""
-    files = {}
-    for root, _, names in os.walk(out):
-        for n in names:
-            p = os.path.join(root, n)
-            with open(p, "rb") as f:
-                files[os.path.relpath(p, out)] = f.read()
-    return files
 
 
 def csv_rows(data):
