@@ -155,7 +155,7 @@ endif
 
 # On a GPU machine: every GPU test, then memcheck and racecheck on the op
 # and embed tests (the same script a carried bundle runs).
-test-gpu: all $(GPU_TEST_BIN)
+test-gpu: all $(GPU_TEST_BIN) $(BUILD)/bench/bench_gpu
 	@bash bench/gpu_session.sh tests
 
 bench: all $(BUILD)/bench/bench_cpu

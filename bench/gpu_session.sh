@@ -62,13 +62,8 @@ rehearse)
   # make and apt-get must not be needed: shadow them with commands that fail.
   fake=$(mktemp -d); for c in make apt-get apt dpkg; do printf '#!/bin/sh\necho "rehearsal: %s was called" >&2; exit 99\n' $c >"$fake/$c"; chmod +x "$fake/$c"; done
   export PATH="$fake:$PATH"; unset LD_LIBRARY_PATH
-  lib=$(realpath build/lib)
-  bad=$(for b in build/monolab build/bench/bench_gpu build/gpu/test_*; do case $b in *.d) ;; *) ldd "$b" ;; esac; done 2>/dev/null |
-        awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u |
-        grep -Ev '^(libcu|libnv|libc\.so|libm\.so|libdl\.so|librt\.so|libpthread\.so|ld-linux|libgcc_s)' |
-        while read -r name path; do case "$(realpath "$path")" in "$lib"/*) ;; *) echo "$name $path" ;; esac; done)
-  if [ -n "$bad" ]; then echo "libraries resolved outside build/lib:"; echo "$bad"; row "bundle self-contained" "FAIL"; status=1
-  else row "bundle self-contained" "PASS"; fi
+  if bash scripts/gpu_bundle.sh --check build; then row "bundle self-contained" "PASS"
+  else row "bundle self-contained" "FAIL"; status=1; fi
   run "monolab info" build/monolab info
   run "sweep --dry-run (paper LR1)" build/monolab sweep configs/jermyn2022/LR1.yaml --dry-run
   rm -rf "$out/rehearse_sweep"

@@ -88,7 +88,7 @@ template <typename T> static T *upload(const T *h, size_t n, size_t *total) {
 }
 
 // Per-step time parameters, the same values the training loop passes.
-static ml_step_params step_params(const ml_group *g, long t, float sched, int decay_on) {
+static ml_step_params step_params(long t, float sched, int decay_on) {
     ml_step_params p;
     p.step = t;
     p.sched = sched;
@@ -150,7 +150,7 @@ static void *cuda_create(const ml_group *g) {
         const long steps = g->shape.steps;
         ml_step_params *tab = (ml_step_params *)ml_malloc(sizeof(ml_step_params) * (size_t)(steps ? steps : 1));
         for (long t = 0; t < steps; t++)
-            tab[t] = step_params(g, t, (float)ml_schedule(g->shape.schedule, g->shape.t_max, t),
+            tab[t] = step_params(t, (float)ml_schedule(g->shape.schedule, g->shape.t_max, t),
                                  ml_decay_on(t, steps));
         s->step_table = upload(tab, (size_t)(steps ? steps : 1), &tot);
         free(tab);
@@ -201,7 +201,7 @@ static void sample_into(cuda_state *s, uint32_t stream, ml_step_arg sa) {
 
 static void cuda_sample(void *st, const ml_group *g, uint32_t stream, uint32_t step) {
     cuda_state *s = (cuda_state *)st;
-    sample_into(s, stream, step_arg(step_params(g, step, 1.0f, 0), nullptr));
+    sample_into(s, stream, step_arg(step_params(step, 1.0f, 0), nullptr));
 }
 
 // Row-major C[M][N] = A op B for all G models: C is column-major N x M.
@@ -255,7 +255,7 @@ static void backward_into(cuda_state *s, const ml_group *g, ml_step_arg sa) {
 
 static void cuda_backward(void *st, const ml_group *g, long step) {
     cuda_state *s = (cuda_state *)st;
-    backward_into(s, g, step_arg(step_params(g, step, 1.0f, 0), nullptr));
+    backward_into(s, g, step_arg(step_params(step, 1.0f, 0), nullptr));
 }
 
 static void optimize_into(cuda_state *s, const ml_group *g, ml_step_arg sa) {
@@ -264,7 +264,7 @@ static void optimize_into(cuda_state *s, const ml_group *g, ml_step_arg sa) {
 }
 
 static void cuda_optimize(void *st, const ml_group *g, long step, float sched, int decay_on) {
-    optimize_into((cuda_state *)st, g, step_arg(step_params(g, step, sched, decay_on), nullptr));
+    optimize_into((cuda_state *)st, g, step_arg(step_params(step, sched, decay_on), nullptr));
 }
 
 // Graph mode: the first call captures one whole step, reading its time
@@ -279,7 +279,7 @@ static void cuda_train_step(void *st, const ml_group *g, long step, float sched,
     (void)decay_on;
     if (!s->graph) {
         cudaGraph_t graph;
-        ml_step_params none = step_params(g, 0, 1.0f, 0);
+        ml_step_params none = step_params(0, 1.0f, 0);
         ml_step_arg sa = step_arg(none, s->step_dev);
         cudaCheck(cudaStreamBeginCapture(s->stream, cudaStreamCaptureModeThreadLocal));
         ml_k_step_fill(s->step_table, s->step_counter, s->step_dev, s->stream);
@@ -299,7 +299,7 @@ static void cuda_train_step(void *st, const ml_group *g, long step, float sched,
 static void cuda_mse(void *st, const ml_group *g, double *out) {
     cuda_state *s = (cuda_state *)st;
     ml_k_loss_grad(s->d, s->Y, s->T, s->rowloss, 0, s->stream);
-    ml_k_reduce_loss(s->d, s->rowloss, s->loss, step_arg(step_params(g, 0, 1.0f, 0), nullptr), 0, s->stream);
+    ml_k_reduce_loss(s->d, s->rowloss, s->loss, step_arg(step_params(0, 1.0f, 0), nullptr), 0, s->stream);
     cudaCheck(cudaMemcpyAsync(out, s->loss, sizeof(double) * g->G, cudaMemcpyDeviceToHost, s->stream));
     cudaCheck(cudaStreamSynchronize(s->stream));
 }

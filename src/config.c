@@ -6,6 +6,7 @@
  * each other in runs.csv. */
 #include "monolab/config.h"
 #include "monolab/common.h"
+#include "monolab/fsutil.h"
 #include "monolab/yaml_tree.h"
 #include <ctype.h>
 #include <errno.h>
@@ -471,6 +472,24 @@ void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **o
     cfg->resolved_yaml = b.s;
     free(seeds);
     yn_free(root);
+}
+
+void ml_config_check_pin(const ml_sweep_config *cfg, const char *dir, const char *advice) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    char *old = ml_read_file(path, NULL);
+    int differs = old && strcmp(old, cfg->resolved_yaml);
+    free(old);
+    if (differs) ml_die("%s holds a different resolved config; %s", path, advice);
+}
+
+void ml_config_pin(const ml_sweep_config *cfg, const char *dir) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    ml_atomic_file f; /* the exact text: ml_config_check_pin compares it byte for byte */
+    ml_atomic_open(&f, path);
+    ml_atomic_write(&f, cfg->resolved_yaml, strlen(cfg->resolved_yaml));
+    ml_atomic_commit(&f);
 }
 
 void ml_config_free(ml_sweep_config *cfg) {

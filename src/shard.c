@@ -112,13 +112,7 @@ int ml_shard_read_manifest(const char *dir, ml_shard *s, char *why, size_t n) {
 int ml_shard_prepare(const ml_sweep_config *cfg, const ml_shard *s, const char *root, const char *dir,
                      unsigned char *skip) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/config.yaml", root);
-    char *rootcfg = ml_read_file(path, NULL);
-    if (rootcfg && strcmp(rootcfg, cfg->resolved_yaml))
-        ml_die("%s holds a different resolved config than this shard's; use the same config and overrides for every "
-               "shard, or another -o",
-               path);
-    free(rootcfg);
+    ml_config_check_pin(cfg, root, "use the same config and overrides for every shard, or another -o");
     int *shard_of = ml_malloc(sizeof(int) * (size_t)(cfg->n_runs ? cfg->n_runs : 1));
     ml_shard_assign(cfg, s->count, shard_of);
     char *text = ml_shard_manifest(cfg, shard_of, s->index, s->count);

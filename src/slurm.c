@@ -206,15 +206,8 @@ static void slurm_run(const slurm_opts *o) {
     char path[4400], out[PATH_MAX], exe[PATH_MAX];
     ml_mkdirs(o->outdir);
     if (!realpath(o->outdir, out)) ml_fatal("cannot resolve '%s': %s", o->outdir, strerror(errno));
-    snprintf(path, sizeof path, "%s/config.yaml", out);
-    char *old = ml_read_file(path, NULL);
-    if (old && strcmp(old, cfg.resolved_yaml))
-        ml_die("%s holds a different resolved config; use the same config and overrides, or another -o", path);
-    free(old);
-    ml_atomic_file f;
-    ml_atomic_open(&f, path);
-    ml_atomic_write(&f, cfg.resolved_yaml, strlen(cfg.resolved_yaml));
-    ml_atomic_commit(&f);
+    ml_config_check_pin(&cfg, out, "use the same config and overrides, or another -o");
+    ml_config_pin(&cfg, out);
     snprintf(path, sizeof path, "%s/slurm/logs", out);
     ml_mkdirs(path);
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -249,9 +242,7 @@ static void slurm_run(const slurm_opts *o) {
         char *b[] = {"sbatch", "--parsable", dep, merge_sh, NULL};
         char *mid = capture(b);
         mid[strcspn(mid, ";\n")] = 0;
-        ml_atomic_open(&f, jobid);
-        ml_atomic_printf(&f, "%s\n", mid);
-        ml_atomic_commit(&f);
+        ml_atomic_write_text(jobid, mid); /* adds the newline */
         printf("submitted: array job %s, merge job %s\n", jid, mid);
         free(jid);
         free(mid);

@@ -112,20 +112,12 @@ static void sweep_run(const sweep_opts *o) {
     char path[4200];
     ml_mkdirs(o->outdir);
     ml_outdir_lock(o->outdir); /* before reading or writing anything in it */
-    snprintf(path, sizeof path, "%s/config.yaml", o->outdir);
-    char *old = ml_read_file(path, NULL);
-    if (old && strcmp(old, cfg.resolved_yaml))
-        ml_die("%s holds a different resolved config; resume with the same config and overrides, or pick another -o",
-               path);
+    ml_config_check_pin(&cfg, o->outdir, "resume with the same config and overrides, or pick another -o");
     char csv[4200];
     snprintf(csv, sizeof csv, "%s/runs.csv", o->outdir);
     if (!o->resume && ml_file_exists(csv))
         ml_die("%s already exists; pass --resume to continue that sweep or choose another -o", csv);
-    free(old);
-    ml_atomic_file f;
-    ml_atomic_open(&f, path);
-    ml_atomic_write(&f, cfg.resolved_yaml, strlen(cfg.resolved_yaml));
-    ml_atomic_commit(&f);
+    ml_config_pin(&cfg, o->outdir);
 
     unsigned char *done = ml_calloc((size_t)cfg.n_runs, 1);
     if (o->resume) ml_runs_csv_scan(csv, cfg.n_runs, done);

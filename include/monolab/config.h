@@ -45,6 +45,12 @@ typedef struct {
  * Any error exits 2 with file:line and the key. */
 void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **overrides);
 void ml_config_free(ml_sweep_config *cfg);
+/* DIR/config.yaml pins the sweep that writes into DIR (sweep, shard, slurm):
+ * ml_config_check_pin dies (exit 2, "DIR/config.yaml holds a different
+ * resolved config; ADVICE") when it holds another resolved config, and
+ * ml_config_pin writes it atomically. */
+void ml_config_check_pin(const ml_sweep_config *cfg, const char *dir, const char *advice);
+void ml_config_pin(const ml_sweep_config *cfg, const char *dir);
 
 int ml_run_out_dim(const ml_run *r); /* N, or m for the reprojector */
 
