@@ -3,9 +3,12 @@
 // for a group of G models and, in the same process, cuBLAS alone running
 // the step's five strided-batched GEMMs at the same shapes and precision:
 // that is the hardware floor the step is measured against.
-//   [MONOLAB_KERNELS=ref|fast|...] bench_gpu N m k B G steps fp32|tf32
+//   [MONOLAB_KERNELS=ref|fast|...] bench_gpu N m k B G steps fp32|tf32 [W]
 // prints one key=value line; run it once per kernel variant to compare
-// them side by side (bench/gpu_session.sh does).
+// them side by side (bench/gpu_session.sh does). With W > 1 it also times
+// W such groups trained one after another against the same W groups side
+// by side (ml_train_groups' lockstep order, one stream each: the `streams`
+// variant's mechanism), in the same process.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -14,6 +17,7 @@
 #include "../kernels/cuda_check.h"
 extern "C" {
 #include "monolab/backend.h"
+#include "monolab/common.h"
 #include "monolab/philox.h"
 #include "monolab/train.h"
 }
@@ -52,20 +56,40 @@ static float gemm_ms(int N, int m, int k, int B, int G, bool tf32, int reps) {
     return best;
 }
 
+// Seconds for W groups of `steps` training steps each: one group after
+// another, or side by side (step t of every group before step t + 1).
+static double waves_s(const ml_backend *be, ml_group **gs, int W, int steps, bool side) {
+    void **st = (void **)calloc(W, sizeof(void *));
+    for (int w = 0; w < W; w++) st[w] = be->create(gs[w]);
+    cudaCheck(cudaDeviceSynchronize());
+    double t0 = ml_now();
+    for (int a = 0; a < (side ? steps : W); a++)
+        for (int b = 0; b < (side ? W : steps); b++) {
+            int w = side ? b : a, t = side ? a : b;
+            be->train_step(st[w], gs[w], t, (float)ml_schedule(SCHED_COSINE, 512, t), ml_decay_on(t, steps));
+        }
+    cudaCheck(cudaDeviceSynchronize());
+    double s = ml_now() - t0;
+    for (int w = 0; w < W; w++) be->destroy(st[w]);
+    free(st);
+    return s;
+}
+
 int main(int argc, char **argv) {
     if (argc < 8) {
-        fprintf(stderr, "usage: bench_gpu N m k B G steps fp32|tf32\n");
+        fprintf(stderr, "usage: bench_gpu N m k B G steps fp32|tf32 [W]\n");
         return 2;
     }
+    int W = argc > 8 ? atoi(argv[8]) : 1;
     int N = atoi(argv[1]), m = atoi(argv[2]), k = atoi(argv[3]), B = atoi(argv[4]), G = atoi(argv[5]);
     int steps = atoi(argv[6]);
     bool tf32 = !strcmp(argv[7], "tf32");
     char reason[256];
     const ml_backend *be = ml_backend_cuda_get(reason, sizeof reason);
     if (!be) { fprintf(stderr, "no GPU: %s\n", reason); return 1; }
-    ml_run *runs = (ml_run *)calloc(G, sizeof(ml_run));
-    const ml_run **rp = (const ml_run **)calloc(G, sizeof(ml_run *));
-    for (int i = 0; i < G; i++) {
+    ml_run *runs = (ml_run *)calloc((size_t)G * (W > 1 ? W : 1), sizeof(ml_run));
+    const ml_run **rp = (const ml_run **)calloc((size_t)G * (W > 1 ? W : 1), sizeof(ml_run *));
+    for (int i = 0; i < G * (W > 1 ? W : 1); i++) {
         ml_run &r = runs[i];
         snprintf(r.id, sizeof r.id, "r%06d", i);
         r.task = TASK_DECODER; r.act = ACT_RELU; r.N = N; r.m = m; r.k = k; r.batch = B; r.seed = i;
@@ -96,5 +120,15 @@ int main(int argc, char **argv) {
            flops / ref / 1e9, ref / step_ms);
     be->destroy(st);
     ml_group_free(g);
+    if (W > 1) {
+        ml_group **gs = (ml_group **)calloc(W, sizeof(ml_group *));
+        for (int w = 0; w < W; w++) gs[w] = ml_group_create(rp + (size_t)w * G, G);
+        waves_s(be, gs, W, 10, true); // warm-up: graph capture, cuBLAS heuristics
+        double seq = waves_s(be, gs, W, steps, false), side = waves_s(be, gs, W, steps, true);
+        printf("kernels=%s N=%d m=%d k=%d B=%d G=%d W=%d one_after_another_s=%.4f side_by_side_s=%.4f speedup=%.2f\n",
+               var && *var ? var : "ref", N, m, k, B, G, W, seq, side, seq / side);
+        for (int w = 0; w < W; w++) ml_group_free(gs[w]);
+        free(gs);
+    }
     return 0;
 }

@@ -84,11 +84,21 @@ full)
   run "torch peer (authors' step)" python3 bench/peers/torch_gpu_step.py 30
   for v in ref fast; do bench_line "one model tf32 $v" $v 512 64 1024 8192 1 50 tf32; done
   for v in ref fast; do bench_line "tiny N=20 k=10 G=1000 $v" $v 20 5 10 1024 1000 200 fp32; done
+  # small groups side by side (the streams variant's mechanism): 8 groups of 4 width-sweep models
+  for v in ref fast; do
+    line=$(MONOLAB_KERNELS=$v build/bench/bench_gpu 100 20 64 1024 4 300 fp32 8 2>>"$out/log.txt" | tail -1) \
+      || { row "8 small groups side by side $v" "FAIL"; status=1; continue; }
+    echo "$line" | tee -a "$out/bench.txt"
+    row "8 small groups side by side $v" "$(echo "$line" | grep -o '_s=[^ ]*\|speedup=[^ ]*' | tr '\n' ' ')"
+  done
   run "torch tiny peer" python3 bench/peers/torch_gpu_step.py --tiny 1000 20 10 200
   for p in fp32 tf32; do for c in LR1 K1; do
     run "sweep $c $p" build/monolab sweep configs/figures-quick/$c.yaml seeds=8 train.precision=$p \
         -o "$out/prec_${c}_$p" --device cuda
   done; done
+  # the same width sweep with every fast variant, small groups side by side (streams)
+  run "sweep K1 fp32 fast (streams)" env MONOLAB_KERNELS=fast build/monolab sweep configs/figures-quick/K1.yaml \
+      seeds=8 train.precision=fp32 -o "$out/fast_K1_fp32" --device cuda
   python3 - "$out" <<'PY' | tee -a "$out/summary.txt"
 import csv, sys, statistics as st
 d = sys.argv[1]

@@ -18,7 +18,9 @@
 //            Graph and replayed), tiny (models with N <= ML_TINY_MAX_N: one
 //            warp per sample row instead of a mostly idle block; with
 //            batched GEMMs, a group of a thousand tiny models is a handful
-//            of launches per step).
+//            of launches per step), streams (groups too small to fill the
+//            GPU train side by side, each on its own stream: see
+//            cuda_side_by_side).
 #include "cuda_check.h"
 #include "train_kernels.cuh"
 #include <cstring>
@@ -31,14 +33,14 @@ extern "C" {
 }
 
 struct kernel_variants {
-    bool gather, fused, batched, graph, tiny;
+    bool gather, fused, batched, graph, tiny, streams;
 };
 
 static kernel_variants variants_from_env() {
-    kernel_variants v = {false, false, false, false, false};
+    kernel_variants v = {false, false, false, false, false, false};
     const char *e = getenv("MONOLAB_KERNELS");
     if (!e || !*e || !strcmp(e, "ref")) return v;
-    if (!strcmp(e, "fast")) return kernel_variants{true, true, true, true, true};
+    if (!strcmp(e, "fast")) return kernel_variants{true, true, true, true, true, true};
     char buf[256];
     snprintf(buf, sizeof buf, "%s", e);
     for (char *save = nullptr, *t = strtok_r(buf, ",", &save); t; t = strtok_r(nullptr, ",", &save)) {
@@ -47,8 +49,9 @@ static kernel_variants variants_from_env() {
         else if (!strcmp(t, "batched")) v.batched = true;
         else if (!strcmp(t, "graph")) v.graph = true;
         else if (!strcmp(t, "tiny")) v.tiny = true;
+        else if (!strcmp(t, "streams")) v.streams = true;
         else ml_die("MONOLAB_KERNELS: unknown variant '%s' (use ref, fast, or a comma list of gather, fused, "
-                    "batched, graph, tiny)", t);
+                    "batched, graph, tiny, streams)", t);
     }
     return v;
 }
@@ -161,10 +164,12 @@ static void *cuda_create(const ml_group *g) {
     s->d = ml_dev_group{g->G, g->N, g->m, g->k, g->out, g->B, (int)g->shape.act, (int)g->shape.task, np,
                         g->off_W1, g->off_b1, g->off_W2, s->seed, s->lr, s->decay, s->l1, s->feat_p, s->Pt,
                         s->Qt, s->frozen_at};
-    fprintf(stderr, "[monolab] cuda group of %d models: %.1f MB of device memory; kernels:%s%s%s%s%s%s\n", g->G,
+    fprintf(stderr, "[monolab] cuda group of %d models: %.1f MB of device memory; kernels:%s%s%s%s%s%s%s\n", g->G,
             tot / 1e6, s->var.gather ? " gather" : "", s->var.fused ? " fused" : "", s->var.batched ? " batched" : "",
-            s->var.graph ? " graph" : "", s->var.tiny ? " tiny" : "",
-            !(s->var.gather || s->var.fused || s->var.batched || s->var.graph || s->var.tiny) ? " ref" : "");
+            s->var.graph ? " graph" : "", s->var.tiny ? " tiny" : "", s->var.streams ? " streams" : "",
+            !(s->var.gather || s->var.fused || s->var.batched || s->var.graph || s->var.tiny || s->var.streams)
+                ? " ref"
+                : "");
     return s;
 }
 
@@ -357,6 +362,27 @@ static size_t cuda_memory_budget(void) {
     return (gib << 30) / 10 * 8;
 }
 
+// Variant `streams`: how many groups of this shape train side by side
+// (ml_train_groups), each in its own state with its own stream and cuBLAS
+// handle. A step's widest pass touches about G·B·max(m, k, out) elements;
+// the GPU is busy with about SMs x 2,048 resident threads x 4 elements
+// each. A group below that leaves SMs idle, so as many such groups as
+// would fill it run together, at most ML_MAX_SIDE_BY_SIDE. A function of
+// the config and the device model only, so the waves (and the order of
+// work) are the same on every run on that kind of GPU; each group's bits
+// do not depend on its neighbours either way.
+#define ML_MAX_SIDE_BY_SIDE 8
+static int cuda_side_by_side(const ml_run *r, int G) {
+    if (!variants_from_env().streams) return 1;
+    cudaDeviceProp p;
+    cudaCheck(cudaGetDeviceProperties(&p, 0));
+    int out = ml_run_out_dim(r), wide = r->m > r->k ? r->m : r->k;
+    if (out > wide) wide = out;
+    double work = (double)G * r->batch * wide, full = p.multiProcessorCount * 2048.0 * 4.0;
+    double w = full / (work > 1 ? work : 1);
+    return w >= ML_MAX_SIDE_BY_SIDE ? ML_MAX_SIDE_BY_SIDE : w < 1 ? 1 : (int)w;
+}
+
 // One entry for both modes: train_step is set per process, by the variant.
 static void cuda_train_step_dispatch(void *st, const ml_group *g, long step, float sched, int decay_on) {
     cuda_state *s = (cuda_state *)st;
@@ -374,6 +400,7 @@ extern "C" {
 const ml_backend ml_backend_cuda = {
     "cuda", cuda_create, cuda_destroy, cuda_sample, cuda_forward, cuda_backward, cuda_optimize, cuda_mse,
     cuda_status, cuda_params, cuda_sfa, cuda_peek, cuda_memory_budget, ml_embed_cuda, cuda_train_step_dispatch,
+    cuda_side_by_side,
 };
 
 const ml_backend *ml_backend_cuda_get(char *reason, size_t len) {

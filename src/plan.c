@@ -38,6 +38,24 @@ int ml_plan_groups(const ml_run *const *runs, int n, size_t mem_budget, int max_
     return n_groups;
 }
 
+int ml_plan_waves(const ml_run *const *order, const int *starts, int n_groups, const int *width, int *waves) {
+    int n_waves = 0, cap = 0;
+    for (int gi = 0; gi < n_groups; gi++) {
+        const ml_run *lead = n_waves ? order[starts[waves[n_waves - 1]]] : NULL, *r = order[starts[gi]];
+        int size = n_waves ? gi - waves[n_waves - 1] : 0;
+        int w = width[gi] > 0 ? width[gi] : 1;
+        int fits = lead && lead->steps == r->steps && lead->log_every == r->log_every && size < cap && size < w;
+        if (!fits) {
+            waves[n_waves++] = gi;
+            cap = w;
+        } else if (w < cap) {
+            cap = w;
+        }
+    }
+    waves[n_waves] = n_groups;
+    return n_waves;
+}
+
 double ml_run_step_flop(const ml_run *r) {
     return 2.0 * r->batch * r->k * (2.0 * r->m + 3.0 * ml_run_out_dim(r));
 }

@@ -41,15 +41,18 @@ void ml_progress_steps(ml_progress *p, long steps_done) {
     fflush(stderr);
 }
 
-void ml_progress_group_end(ml_progress *p, const char *desc) {
+void ml_progress_group_end(ml_progress *p, int n_groups, const char *desc) {
     double now = ml_now(), ge = now - p->t_group;
     p->work_done += p->group_work_per_step * p->group_steps_done;
     p->runs_done += p->group_G;
-    p->groups_done++;
+    p->groups_done += n_groups;
     if (p->tty) fprintf(stderr, "\r\033[K");
-    fprintf(stderr, "[monolab] group %d/%d done: %s, %d runs in %.1f s (%.0f model-steps/s); runs %d/%d\n",
-            p->groups_done, p->groups_total, desc, p->group_G, ge,
-            ge > 0 ? p->group_G * p->group_steps_done / ge : 0.0, p->runs_done, p->runs_total);
+    char which[64];
+    if (n_groups == 1) snprintf(which, sizeof which, "group %d/%d", p->groups_done, p->groups_total);
+    else snprintf(which, sizeof which, "groups %d-%d/%d side by side", p->groups_done - n_groups + 1, p->groups_done,
+                  p->groups_total);
+    fprintf(stderr, "[monolab] %s done: %s, %d runs in %.1f s (%.0f model-steps/s); runs %d/%d\n", which, desc,
+            p->group_G, ge, ge > 0 ? p->group_G * p->group_steps_done / ge : 0.0, p->runs_done, p->runs_total);
 }
 
 void ml_progress_finish(ml_progress *p) {

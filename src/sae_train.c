@@ -37,7 +37,7 @@ void ml_sae_train(const ml_sae_backend *be, const ml_sae_group *g, const float *
     }
     char desc[128];
     snprintf(desc, sizeof desc, "%d SAEs d=%d n=%d B=%d, %ld steps", g->G, g->d, g->n, B, steps);
-    ml_progress_group_end(&pr, desc);
+    ml_progress_group_end(&pr, 1, desc);
     be->terms(st, g, terms);
     be->params(st, g, out);
     be->destroy(st);

@@ -65,6 +65,57 @@ static void on_progress(void *vctx, const ml_group *g, long done) {
     ml_progress_steps(((sweep_ctx *)vctx)->progress, done);
 }
 
+/* MONOLAB_SIDE_BY_SIDE: how many groups train side by side, whatever the
+ * backend would choose (0: unset). Read before anything is written. */
+static int side_by_side_env(void) {
+    const char *env = getenv("MONOLAB_SIDE_BY_SIDE");
+    if (!env) return 0;
+    char *end;
+    long v = strtol(env, &end, 10);
+    if (end == env || *end || v < 1 || v > 64)
+        ml_die("MONOLAB_SIDE_BY_SIDE must be a whole number of groups from 1 to 64, got '%s'", env);
+    return (int)v;
+}
+
+/* How many groups like this one (shape r, G models) train side by side:
+ * MONOLAB_SIDE_BY_SIDE if set, else the backend's choice; never more than
+ * fit in the memory budget together. */
+static int wave_width(const ml_backend *be, const ml_run *r, int G, size_t budget) {
+    int w = side_by_side_env();
+    if (!w) w = be && be->side_by_side ? be->side_by_side(r, G) : 1;
+    size_t bytes = ml_group_bytes_per_model(r) * (size_t)G;
+    size_t fit = bytes ? budget / bytes : (size_t)w;
+    if (fit < (size_t)w) w = fit ? (int)fit : 1;
+    return w;
+}
+
+/* The waves of a group plan (ml_plan_waves), with each group's width. */
+static int plan_waves(const ml_backend *be, const ml_run **order, const int *starts, int n_groups, size_t budget,
+                      int *waves) {
+    int *width = ml_malloc(sizeof(int) * ((size_t)n_groups + 1));
+    for (int gi = 0; gi < n_groups; gi++)
+        width[gi] = wave_width(be, order[starts[gi]], starts[gi + 1] - starts[gi], budget);
+    int n = ml_plan_waves(order, starts, n_groups, width, waves);
+    free(width);
+    return n;
+}
+
+/* One line on a finished group: its shape and monosemanticity spread. */
+static void group_summary(const ml_group *g, const ml_train_result *res, char *buf, size_t len, const char *sep) {
+    int n_div = 0;
+    double mpf = 0, lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < g->G; i++) {
+        n_div += res->diverged[i] >= 0;
+        double v = res->mono[i].mono_per_feature;
+        mpf += v / g->G;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    snprintf(buf, len, "%s%s N=%d m=%d k=%d B=%d, mono_per_feature mean %.3f [%.3f, %.3f]%s", sep,
+             ml_task_name(g->shape.task), g->N, g->m, g->k, g->B, mpf, lo, hi,
+             n_div ? ", some diverged (see runs.csv)" : "");
+}
+
 /* --dry-run: the groups a sweep (or one shard of it) would train, and their cost. */
 static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, const ml_shard *shard) {
     const ml_run **all = ml_malloc(sizeof *all * (size_t)cfg->n_runs);
@@ -78,22 +129,28 @@ static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, const m
         sweep_tf += ml_run_train_flop(&cfg->runs[i]) / 1e12;
         if (shard_of[i] == shard->index) all[n_all++] = &cfg->runs[i];
     }
-    int n = ml_plan_groups(all, n_all, mem_budget(be), 4096, order, starts);
+    size_t budget = mem_budget(be);
+    int n = ml_plan_groups(all, n_all, budget, 4096, order, starts);
+    int *waves = ml_malloc(sizeof(int) * ((size_t)n + 1));
+    int n_waves = plan_waves(be, order, starts, n, budget, waves), wave = 0;
     double total = 0;
     if (shard->count) printf("shard %d/%d of ", shard->index, shard->count);
     printf("sweep '%s': %d runs in %d groups\n", cfg->name, n_all, n);
-    printf("group,models,task,N,m,k,batch,steps,tflop\n");
+    printf("group,models,task,N,m,k,batch,steps,tflop,wave\n");
     for (int gi = 0; gi < n; gi++) {
         const ml_run *r = order[starts[gi]];
         int G = starts[gi + 1] - starts[gi];
         double tf = ml_run_step_flop(r) * r->steps * G / 1e12;
         total += tf;
-        printf("%d,%d,%s,%d,%d,%d,%d,%ld,%.3f\n", gi, G, ml_task_name(r->task), r->N, r->m, r->k, r->batch, r->steps,
-               tf);
+        while (waves[wave + 1] <= gi) wave++;
+        printf("%d,%d,%s,%d,%d,%d,%d,%ld,%.3f,%d\n", gi, G, ml_task_name(r->task), r->N, r->m, r->k, r->batch,
+               r->steps, tf, wave);
     }
     printf("total: %.3f TFLOP of training", total);
     if (shard->count) printf(" (%.3f TFLOP in the whole sweep of %d runs)", sweep_tf, cfg->n_runs);
     printf("\n");
+    if (n_waves < n) printf("%d groups train side by side in %d waves\n", n, n_waves);
+    free(waves);
     free(shard_of);
     free(all);
     free(order);
@@ -139,47 +196,56 @@ static void sweep_run(const sweep_opts *o) {
         }
     if (n_todo < n_mine)
         fprintf(stderr, "[monolab] resume: %d of %d runs already in %s\n", n_mine - n_todo, n_mine, csv);
-    int n_groups = ml_plan_groups(todo, n_todo, mem_budget(o->backend), 4096, order, starts);
+    size_t budget = mem_budget(o->backend);
+    int n_groups = ml_plan_groups(todo, n_todo, budget, 4096, order, starts);
     fprintf(stderr, "[monolab] sweep '%s': %d runs in %d groups on the %s backend -> %s\n", cfg.name, n_todo,
             n_groups, o->backend->name, o->outdir);
+
+    int *waves = ml_malloc(sizeof(int) * ((size_t)n_groups + 1));
+    int n_waves = plan_waves(o->backend, order, starts, n_groups, budget, waves);
+    if (n_waves < n_groups)
+        fprintf(stderr, "[monolab] %d groups train side by side in %d waves\n", n_groups, n_waves);
 
     ml_progress prog;
     ml_progress_init(&prog, n_todo, n_groups, work);
     sweep_ctx ctx = {o->outdir, &prog};
     int n_done = n_mine - n_todo;
-    for (int gi = 0; gi < n_groups; gi++) {
-        if (gi) ml_test_point("group");
+    for (int wi = 0; wi < n_waves; wi++) {
+        const int g0 = waves[wi], n = waves[wi + 1] - g0;
+        if (wi) ml_test_point("group");
         if (ml_stop_signal()) ml_exit_stopped(o->outdir, n_done, n_mine);
-        int G = starts[gi + 1] - starts[gi];
-        ml_group *g = ml_group_create(order + starts[gi], G);
-        ml_progress_group_begin(&prog, G, ml_run_step_flop(&g->shape) * G);
-        ml_train_result res;
-        ml_train_group(o->backend, g, &res, write_checkpoints, on_progress, &ctx);
-        if (res.interrupted) ml_exit_stopped(o->outdir, n_done, n_mine);
-        ml_loss_log_write(o->outdir, g, &res);
-        ml_runs_csv_append(csv, g, &res);
-        n_done += G;
-        char desc[256];
-        int n_div = 0;
-        double mpf = 0, lo = INFINITY, hi = -INFINITY;
-        for (int i = 0; i < G; i++) {
-            n_div += res.diverged[i] >= 0;
-            double v = res.mono[i].mono_per_feature;
-            mpf += v / G;
-            lo = v < lo ? v : lo;
-            hi = v > hi ? v : hi;
+        ml_group **gs = ml_malloc(sizeof *gs * (size_t)n);
+        ml_train_result *res = ml_malloc(sizeof *res * (size_t)n);
+        int wave_G = 0;
+        double wave_flop = 0;
+        for (int i = 0; i < n; i++) {
+            gs[i] = ml_group_create(order + starts[g0 + i], starts[g0 + i + 1] - starts[g0 + i]);
+            wave_G += gs[i]->G;
+            wave_flop += ml_run_step_flop(&gs[i]->shape) * gs[i]->G;
         }
-        snprintf(desc, sizeof desc, "%s N=%d m=%d k=%d B=%d, mono_per_feature mean %.3f [%.3f, %.3f]%s",
-                 ml_task_name(g->shape.task), g->N, g->m, g->k, g->B, mpf, lo, hi,
-                 n_div ? ", some diverged (see runs.csv)" : "");
-        ml_progress_group_end(&prog, desc);
-        ml_train_result_free(&res);
-        ml_group_free(g);
+        ml_progress_group_begin(&prog, wave_G, wave_flop);
+        ml_train_groups(o->backend, (const ml_group *const *)gs, n, res, write_checkpoints, on_progress, &ctx);
+        if (res[0].interrupted) ml_exit_stopped(o->outdir, n_done, n_mine);
+        /* Committed in plan order, whatever order the wave finished in. */
+        char desc[4096] = "";
+        for (int i = 0; i < n; i++) {
+            ml_loss_log_write(o->outdir, gs[i], &res[i]);
+            ml_runs_csv_append(csv, gs[i], &res[i]);
+            n_done += gs[i]->G;
+            size_t len = strlen(desc);
+            group_summary(gs[i], &res[i], desc + len, sizeof desc - len, i ? "; " : "");
+            ml_train_result_free(&res[i]);
+            ml_group_free(gs[i]);
+        }
+        ml_progress_group_end(&prog, n, desc);
+        free(gs);
+        free(res);
     }
     ml_progress_finish(&prog);
     free(todo);
     free(order);
     free(starts);
+    free(waves);
     free(done);
     free(skip);
     ml_config_free(&cfg);
@@ -229,6 +295,7 @@ int ml_sweep_main(int argc, char **argv) {
     if (!o.config_path) ml_die("sweep: missing CONFIG.yaml (see monolab --help)");
     o.overrides = over;
     o.backend = ml_backend_pick(device);
+    side_by_side_env(); /* a bad value exits 2 here, before anything is written */
     char defdir[1024];
     if (!outdir) {
         ml_default_outdir(defdir, sizeof defdir, "", o.config_path);

@@ -33,13 +33,18 @@ static void eval_loss(const ml_backend *be, void *st, const ml_group *g, double 
     free(part);
 }
 
-void ml_train_group(const ml_backend *be, const ml_group *g, ml_train_result *res, ml_ckpt_cb ckpt,
-                    ml_progress_cb progress, void *ctx) {
-    const long steps = g->shape.steps;
+/* One group's share of a side-by-side run: its backend state, the loss
+ * read-back buffer and the next row of its loss log. */
+typedef struct {
+    void *st;
+    double *loss;
+    int row;
+} lane;
+
+static void result_alloc(const ml_group *g, ml_train_result *res) {
     const int G = g->G, every = g->shape.log_every;
-    double t0 = ml_now();
     memset(res, 0, sizeof *res);
-    res->n_log = (int)((steps + every - 1) / every);
+    res->n_log = (int)((g->shape.steps + every - 1) / every);
     res->log_step = ml_calloc((size_t)res->n_log, sizeof(long));
     res->log_loss = ml_calloc((size_t)res->n_log * G, sizeof(float));
     res->log_lr = ml_calloc((size_t)res->n_log * G, sizeof(float));
@@ -48,64 +53,98 @@ void ml_train_group(const ml_backend *be, const ml_group *g, ml_train_result *re
     res->diverged = ml_calloc((size_t)G, sizeof(long));
     res->mono = ml_calloc((size_t)G, sizeof(ml_mono_stats));
     res->params = ml_malloc(sizeof(float) * G * g->n_param);
-    double *loss = ml_calloc((size_t)G, sizeof(double));
+}
 
-    void *st = be->create(g);
-    if (ckpt && ml_checkpoint_due(g->shape.checkpoints, 0, steps)) {
-        be->params(st, g, res->params);
-        ckpt(ctx, g, 0, res->params);
+/* Step t of one group, then its loss-log row, progress and checkpoint when due. */
+static void group_step(const ml_backend *be, const ml_group *g, lane *ln, ml_train_result *res, long t,
+                       ml_ckpt_cb ckpt, ml_progress_cb progress, void *ctx) {
+    const long steps = g->shape.steps;
+    const double sched = ml_schedule(g->shape.schedule, g->shape.t_max, t);
+    const int decay_on = ml_decay_on(t, steps);
+    if (be->train_step) {
+        be->train_step(ln->st, g, t, (float)sched, decay_on);
+    } else {
+        be->sample(ln->st, g, ML_STREAM_TRAIN, (uint32_t)t);
+        be->forward(ln->st, g);
+        be->backward(ln->st, g, t);
+        be->optimize(ln->st, g, t, (float)sched, decay_on);
     }
-    int row = 0;
-    for (long t = 0; t < steps; t++) {
-        if (ml_stop_signal()) { /* SIGINT/SIGTERM: stop at this step boundary */
-            res->interrupted = 1;
-            break;
+    ml_test_point("step");
+    if (t % g->shape.log_every == 0) {
+        be->status(ln->st, g, ln->loss, NULL);
+        res->log_step[ln->row] = t;
+        for (int gi = 0; gi < g->G; gi++) {
+            res->log_loss[(size_t)ln->row * g->G + gi] = (float)ln->loss[gi];
+            res->log_lr[(size_t)ln->row * g->G + gi] = (float)(g->lr[gi] * sched);
         }
-        const double sched = ml_schedule(g->shape.schedule, g->shape.t_max, t);
-        const int decay_on = ml_decay_on(t, steps);
-        if (be->train_step) {
-            be->train_step(st, g, t, (float)sched, decay_on);
-        } else {
-            be->sample(st, g, ML_STREAM_TRAIN, (uint32_t)t);
-            be->forward(st, g);
-            be->backward(st, g, t);
-            be->optimize(st, g, t, (float)sched, decay_on);
-        }
-        ml_test_point("step");
-        if (t % every == 0) {
-            be->status(st, g, loss, NULL);
-            res->log_step[row] = t;
-            for (int gi = 0; gi < G; gi++) {
-                res->log_loss[(size_t)row * G + gi] = (float)loss[gi];
-                res->log_lr[(size_t)row * G + gi] = (float)(g->lr[gi] * sched);
-            }
-            row++;
-            if (progress) progress(ctx, g, t + 1);
-        }
-        if (ckpt && ml_checkpoint_due(g->shape.checkpoints, t + 1, steps)) {
-            be->params(st, g, res->params);
-            ckpt(ctx, g, t + 1, res->params);
-        }
+        ln->row++;
+        if (progress) progress(ctx, g, t + 1);
     }
-    if (res->interrupted) { /* the caller discards this group */
-        be->destroy(st);
-        free(loss);
-        return;
+    if (ckpt && ml_checkpoint_due(g->shape.checkpoints, t + 1, steps)) {
+        be->params(ln->st, g, res->params);
+        ckpt(ctx, g, t + 1, res->params);
     }
-    be->status(st, g, res->final_loss, res->diverged);
-    eval_loss(be, st, g, res->eval_loss);
-    be->params(st, g, res->params);
+}
+
+/* After the last step: final loss, freeze steps, eval loss, parameters and
+ * the monosemanticity metric. */
+static void group_finish(const ml_backend *be, const ml_group *g, lane *ln, ml_train_result *res) {
+    const int G = g->G;
+    be->status(ln->st, g, res->final_loss, res->diverged);
+    eval_loss(be, ln->st, g, res->eval_loss);
+    be->params(ln->st, g, res->params);
     float *S = ml_malloc(sizeof(float) * (size_t)G * g->k * g->N);
-    be->sfa(st, g, S);
+    be->sfa(ln->st, g, S);
     for (int gi = 0; gi < G; gi++) {
         const float *b1 = res->params + (size_t)gi * g->n_param + g->off_b1;
         ml_mono_metric(S + (size_t)gi * g->k * g->N, b1, g->k, g->N, &res->mono[gi]);
         if (res->diverged[gi] >= 0) res->final_loss[gi] = NAN;
     }
     free(S);
-    be->destroy(st);
-    free(loss);
-    res->seconds = ml_now() - t0;
+}
+
+/* Step t is issued for every group before step t + 1 of any: on a backend
+ * whose calls only enqueue work (the CUDA backend, one stream per group
+ * state), the groups then run concurrently on the device. Each group's
+ * arithmetic touches only its own state, so its results are the same bits
+ * as when it trains alone; only the interleaving of host calls changes. */
+void ml_train_groups(const ml_backend *be, const ml_group *const *gs, int n, ml_train_result *res, ml_ckpt_cb ckpt,
+                     ml_progress_cb progress, void *ctx) {
+    double t0 = ml_now();
+    long max_steps = 0;
+    lane *ln = ml_calloc((size_t)n, sizeof *ln);
+    for (int i = 0; i < n; i++) {
+        result_alloc(gs[i], &res[i]);
+        ln[i].loss = ml_calloc((size_t)gs[i]->G, sizeof(double));
+        ln[i].st = be->create(gs[i]);
+        if (gs[i]->shape.steps > max_steps) max_steps = gs[i]->shape.steps;
+        if (ckpt && ml_checkpoint_due(gs[i]->shape.checkpoints, 0, gs[i]->shape.steps)) {
+            be->params(ln[i].st, gs[i], res[i].params);
+            ckpt(ctx, gs[i], 0, res[i].params);
+        }
+    }
+    int interrupted = 0;
+    for (long t = 0; t < max_steps; t++) {
+        if (ml_stop_signal()) { /* SIGINT/SIGTERM: stop at this step boundary */
+            interrupted = 1;
+            break;
+        }
+        for (int i = 0; i < n; i++)
+            if (t < gs[i]->shape.steps) group_step(be, gs[i], &ln[i], &res[i], t, ckpt, progress, ctx);
+    }
+    for (int i = 0; i < n; i++) {
+        res[i].interrupted = interrupted; /* the caller discards these groups */
+        if (!interrupted) group_finish(be, gs[i], &ln[i], &res[i]);
+        be->destroy(ln[i].st);
+        free(ln[i].loss);
+        res[i].seconds = ml_now() - t0;
+    }
+    free(ln);
+}
+
+void ml_train_group(const ml_backend *be, const ml_group *g, ml_train_result *res, ml_ckpt_cb ckpt,
+                    ml_progress_cb progress, void *ctx) {
+    ml_train_groups(be, &g, 1, res, ckpt, progress, ctx);
 }
 
 void ml_train_result_free(ml_train_result *res) {

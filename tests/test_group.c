@@ -134,8 +134,50 @@ static void test_divergence_at_scale_decoder(void **s) { (void)s; check_divergen
 static void test_divergence_at_scale_reprojector(void **s) { (void)s; check_divergence_at_scale(TASK_REPROJECTOR); }
 static void test_divergence_at_scale_abs(void **s) { (void)s; check_divergence_at_scale(TASK_ABS); }
 
+/* Groups side by side (ml_train_groups): three groups of different shapes,
+ * one of them with fewer steps and a diverging model, trained in lockstep
+ * are bit-identical to each trained alone, with the same loss logs. */
+static void test_side_by_side(void **s) {
+    (void)s;
+    static ml_run sb[7];
+    for (int i = 0; i < 7; i++) {
+        int grp = i < 3 ? 0 : i < 5 ? 1 : 2;
+        ml_task task = grp == 1 ? TASK_REPROJECTOR : TASK_DECODER;
+        sb[i] = test_run(task, grp == 2 ? ACT_GELU : ACT_RELU, 24 + 8 * grp, 6, 20 + 12 * grp, 16);
+        sb[i].seed = 500 + i;
+        sb[i].lr = 0.003 * (1 + i % 3);
+        sb[i].l1 = i % 2 ? 0.001 : 0;
+        snprintf(sb[i].id, sizeof sb[i].id, "r%06d", i);
+    }
+    for (int i = 3; i < 5; i++) sb[i].steps = sb[0].steps / 2 + 1; /* group 1 finishes early */
+    sb[6].lr = 1e38; /* diverges: frozen in its own group only */
+    sb[6].decay = 0;
+    const ml_run *rp[7];
+    for (int i = 0; i < 7; i++) rp[i] = &sb[i];
+    ml_group *gs[3] = {ml_group_create(rp, 3), ml_group_create(rp + 3, 2), ml_group_create(rp + 5, 2)};
+    ml_train_result wave[3], alone[3];
+    ml_train_groups(&ml_backend_cpu, (const ml_group *const *)gs, 3, wave, NULL, NULL, NULL);
+    for (int w = 0; w < 3; w++) {
+        ml_train_group(&ml_backend_cpu, gs[w], &alone[w], NULL, NULL, NULL);
+        assert_false(wave[w].interrupted);
+        for (int i = 0; i < gs[w]->G; i++) {
+            assert_same_model(&wave[w], i, gs[w]->G, &alone[w], i, gs[w]->G, gs[w]->n_param);
+            assert_memory_equal(&wave[w].diverged[i], &alone[w].diverged[i], sizeof(long));
+        }
+        assert_memory_equal(wave[w].log_step, alone[w].log_step, sizeof(long) * (size_t)wave[w].n_log);
+    }
+    assert_true(wave[0].n_log > wave[1].n_log);
+    assert_true(wave[2].diverged[1] >= 0 && wave[2].diverged[0] == -1);
+    for (int w = 0; w < 3; w++) {
+        ml_train_result_free(&wave[w]);
+        ml_train_result_free(&alone[w]);
+        ml_group_free(gs[w]);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_side_by_side),
         cmocka_unit_test(test_invariance_decoder),
         cmocka_unit_test(test_invariance_reprojector),
         cmocka_unit_test(test_invariance_abs),

@@ -77,8 +77,39 @@ static void test_large_N_launch_and_plan(void **s) {
     assert_int_equal(starts[1], 2);
 }
 
+/* Waves: consecutive groups join while steps and log interval agree and no
+ * member's width is exceeded; a narrower newcomer narrows the wave. */
+static void test_waves(void **s) {
+    (void)s;
+    ml_run r[8];
+    const ml_run *order[8];
+    int starts[9];
+    for (int i = 0; i < 8; i++) {
+        r[i] = test_run(TASK_DECODER, ACT_RELU, 32, 8, 16 << i, 16);
+        order[i] = &r[i];
+        starts[i] = i;
+    }
+    starts[8] = 8;
+    r[5].steps = r[6].steps = r[0].steps + 1; /* cannot step in lockstep with group 4 */
+    int width[8] = {3, 3, 3, 3, 2, 4, 4, 1}, waves[9];
+    int n = ml_plan_waves(order, starts, 8, width, waves);
+    /* {0,1,2} full at 3; {3,4} narrowed to 2 by group 4; {5,6} other steps; {7} width 1 */
+    int want[] = {0, 3, 5, 7, 8};
+    assert_int_equal(n, 4);
+    assert_memory_equal(waves, want, sizeof want);
+    for (int i = 0; i < 8; i++) width[i] = 1; /* no side by side: one wave per group */
+    assert_int_equal(ml_plan_waves(order, starts, 8, width, waves), 8);
+    r[5].steps = r[6].steps = r[0].steps;
+    r[6].log_every = r[7].log_every = r[0].log_every + 1;
+    for (int i = 0; i < 8; i++) width[i] = 8;
+    int want2[] = {0, 6, 8}; /* log interval differs from group 6 on */
+    assert_int_equal(ml_plan_waves(order, starts, 8, width, waves), 2);
+    assert_memory_equal(waves, want2, sizeof want2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_split_by_memory_and_shape),
-                                       cmocka_unit_test(test_large_N_launch_and_plan)};
+                                       cmocka_unit_test(test_large_N_launch_and_plan),
+                                       cmocka_unit_test(test_waves)};
     return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
 }

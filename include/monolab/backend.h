@@ -55,6 +55,11 @@ typedef struct ml_backend {
      * when it can run the step as one unit (the CUDA backend replays a
      * CUDA Graph). */
     void (*train_step)(void *st, const ml_group *g, long step, float sched, int decay_on);
+    /* Optional: how many groups like this one (shape r, G models) should
+     * train side by side (ml_train_groups) because one alone cannot fill
+     * the device. A function of the config and the device model only, like
+     * memory_budget. NULL: 1, one group at a time. */
+    int (*side_by_side)(const ml_run *r, int G);
 } ml_backend;
 
 /* The working buffers peek() copies, the same on every backend: their

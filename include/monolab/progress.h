@@ -18,8 +18,10 @@ typedef struct {
 void ml_progress_init(ml_progress *p, int runs_total, int groups_total, double work_total);
 void ml_progress_group_begin(ml_progress *p, int G, double work_per_step);
 void ml_progress_steps(ml_progress *p, long steps_done);
-/* desc: a short description of the group, e.g. "k=256 x16". */
-void ml_progress_group_end(ml_progress *p, const char *desc);
+/* The group begun last (or the n_groups that trained side by side, begun
+ * as one with their models and work summed) is done. desc: a short
+ * description, e.g. "k=256 x16". */
+void ml_progress_group_end(ml_progress *p, int n_groups, const char *desc);
 void ml_progress_finish(ml_progress *p);
 
 #endif

@@ -4,7 +4,9 @@
  * MONOLAB_TEST_KILL_AT=<event>:<n> raises SIGKILL at the n-th occurrence
  * (1-based) of a named event, so a test can kill a sweep at an exact moment:
  *   step            after a training step, before its log and checkpoint
- *   group           between two groups (after one's outputs, before the next)
+ *   group           between two waves of groups (after one wave's outputs,
+ *                   before the next; a wave is one group unless groups
+ *                   train side by side)
  *   write:ckpt      half-way through writing a checkpoint (temp file open,
  *   write:loss        partly written, not yet renamed), and likewise for a
  *   write:runs.csv    loss file, runs.csv and config.yaml

@@ -35,6 +35,13 @@ typedef void (*ml_progress_cb)(void *ctx, const ml_group *g, long done);
 
 void ml_train_group(const ml_backend *be, const ml_group *g, ml_train_result *res, ml_ckpt_cb ckpt,
                     ml_progress_cb progress, void *ctx);
+/* Train n groups side by side, into res[n]: step t of every group is
+ * issued before step t + 1 of any, so a backend whose calls only enqueue
+ * work runs them concurrently. Each group's results are the same bits as
+ * ml_train_group's. On SIGINT/SIGTERM every res[i].interrupted is set and
+ * none is complete. */
+void ml_train_groups(const ml_backend *be, const ml_group *const *gs, int n, ml_train_result *res, ml_ckpt_cb ckpt,
+                     ml_progress_cb progress, void *ctx);
 void ml_train_result_free(ml_train_result *res);
 
 #endif

@@ -23,7 +23,11 @@
  *   NaN, and its neighbours match the CPU;
  * - group invariance: a model alone and the same model inside a group of
  *   17 are bit-identical (ref: one GEMM per model); with batched GEMMs the
- *   difference is printed and must stay within 1e-6 normalised.
+ *   difference is printed and must stay within 1e-6 normalised;
+ * - side by side: three small groups of different shapes trained
+ *   concurrently (ml_train_groups, one stream each) are bit-identical to
+ *   each trained alone, and the `streams` variant asks for side-by-side
+ *   waves for small groups only.
  * MONOLAB_GPU_QUICK=1 shrinks the work for compute-sanitizer runs. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -322,6 +326,54 @@ static void test_group_invariance(void **s) {
     unsetenv("MONOLAB_KERNELS");
 }
 
+/* Three small groups of different shapes (one diverging model, one group
+ * with fewer steps) concurrently on three streams vs each alone. */
+static void test_side_by_side(void **s) {
+    (void)s;
+    for (int v = 0; v < 2; v++) {
+        setenv("MONOLAB_KERNELS", VARIANTS[v], 1);
+        ml_run r[7];
+        const ml_run *rp[7];
+        for (int i = 0; i < 7; i++) {
+            int grp = i < 3 ? 0 : i < 5 ? 1 : 2;
+            r[i] = test_run(grp == 1 ? TASK_REPROJECTOR : TASK_DECODER, grp == 2 ? ACT_GELU : ACT_RELU, 48 + 16 * grp,
+                            12, 40 + 24 * grp, 128);
+            r[i].steps = grp == 1 ? 61 : 120;
+            r[i].seed = 300 + i;
+            r[i].lr = 0.003 * (1 + i % 3);
+            r[i].precision = PREC_FP32;
+            r[i].log_every = 7;
+            rp[i] = &r[i];
+        }
+        r[6].lr = 1e38;
+        r[6].decay = 0;
+        ml_group *gs[3] = {ml_group_create(rp, 3), ml_group_create(rp + 3, 2), ml_group_create(rp + 5, 2)};
+        ml_train_result wave[3], alone[3];
+        ml_train_groups(cuda, (const ml_group *const *)gs, 3, wave, NULL, NULL, NULL);
+        for (int w = 0; w < 3; w++) {
+            ml_train_group(cuda, gs[w], &alone[w], NULL, NULL, NULL);
+            size_t np = gs[w]->n_param;
+            assert_memory_equal(wave[w].params, alone[w].params, sizeof(float) * gs[w]->G * np);
+            assert_memory_equal(wave[w].log_loss, alone[w].log_loss, sizeof(float) * gs[w]->G * wave[w].n_log);
+            assert_memory_equal(wave[w].diverged, alone[w].diverged, sizeof(long) * gs[w]->G);
+            for (int i = 0; i < gs[w]->G; i++)
+                assert_memory_equal(&wave[w].eval_loss[i], &alone[w].eval_loss[i], sizeof(double));
+            ml_train_result_free(&wave[w]);
+            ml_train_result_free(&alone[w]);
+            ml_group_free(gs[w]);
+        }
+        /* streams (in fast) asks for waves of small groups, never of big ones; ref never */
+        ml_run big = test_run(TASK_DECODER, ACT_RELU, 512, 64, 1024, 1 << 16);
+        int small_w = cuda->side_by_side(&r[0], 3), big_w = cuda->side_by_side(&big, 16);
+        print_message("variant %s: side by side %d (3 small models), %d (16 paper-size models)\n", VARIANTS[v],
+                      small_w, big_w);
+        assert_int_equal(big_w, 1);
+        if (v == 0) assert_int_equal(small_w, 1);
+        else assert_true(small_w > 1);
+    }
+    unsetenv("MONOLAB_KERNELS");
+}
+
 int main(void) {
     char reason[256];
     setenv("MONOLAB_POISON", "1", 1);
@@ -335,6 +387,7 @@ int main(void) {
         cmocka_unit_test(test_ops),
         cmocka_unit_test(test_trajectory_determinism_divergence),
         cmocka_unit_test(test_group_invariance),
+        cmocka_unit_test(test_side_by_side),
     };
     return cmocka_run_group_tests_name("backend_ops", tests, NULL, NULL);
 }
