@@ -374,11 +374,11 @@ static size_t cuda_memory_budget(void) {
 #define ML_MAX_SIDE_BY_SIDE 8
 static int cuda_side_by_side(const ml_run *r, int G) {
     if (!variants_from_env().streams) return 1;
-    cudaDeviceProp p;
-    cudaCheck(cudaGetDeviceProperties(&p, 0));
+    static int sms = 0; // asked once: the planner calls this for every group
+    if (!sms) cudaCheck(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
     int out = ml_run_out_dim(r), wide = r->m > r->k ? r->m : r->k;
     if (out > wide) wide = out;
-    double work = (double)G * r->batch * wide, full = p.multiProcessorCount * 2048.0 * 4.0;
+    double work = (double)G * r->batch * wide, full = sms * 2048.0 * 4.0;
     double w = full / (work > 1 ? work : 1);
     return w >= ML_MAX_SIDE_BY_SIDE ? ML_MAX_SIDE_BY_SIDE : w < 1 ? 1 : (int)w;
 }
