@@ -21,6 +21,7 @@
 #include "cuda_check.h"
 #include "lt_epilogue.cuh"
 #include "train_kernels.cuh"
+#include <atomic>
 #include <cstdint>
 #include <cublasLt.h>
 extern "C" {
@@ -110,15 +111,15 @@ static cublasStatus_t lt_matmul(ml_lt *lt, const float *X, float *H, cudaStream_
     return CUBLAS_STATUS_SUCCESS;
 }
 
-// One line, once per process: the fused product is off for this group.
+// One line, once per process (groups may be created from several
+// threads): the fused product is off for this group.
 static ml_lt *give_up(ml_lt *lt, const char *why, int status) {
-    static bool said = false;
-    if (!said) {
+    static std::atomic<bool> said{false};
+    if (!said.exchange(true)) {
         fprintf(stderr,
                 "[monolab] lt: %s (cuBLAS status %d) for k=%d m=%d B=%d%s; this group (and any other that "
                 "fails) runs the plain GEMM + bias_act path instead\n",
                 why, status, lt->sh.k, lt->sh.m, lt->sh.B, lt->sh.tf32 ? " tf32" : " fp32");
-        said = true;
     }
     ml_lt_destroy(lt);
     return nullptr;
