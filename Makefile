@@ -47,7 +47,7 @@ endif
 ifdef WITH_CUDA
 CU_OBJ := $(patsubst kernels/%.cu,$(BUILD)/cuda/%.o,$(wildcard kernels/*.cu))
 BACKEND_OBJ := $(CU_OBJ)
-LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart_static -lrt -ldl -lpthread -lstdc++
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcublasLt -lcudart_static -lrt -ldl -lpthread -lstdc++
 else
 BACKEND_OBJ := $(BUILD)/obj/backend_cuda_stub.o
 endif
@@ -106,7 +106,7 @@ $(BUILD)/tests/%: tests/%.c $(BACKEND_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.dep
 
 $(BUILD)/bench/bench_gpu: bench/bench_gpu.cu $(CU_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVFLAGS) $^ -o $@ -Xcompiler -fopenmp -lyaml -lcjson -llapacke -lopenblas -lcublas -lm \
+	$(NVCC) $(NVFLAGS) $^ -o $@ -Xcompiler -fopenmp -lyaml -lcjson -llapacke -lopenblas -lcublas -lcublasLt -lm \
 	  -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker '$$ORIGIN/../lib'
 
 # For a GPU machine with the CUDA toolkit but no apt: build everything here

@@ -46,14 +46,23 @@ sanitizer() {
 }
 bench_line() { # bench_line LABEL VARIANT ARGS...: one bench_gpu row into the summary
   local label=$1 var=$2; shift 2
-  local line
-  line=$(MONOLAB_KERNELS=$var build/bench/bench_gpu "$@" 2>>"$out/log.txt") || { row "$label" "FAIL"; status=1; return; }
+  local line ok=1 note=
+  line=$(MONOLAB_KERNELS=$var build/bench/bench_gpu "$@" 2>"$out/bench_err.txt") || ok=0
+  cat "$out/bench_err.txt" >>"$out/log.txt"
+  [ $ok = 1 ] || { row "$label" "FAIL"; status=1; return; }
+  # the backend's create line says when lt asked for the epilogue but fell back
+  grep -q 'lt(off' "$out/bench_err.txt" && note="(lt fell back to the plain path)"
   echo "$line" | tee -a "$out/bench.txt"
-  row "$label" "$(echo "$line" | grep -o 'step_ms=[^ ]*\|model_steps_per_s=[^ ]*\|frac_of_gemm=[^ ]*' | tr '\n' ' ')"
+  row "$label" "$(echo "$line" | grep -o 'step_ms=[^ ]*\|model_steps_per_s=[^ ]*\|frac_of_gemm=[^ ]*' | tr '\n' ' ')$note"
 }
+# Variants side by side: ref, fast, fast without lt (what lt adds to it),
+# and lt alone (what it adds to ref). The paper shapes use ReLU, so lt's
+# cuBLASLt epilogue applies.
+BENCH_VARIANTS="ref fast gather,fused,batched,graph,tiny lt"
+vlabel() { [ "$1" = gather,fused,batched,graph,tiny ] && echo "fast w/o lt" || echo "$1"; }
 paper_bench() {
-  for p in tf32 fp32; do for v in ref fast; do
-    bench_line "paper shape G=8 $p $v" $v 512 64 1024 8192 8 50 $p
+  for p in tf32 fp32; do for v in $BENCH_VARIANTS; do
+    bench_line "paper shape G=8 $p $(vlabel $v)" $v 512 64 1024 8192 8 50 $p
   done; done
 }
 
@@ -82,8 +91,8 @@ full)
   sanitizer
   echo "== PyTorch peer, one model, tf32 and fp32" | tee -a "$out/log.txt"
   run "torch peer (authors' step)" python3 bench/peers/torch_gpu_step.py 30
-  for v in ref fast; do bench_line "one model tf32 $v" $v 512 64 1024 8192 1 50 tf32; done
-  for v in ref fast; do bench_line "tiny N=20 k=10 G=1000 $v" $v 20 5 10 1024 1000 200 fp32; done
+  for v in $BENCH_VARIANTS; do bench_line "one model tf32 $(vlabel $v)" $v 512 64 1024 8192 1 50 tf32; done
+  for v in $BENCH_VARIANTS; do bench_line "tiny N=20 k=10 G=1000 $(vlabel $v)" $v 20 5 10 1024 1000 200 fp32; done
   # small groups side by side (the streams variant's mechanism): 8 groups of 4 width-sweep models
   for v in ref fast; do
     line=$(MONOLAB_KERNELS=$v build/bench/bench_gpu 100 20 64 1024 4 300 fp32 8 2>>"$out/log.txt" | tail -1) \

@@ -20,8 +20,26 @@
 //            batched GEMMs, a group of a thousand tiny models is a handful
 //            of launches per step), streams (groups too small to fill the
 //            GPU train side by side, each on its own stream: see
-//            cuda_side_by_side).
+//            cuda_side_by_side), lt (ReLU models: W1 x + b1 and the
+//            activation as one cuBLASLt matmul with the RELU_BIAS epilogue,
+//            per model, or strided-batched with batched; GELU and SoLU keep
+//            the plain path; see lt_epilogue.cuh; not yet run on a GPU).
+//
+// Passes over the B x k arrays (PRE, H, dH) per training step, a GEMM's
+// read or write of one counted as one pass:
+//   ref:  forward 5 (GEMM writes PRE; bias_act reads PRE, writes PRE and H;
+//         GEMM reads H), backward 8 (GEMM writes dH; act_backward reads dH,
+//         H, PRE, writes dH; bias-grad slabs read dH; the dW2 and dW1 GEMMs
+//         read H and dH): 13.
+//   fused: backward 7 (act backward and slabs in one pass: 4): 12.
+//   lt,fused (ReLU): forward 2 (the matmul writes H; GEMM reads H), backward
+//         6 (GEMM writes dH; the fused pass reads dH and H, H standing in
+//         for PRE, writes dH; dW2 and dW1 read H and dH): 8. The last two
+//         of the ~6 the issue aims at need the ReLU derivative in the dH
+//         GEMM's epilogue (DRELU), which lt_epilogue.cuh explains is not
+//         sound here.
 #include "cuda_check.h"
+#include "lt_epilogue.cuh"
 #include "train_kernels.cuh"
 #include <cstring>
 extern "C" {
@@ -33,14 +51,14 @@ extern "C" {
 }
 
 struct kernel_variants {
-    bool gather, fused, batched, graph, tiny, streams;
+    bool gather, fused, batched, graph, tiny, streams, lt;
 };
 
 static kernel_variants variants_from_env() {
-    kernel_variants v = {false, false, false, false, false, false};
+    kernel_variants v = {false, false, false, false, false, false, false};
     const char *e = getenv("MONOLAB_KERNELS");
     if (!e || !*e || !strcmp(e, "ref")) return v;
-    if (!strcmp(e, "fast")) return kernel_variants{true, true, true, true, true, true};
+    if (!strcmp(e, "fast")) return kernel_variants{true, true, true, true, true, true, true};
     char buf[256];
     snprintf(buf, sizeof buf, "%s", e);
     for (char *save = nullptr, *t = strtok_r(buf, ",", &save); t; t = strtok_r(nullptr, ",", &save)) {
@@ -50,8 +68,9 @@ static kernel_variants variants_from_env() {
         else if (!strcmp(t, "graph")) v.graph = true;
         else if (!strcmp(t, "tiny")) v.tiny = true;
         else if (!strcmp(t, "streams")) v.streams = true;
+        else if (!strcmp(t, "lt")) v.lt = true;
         else ml_die("MONOLAB_KERNELS: unknown variant '%s' (use ref, fast, or a comma list of gather, fused, "
-                    "batched, graph, tiny, streams)", t);
+                    "batched, graph, tiny, streams, lt)", t);
     }
     return v;
 }
@@ -68,6 +87,7 @@ struct cuda_state {
     float *lr, *decay, *l1, *feat_p, *Pt, *Qt;
     long long *frozen_at;
     void *workspace;     // cuBLAS workspace, set so that graph capture never allocates
+    ml_lt *lt;           // lt variant: the fused first-layer matmul; null: the plain path
     // graph mode
     ml_step_params *step_table, *step_dev;
     long long *step_counter;
@@ -143,6 +163,12 @@ static void *cuda_create(const ml_group *g) {
     s->Qt = g->Qt ? upload(g->Qt, G * g->N * g->m, &tot) : nullptr;
     s->frozen_at = dalloc<long long>(G, &tot);
     cudaCheck(cudaMemset(s->frozen_at, 0xff, sizeof(long long) * G)); /* all -1 */
+    if (s->var.lt) { /* before the poison below: its trial matmul writes H. The workspace is shared with the
+                        cuBLAS handle: both run on s->stream, in order, never at once. */
+        ml_lt_shape sh = {g->G, g->m, g->k, g->B, (int)g->shape.act, np, g->off_W1, g->off_b1, s->var.batched,
+                          g->shape.precision == PREC_TF32};
+        s->lt = ml_lt_create(sh, s->X, s->H, s->workspace, WORKSPACE_BYTES, s->stream, &tot);
+    }
     if (getenv("MONOLAB_POISON")) { /* tests: every output must be written before it is read */
         float *work[] = {s->grads, s->X, s->T, s->Y, s->PRE, s->H, s->dH, s->S, s->db1_part};
         size_t n[] = {G * np, G * B * g->m, G * B * g->out, G * B * g->out, G * B * g->k, G * B * g->k,
@@ -167,7 +193,9 @@ static void *cuda_create(const ml_group *g) {
     fprintf(stderr, "[monolab] cuda group of %d models: %.1f MB of device memory; kernels:%s%s%s%s%s%s%s\n", g->G,
             tot / 1e6, s->var.gather ? " gather" : "", s->var.fused ? " fused" : "", s->var.batched ? " batched" : "",
             s->var.graph ? " graph" : "", s->var.tiny ? " tiny" : "", s->var.streams ? " streams" : "",
-            !(s->var.gather || s->var.fused || s->var.batched || s->var.graph || s->var.tiny || s->var.streams)
+            s->var.lt ? (s->lt ? " lt" : " lt(off: plain path)") : "",
+            !(s->var.gather || s->var.fused || s->var.batched || s->var.graph || s->var.tiny || s->var.streams ||
+              s->var.lt)
                 ? " ref"
                 : "");
     return s;
@@ -177,6 +205,7 @@ static void cuda_destroy(void *st) {
     cuda_state *s = (cuda_state *)st;
     if (!s) return;
     if (s->graph) cudaCheck(cudaGraphExecDestroy(s->graph));
+    ml_lt_destroy(s->lt);
     void *bufs[] = {s->params, s->grads, s->m1, s->m2, s->X, s->T, s->Y, s->PRE, s->H, s->dH, s->S, s->ratio,
                     s->db1_part, s->rowloss, s->loss, s->part_p, s->part_a, s->seed, s->lr, s->decay, s->l1,
                     s->feat_p, s->Pt, s->Qt, s->frozen_at, s->workspace, s->step_table, s->step_dev,
@@ -229,10 +258,14 @@ static void gemm(cuda_state *s, cublasOperation_t ta, cublasOperation_t tb, int 
 static void forward_into(cuda_state *s, const ml_group *g) {
     const int B = g->B, m = g->m, k = g->k, out = g->out, G = g->G;
     const long long np = (long long)g->n_param;
-    /* PREᵀ (k x B) = W1 (k x m) · Xᵀ (m x B) */
-    gemm(s, CUBLAS_OP_T, CUBLAS_OP_N, k, B, m, s->params + g->off_W1, m, np, s->X, m, (long long)B * m, s->PRE, k,
-         (long long)B * k, G);
-    ml_k_bias_act(s->d, s->params, s->PRE, s->H, B, s->stream);
+    if (s->lt) { /* H = relu(W1 x + b1) in one cuBLASLt matmul; PRE is not written (lt_epilogue.cuh) */
+        ml_lt_forward(s->lt, s->params, s->X, s->H, s->stream);
+    } else {
+        /* PREᵀ (k x B) = W1 (k x m) · Xᵀ (m x B) */
+        gemm(s, CUBLAS_OP_T, CUBLAS_OP_N, k, B, m, s->params + g->off_W1, m, np, s->X, m, (long long)B * m, s->PRE,
+             k, (long long)B * k, G);
+        ml_k_bias_act(s->d, s->params, s->PRE, s->H, B, s->stream);
+    }
     /* Yᵀ (out x B) = W2 (out x k) · Hᵀ (k x B) */
     gemm(s, CUBLAS_OP_T, CUBLAS_OP_N, out, B, k, s->params + g->off_W2, k, np, s->H, k, (long long)B * k, s->Y, out,
          (long long)B * out, G);
@@ -248,8 +281,10 @@ static void backward_into(cuda_state *s, const ml_group *g, ml_step_arg sa) {
     /* dHᵀ (k x B) = W2ᵀ (k x out) · dYᵀ (out x B) */
     gemm(s, CUBLAS_OP_N, CUBLAS_OP_N, k, B, out, s->params + g->off_W2, k, np, s->Y, out, (long long)B * out, s->dH, k,
          (long long)B * k, G);
-    if (!s->var.fused) ml_k_act_backward(s->d, s->dH, s->H, s->PRE, s->stream);
-    ml_k_bias_grad(s->d, s->dH, s->H, s->PRE, s->var.fused, s->db1_part, s->grads, s->stream); /* dH is dPRE after */
+    /* lt (ReLU only): PRE was not written; relu'(pre) = [pre > 0] = [h > 0] exactly, so H stands in for it */
+    const float *pre = s->lt ? s->H : s->PRE;
+    if (!s->var.fused) ml_k_act_backward(s->d, s->dH, s->H, pre, s->stream);
+    ml_k_bias_grad(s->d, s->dH, s->H, pre, s->var.fused, s->db1_part, s->grads, s->stream); /* dH is dPRE after */
     /* dW2ᵀ (k x out) = Hᵀ (k x B) · dY (B x out) */
     gemm(s, CUBLAS_OP_N, CUBLAS_OP_T, k, out, B, s->H, k, (long long)B * k, s->Y, out, (long long)B * out,
          s->grads + g->off_W2, k, np, G);

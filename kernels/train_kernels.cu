@@ -12,7 +12,7 @@ extern "C" {
 #include "monolab/elementwise.h"
 }
 
-#define THREADS 256
+#define THREADS ML_GRID_THREADS
 #define FULL_MASK 0xffffffffu
 
 // The ML_LANES lane sum of elementwise.h, run by one warp: lane l has
@@ -31,6 +31,7 @@ static int grid_for(size_t n) {
     size_t b = (n + THREADS - 1) / THREADS;
     return (int)(b < cap ? (b ? b : 1) : cap);
 }
+int ml_grid_for(size_t n) { return grid_for(n); }
 
 // ---------------------------------------------------------------- sampling
 // One block per (sample b, model g). The targets of decoder/abs are the

@@ -49,6 +49,10 @@ void ml_k_bias_grad(const ml_dev_group &g, float *dPRE, const float *H, const fl
 void ml_k_optimize(const ml_dev_group &g, int optimizer, float weight_decay, float *params, float *grads, float *m1,
                    float *m2, double *part_p, double *part_a, float *ratio, ml_step_arg sa, cudaStream_t s);
 void ml_k_sfa_act(const ml_dev_group &g, const float *params, float *S, cudaStream_t s);
+// Blocks of ML_GRID_THREADS for a grid-stride loop over n elements, capped
+// (lower under the tests' MONOLAB_GRID_CAP, to exercise the wrap-around).
+#define ML_GRID_THREADS 256
+int ml_grid_for(size_t n);
 // Graph mode: sp <- table[*counter], then ++*counter.
 void ml_k_step_fill(const ml_step_params *table, long long *counter, ml_step_params *sp, cudaStream_t s);
 

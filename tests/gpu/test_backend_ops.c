@@ -2,9 +2,10 @@
  * by `make test-gpu` on a GPU machine with MONOLAB_POISON=1 so that every
  * device work buffer starts as NaN and an unwritten output cannot pass.
  * Every case runs under each kernel variant (MONOLAB_KERNELS=ref, fast,
- * and fast without tiny and graph, so that gather runs at small N too), and every error is measured per model and, for parameters and
- * gradients, per tensor (W1, b1, W2), so that a bug confined to one model
- * or to b1 cannot hide in a whole-buffer norm.
+ * fast without tiny and graph, so that gather runs at small N too, lt, and
+ * lt,batched,graph), and every error is measured per model and, for
+ * parameters and gradients, per tensor (W1, b1, W2), so that a bug
+ * confined to one model or to b1 cannot hide in a whole-buffer norm.
  *
  * - ops: each step of three training steps on identical state, for every
  *   task, activation and optimiser, each model with its own lr, decay,
@@ -14,16 +15,27 @@
  *   1e-5; tf32: 5e-3), sfa (always fp32) by 1e-5;
  *   loop paths: B > 256 and out > 256, N = 16,384 (sample tiles and
  *   gather flushes), and grid-stride wrap-around (MONOLAB_GRID_CAP=3);
+ * - lt (cuBLASLt RELU_BIAS epilogue, kernels/lt_epilogue.cuh): the same
+ *   cases and the same tolerances (the epilogue's bias add is the one fp32
+ *   add bias_act makes; only the GEMM's summation order differs, as for
+ *   every variant). A ReLU group under lt never writes PRE, so PRE is not
+ *   compared there; with MONOLAB_POISON it stays NaN, which is how the test
+ *   tells the epilogue from the fallback (GELU, SoLU, or no cuBLASLt
+ *   algorithm), and each lt variant must have run the epilogue in at least
+ *   one fp32 and one tf32 case, or the test fails;
  * - trajectory: 200 steps of a group of 5 in fp32 through the training
- *   loop (graph replay in the fast variant): loss curves and final weights
- *   within 1e-4 relative of the CPU;
+ *   loop (graph replay in fast and lt,batched,graph): loss curves and
+ *   final weights within 1e-4 relative of the CPU (ref, fast, lt,
+ *   lt,batched,graph);
  * - determinism: two GPU runs are bit-identical;
  * - divergence: a model that diverges at step 1 is frozen at step 1 on
  *   both backends, its parameters never change afterwards, its eval loss is
  *   NaN, and its neighbours match the CPU;
  * - group invariance: a model alone and the same model inside a group of
- *   17 are bit-identical (ref: one GEMM per model); with batched GEMMs the
- *   difference is printed and must stay within 1e-6 normalised;
+ *   17 are bit-identical without batched (ref, lt: one GEMM or matmul per
+ *   model, whose algorithm and operand alignments do not depend on G); with
+ *   batched GEMMs the difference is printed and must stay within 1e-6
+ *   normalised;
  * - side by side: three small groups of different shapes trained
  *   concurrently (ml_train_groups, one stream each) are bit-identical to
  *   each trained alone, and the `streams` variant asks for side-by-side
@@ -42,7 +54,24 @@
 #include "test_helpers.h"
 
 static const ml_backend *cuda;
-static const char *const VARIANTS[] = {"ref", "fast", "gather,fused,batched"};
+static const char *const VARIANTS[] = {"ref", "fast", "gather,fused,batched", "lt", "lt,batched,graph"};
+enum { N_VARIANTS = sizeof VARIANTS / sizeof *VARIANTS };
+/* the whole-run tests: the reference, everything, and the lt variant alone and with batching and graphs */
+static const char *const RUN_VARIANTS[] = {"ref", "fast", "lt", "lt,batched,graph"};
+enum { N_RUN_VARIANTS = sizeof RUN_VARIANTS / sizeof *RUN_VARIANTS };
+
+/* Whether a MONOLAB_KERNELS value switches `name` on (fast: every switch). */
+static int variant_has(const char *v, const char *name) {
+    if (!strcmp(v, "fast")) return 1;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (!strcmp(t, name)) return 1;
+    return 0;
+}
+
+static const char *variant_now = "ref"; /* the variant test_ops runs */
+static int lt_epilogue_cases[2];        /* [fp32, tf32]: ReLU cases whose forward ran the cuBLASLt epilogue */
 
 static double normerr(const float *a, const float *b, size_t n) {
     double num = 0, den = 0;
@@ -102,6 +131,20 @@ static void compare_loss(const char *what, const double *c, const double *g, int
             fail_msg("%s model %d: %.9g (cpu) vs %.9g (gpu)", what, i, c[i], g[i]);
 }
 
+/* An lt ReLU group's forward writes H, never PRE (kernels/lt_epilogue.cuh);
+ * under MONOLAB_POISON its PRE is then NaN everywhere, while the fallback
+ * path writes every element. */
+static int pre_unwritten(void *sg, const ml_group *g) {
+    size_t n;
+    ml_peek_buffer(g, "PRE", &n);
+    float *p = malloc(sizeof(float) * n);
+    cuda->peek(sg, g, "PRE", p);
+    int all = 1;
+    for (size_t i = 0; i < n; i++) all &= isnan(p[i]) != 0;
+    free(p);
+    return all;
+}
+
 typedef struct {
     ml_task task;
     ml_act act;
@@ -137,7 +180,11 @@ static void ops_case(op_case oc) {
         compare_buf(sc, sg, g, "X", B * g->m, 0.0);
         ml_backend_cpu.forward(sc, g);
         cuda->forward(sg, g);
-        compare_buf(sc, sg, g, "PRE", B * g->k, tol);
+        if (variant_has(variant_now, "lt") && oc.act == ACT_RELU && pre_unwritten(sg, g)) {
+            if (step == 0) lt_epilogue_cases[oc.prec == PREC_TF32]++; /* H is checked below, PRE does not exist */
+        } else {
+            compare_buf(sc, sg, g, "PRE", B * g->k, tol);
+        }
         compare_buf(sc, sg, g, "H", B * g->k, tol);
         compare_buf(sc, sg, g, "Y", B * g->out, tol);
         ml_backend_cpu.backward(sc, g, step);
@@ -191,9 +238,11 @@ static void ops_case(op_case oc) {
 static void test_ops(void **s) {
     (void)s;
     int quick = getenv("MONOLAB_GPU_QUICK") != NULL;
-    for (int v = 0; v < 3; v++) {
+    for (int v = 0; v < N_VARIANTS; v++) {
         setenv("MONOLAB_KERNELS", VARIANTS[v], 1);
         print_message("variant %s\n", VARIANTS[v]);
+        variant_now = VARIANTS[v];
+        lt_epilogue_cases[0] = lt_epilogue_cases[1] = 0;
         for (int task = 0; task < 3; task++)
             for (int act = 0; act < 3; act++)
                 for (int opt = 0; opt < 3; opt++)
@@ -203,13 +252,24 @@ static void test_ops(void **s) {
         /* B > 256 and out > 256: the loss warps and the db1 slabs loop */
         ops_case((op_case){TASK_DECODER, ACT_GELU, OPT_LAMB, PREC_FP32, 300, 20, 64, 600});
         ops_case((op_case){TASK_REPROJECTOR, ACT_SOLU, OPT_ADAM, PREC_FP32, 300, 40, 64, 300});
+        /* and with ReLU, so that lt's epilogue (and H standing in for PRE in the slabs) runs at B > 256 */
+        ops_case((op_case){TASK_DECODER, ACT_RELU, OPT_ADAMW, PREC_FP32, 300, 20, 64, 600});
         /* N = 16,384: several ref tiles and several gather flushes per sample */
         if (!quick) ops_case((op_case){TASK_DECODER, ACT_RELU, OPT_LAMB, PREC_FP32, 16384, 16, 32, 64});
         /* grid-stride wrap-around: at most 3 blocks per grid-stride launch */
         setenv("MONOLAB_GRID_CAP", "3", 1);
         ops_case((op_case){TASK_ABS, ACT_RELU, OPT_ADAMW, PREC_FP32, 96, 12, 130, 64});
         unsetenv("MONOLAB_GRID_CAP");
+        if (variant_has(VARIANTS[v], "lt")) {
+            print_message("variant %s: cuBLASLt epilogue ran in %d fp32 and %d tf32 ReLU cases\n", VARIANTS[v],
+                          lt_epilogue_cases[0], lt_epilogue_cases[1]);
+            if (!lt_epilogue_cases[0] || !lt_epilogue_cases[1])
+                fail_msg("variant %s: the cuBLASLt epilogue never ran in %s (every group fell back to the plain "
+                         "path: see the '[monolab] lt:' line above)", VARIANTS[v],
+                         !lt_epilogue_cases[0] ? "fp32" : "tf32");
+        }
     }
+    variant_now = "ref";
     unsetenv("MONOLAB_KERNELS");
 }
 
@@ -229,9 +289,9 @@ static void test_trajectory_determinism_divergence(void **s) {
     if (getenv("MONOLAB_GPU_QUICK")) skip();
     enum { G = 5 };
     const size_t np = (size_t)128 * 16 + 128 + 64 * 128;
-    for (int v = 0; v < 2; v++) {
-        setenv("MONOLAB_KERNELS", VARIANTS[v], 1);
-        print_message("variant %s\n", VARIANTS[v]);
+    for (int v = 0; v < N_RUN_VARIANTS; v++) {
+        setenv("MONOLAB_KERNELS", RUN_VARIANTS[v], 1);
+        print_message("variant %s\n", RUN_VARIANTS[v]);
         ml_run r[G];
         const ml_run *rp[G];
         for (int i = 0; i < G; i++) {
@@ -294,8 +354,8 @@ static void test_group_invariance(void **s) {
     (void)s;
     if (getenv("MONOLAB_GPU_QUICK")) skip();
     enum { G = 17, ME = 5 };
-    for (int v = 0; v < 2; v++) {
-        setenv("MONOLAB_KERNELS", VARIANTS[v], 1);
+    for (int v = 0; v < N_RUN_VARIANTS; v++) {
+        setenv("MONOLAB_KERNELS", RUN_VARIANTS[v], 1);
         ml_run r[G];
         const ml_run *rp[G];
         for (int i = 0; i < G; i++) {
@@ -316,10 +376,10 @@ static void test_group_invariance(void **s) {
         int same = !memcmp(a, b, sizeof(float) * np);
         for (int t = 0; t < alone.n_log; t++) same &= alone.log_loss[t] == group.log_loss[t * G + ME];
         double e = normerr(a, b, np);
-        print_message("variant %s: alone vs group of %d: %s (normalised difference %.3g)\n", VARIANTS[v], G,
+        print_message("variant %s: alone vs group of %d: %s (normalised difference %.3g)\n", RUN_VARIANTS[v], G,
                       same ? "bit-identical" : "differ", e);
-        if (v == 0) assert_true(same);   /* ref: one GEMM per model, invariant by construction */
-        else assert_true(e <= 1e-6);     /* batched: cuBLAS may pick its algorithm by batch count */
+        if (!variant_has(RUN_VARIANTS[v], "batched")) assert_true(same); /* one product per model: invariant */
+        else assert_true(e <= 1e-6); /* batched: cuBLAS may pick its algorithm by batch count */
         ml_train_result_free(&alone);
         ml_train_result_free(&group);
     }
@@ -330,7 +390,7 @@ static void test_group_invariance(void **s) {
  * with fewer steps) concurrently on three streams vs each alone. */
 static void test_side_by_side(void **s) {
     (void)s;
-    for (int v = 0; v < 2; v++) {
+    for (int v = 0; v < 2; v++) { /* ref, fast */
         setenv("MONOLAB_KERNELS", VARIANTS[v], 1);
         ml_run r[7];
         const ml_run *rp[7];
