@@ -3,7 +3,7 @@
 # machine with nvcc, then carry build/monolab, build/lib, build/gpu and
 # build/bench (under 60 MiB). It never calls make or apt.
 #
-#   bash bench/gpu_session.sh quick     GPU tests without sanitizer + the paper-shape bench (~3 min)
+#   bash bench/gpu_session.sh quick     GPU tests without sanitizer + the paper-shape bench (a few minutes, not yet timed)
 #   bash bench/gpu_session.sh full      quick, then compute-sanitizer, every benchmark, tf32 vs fp32 sweeps
 #   bash bench/gpu_session.sh tests     the GPU tests and the sanitizer runs (what `make test-gpu` runs)
 #   bash bench/gpu_session.sh rehearse  on a machine without a GPU: checks that the bundle is complete
