@@ -1,13 +1,28 @@
-"""`make bench`, shared-machine rows: how much slower monolab gets when other
-CPU-bound processes share the cores, under libgomp's default wait policy
-(spin ~300,000 iterations at each barrier, forced here with
-GOMP_SPINCOUNT=300000) and under monolab's default (OMP_WAIT_POLICY=PASSIVE,
-set by src/threads.c). Two workloads:
-  sweep  `monolab sweep` of 12 tiny models x 200 steps (many short regions)
-  step   build/bench/bench_cpu 1 <steps>: the paper-shape training step
-Each (workload, policy, load) cell runs REPS times, interleaved; prints the
-median and the [min, max] spread, because other jobs share this machine."""
+"""`make bench`, shared-machine rows: how OpenMP's wait policy changes
+monolab's speed alone and next to other CPU-bound processes.
+
+Policies (each set explicitly in the environment, so the binaries' own
+default does not blur the comparison):
+  spin N        GOMP_SPINCOUNT=N: spin N times at each barrier, then sleep,
+                for N in SPINS (default "300000 100000 30000 10000 1000");
+                300000 is libgomp's default when nothing is set
+  passive       OMP_WAIT_POLICY=PASSIVE: sleep at once
+The row marked "(default)" is what `monolab info` reports monolab sets.
+Workloads:
+  sweep  `monolab sweep` of 12 tiny models x SWEEP_STEPS (600) steps in 3
+         groups (many short parallel regions), wall time of the process
+  step   build/bench/bench_cpu 1 <STEPS> 0: the paper-shape training step,
+         the time of its step loop (without start-up and the sgemm reference)
+Loads: alone, and next to HOGS `python3 -c "while True: pass"` processes.
+Each (workload, policy, load) cell runs REPS times. Within a repetition
+every policy runs once per (load, workload), in an order shuffled anew each
+time (seeded), so that other jobs on a shared machine hit every policy
+alike. Prints the median and the [min, max] spread of each cell, the
+slowdown next to the busy processes, and each policy's alone median against
+the fastest policy's."""
 import os
+import random
+import re
 import statistics
 import subprocess
 import sys
@@ -16,59 +31,85 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MONOLAB = os.path.join(ROOT, "build/monolab")
+BENCH_CPU = os.path.join(ROOT, "build/bench/bench_cpu")
 SWEEP = """name: contended
 seeds: 2
 model: {N: 16, m: 4, k: [8, 12, 16], bias_offset: [0.0, -1.0]}
 data: {eps: 0.125}
-train: {steps: 200, batch: 32, lr: 0.01}
+train: {steps: %s, batch: 32, lr: 0.01}
 eval: {batch: 64}
 checkpoints: none
 """
-POLICIES = {"libgomp default (spin)": {"GOMP_SPINCOUNT": "300000"}, "monolab (passive)": {}}
+POLICY_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+SPINS = os.environ.get("SPINS", "300000 100000 30000 10000 1000").split()
+POLICIES = {**{f"spin {n}" + (" (libgomp)" if n == "300000" else ""): {"GOMP_SPINCOUNT": n} for n in SPINS},
+            "passive": {"OMP_WAIT_POLICY": "PASSIVE"}}
 
 
-def timed(cmd, env):
+def run_sweep(cmd, env):
     t0 = time.perf_counter()
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - t0
 
 
+def run_step(cmd, env):
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return float(re.search(r"step_loop_s=([0-9.]+)", out).group(1))
+
+
+def monolab_default(env):
+    """The policy `monolab info` says it runs with when the user set none."""
+    out = subprocess.run([MONOLAB, "info"], env=env, check=True, capture_output=True, text=True).stdout
+    return re.search(r"wait policy (\S+)", out).group(1)
+
+
 def main():
-    reps = int(os.environ.get("REPS", "5"))
+    reps = int(os.environ.get("REPS", "10"))
     hogs_n = int(os.environ.get("HOGS", "2"))
     steps = os.environ.get("STEPS", "100")
-    base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    base = {k: v for k, v in os.environ.items() if k not in POLICY_VARS}
+    default = monolab_default(base)
+    shuffle = random.Random(12)
     times = {}
     load0 = os.getloadavg()[0]
+    busy = f"+{hogs_n} busy"
     with tempfile.TemporaryDirectory() as d:
         cfg = os.path.join(d, "c.yaml")
         with open(cfg, "w") as f:
-            f.write(SWEEP)
-        work = {"sweep": lambda i: [MONOLAB, "sweep", cfg, "-o", os.path.join(d, f"o{i}"), "--device", "cpu"],
-                "step": lambda i: [os.path.join(ROOT, "build/bench/bench_cpu"), "1", steps]}
+            f.write(SWEEP % os.environ.get("SWEEP_STEPS", "600"))
+        work = {"sweep": (run_sweep, lambda i: [MONOLAB, "sweep", cfg, "-o", os.path.join(d, f"o{i}"), "--device", "cpu"]),
+                "step": (run_step, lambda i: [BENCH_CPU, "1", steps, "0"])}
         i = 0
         for _ in range(reps):
-            for load in ("alone", f"+{hogs_n} busy"):
-                hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(
-                    hogs_n if load != "alone" else 0)]
+            for load in ("alone", busy):
+                hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                        for _ in range(hogs_n if load != "alone" else 0)]
                 try:
-                    for w, cmd in work.items():
-                        for pol, extra in POLICIES.items():
+                    for w, (timer, cmd) in work.items():
+                        order = list(POLICIES)
+                        shuffle.shuffle(order)
+                        for pol in order:
                             i += 1
-                            times.setdefault((w, pol, load), []).append(timed(cmd(i), dict(base, **extra)))
+                            times.setdefault((w, pol, load), []).append(timer(cmd(i), dict(base, **POLICIES[pol])))
                 finally:
                     for h in hogs:
                         h.kill()
                         h.wait()
     print(f"Shared machine: {os.cpu_count()} cores, load average {load0:.1f} before, {os.getloadavg()[0]:.1f} after; "
-          f"{reps} interleaved runs per cell; wall seconds, median [min, max]")
-    print("| workload | policy | alone | with " + f"{hogs_n} busy processes | slowdown |")
-    print("|---|---|---|---|---|")
+          f"{reps} interleaved runs per cell (policy order shuffled each time); seconds, median [min, max]; "
+          f"sweep: wall time of `monolab sweep`; step: bench_cpu's loop of {steps} paper-shape steps")
+    print(f"| workload | policy | alone | vs fastest alone | with {hogs_n} busy processes | slowdown |")
+    print("|---|---|---|---|---|---|")
+    med = statistics.median
+    fmt = lambda v: f"{med(v):.3f} [{min(v):.3f}, {max(v):.3f}]"
     for w in work:
-        for pol in POLICIES:
-            a, c = times[(w, pol, "alone")], times[(w, pol, f"+{hogs_n} busy")]
-            fmt = lambda v: f"{statistics.median(v):.2f} [{min(v):.2f}, {max(v):.2f}]"
-            print(f"| {w} | {pol} | {fmt(a)} | {fmt(c)} | {statistics.median(c) / statistics.median(a):.1f}x |")
+        fastest = min(med(times[(w, p, "alone")]) for p in POLICIES)
+        for pol, env in POLICIES.items():
+            a, c = times[(w, pol, "alone")], times[(w, pol, busy)]
+            mark = " (default)" if default in (env.get("OMP_WAIT_POLICY"), "GOMP_SPINCOUNT=" + env.get(
+                "GOMP_SPINCOUNT", "")) else ""
+            print(f"| {w} | {pol}{mark} | {fmt(a)} | {100 * (med(a) / fastest - 1):+.0f}% | {fmt(c)} "
+                  f"| {med(c) / med(a):.1f}x |")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,15 @@
 /* CPU training-step benchmark (issue: steps/s and GFLOP/s at N=512, m=64,
  * k=1024, B=128), with OpenBLAS sgemm's rate on the same five GEMM shapes
  * measured in the same process as the hardware reference.
- * Prints one key=value line for bench/bench_cpu.py to tabulate. */
+ * Prints one key=value line for bench/bench_cpu.py to tabulate.
+ * Usage: bench_cpu [G [steps [sgemm_reps]]]; sgemm_reps 0 skips the sgemm
+ * reference (bench/bench_contended.py times the step loop alone). The
+ * binary waits like monolab does (src/threads.c), so it measures what a
+ * user gets. */
 #include "monolab/backend.h"
 #include "monolab/common.h"
 #include "monolab/philox.h"
+#include "monolab/threads.h"
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
@@ -38,7 +43,9 @@ static double sgemm_rate(int B, int k, int m, int N, int reps) {
 }
 
 int main(int argc, char **argv) {
+    ml_thread_policy(argv); /* before any OpenMP region: may re-execute us */
     int G = argc > 1 ? atoi(argv[1]) : 1, steps = argc > 2 ? atoi(argv[2]) : 200;
+    int sgemm_reps = argc > 3 ? atoi(argv[3]) : 50;
     ml_run r = {0};
     snprintf(r.id, sizeof r.id, "r000000");
     r.task = TASK_DECODER; r.N = 512; r.m = 64; r.k = 1024; r.batch = 128;
@@ -47,7 +54,7 @@ int main(int argc, char **argv) {
     ml_run *runs = calloc((size_t)G, sizeof *runs);
     const ml_run **rp = calloc((size_t)G, sizeof *rp);
     for (int i = 0; i < G; i++) { runs[i] = r; runs[i].seed = (uint64_t)i; rp[i] = &runs[i]; }
-    double ref = sgemm_rate(r.batch, r.k, r.m, r.N, 50);
+    double ref = sgemm_reps > 3 ? sgemm_rate(r.batch, r.k, r.m, r.N, sgemm_reps) : 0.0;
     ml_group *g = ml_group_create(rp, G);
     const ml_backend *be = &ml_backend_cpu;
     void *st = be->create(g);
@@ -64,8 +71,8 @@ int main(int argc, char **argv) {
     double el = ml_now() - t0;
     double sps = steps / el, gflops = G * step_flops(r.batch, r.k, r.m, r.N) * sps / 1e9;
     printf("threads=%d G=%d steps_per_s=%.2f model_steps_per_s=%.2f gflops=%.2f sgemm_gflops=%.2f "
-           "sample_frac=%.3f\n",
-           omp_get_max_threads(), G, sps, sps * G, gflops, ref, t_sample / el);
+           "sample_frac=%.3f step_loop_s=%.4f\n",
+           omp_get_max_threads(), G, sps, sps * G, gflops, ref, t_sample / el, el);
     be->destroy(st);
     ml_group_free(g);
     free(runs);

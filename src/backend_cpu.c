@@ -30,11 +30,28 @@ typedef struct {
     long *frozen_at;                 /* [G] */
     double *part_p, *part_a;         /* LAMB partial norms, [G][n_chunks] */
     size_t n_chunks;
+    int par; /* run the step's regions on all threads (cpu_parallel_worth) */
 } cpu_state;
 
 static int blocks_per_model(int G) {
     int T = omp_get_max_threads();
     return G >= T ? 1 : (T + G - 1) / G;
+}
+
+/* Whether a group's step is big enough to split over threads. Every
+ * parallel region ends in a barrier, and a barrier costs microseconds when
+ * the other threads are spinning, about 100 us when they have gone to
+ * sleep (a VM's wake-up), and a whole time slice when another process holds
+ * their core. Tiny groups do a few microseconds of work per region, so on
+ * one thread they run faster (a 12-model N=16 sweep: 0.11 s against 0.26 s
+ * on 2 threads) and never wait; results are the same bits either way
+ * (the split never depends on the thread count). The bound counts
+ * multiply-adds and element updates per step; on 2 cores the two ways break
+ * even near 1.4M (N=64, m=16, k=16, B=128, 8 models), and 2 threads win by
+ * 20% at 5M (k=64) (bench/RESULTS.md, "Shared machines"). */
+static int cpu_parallel_worth(const ml_group *g) {
+    const double work = (double)g->G * ((double)g->B * ((double)g->k * (g->m + g->out) + g->N) + (double)g->n_param);
+    return work >= (double)(1L << 21);
 }
 
 static inline void block_range(int n, int q, int nb, int *lo, int *hi) {
@@ -64,6 +81,7 @@ static void *cpu_create(const ml_group *g) {
     s->n_chunks = (size_t)ml_opt_n_chunks(g->off_b1, g->off_W2, np);
     s->part_p = ml_calloc(G * s->n_chunks, sizeof(double));
     s->part_a = ml_calloc(G * s->n_chunks, sizeof(double));
+    s->par = cpu_parallel_worth(g);
     return s;
 }
 
@@ -81,7 +99,7 @@ static void cpu_sample(void *st, const ml_group *g, uint32_t stream, uint32_t st
     const int B = g->B, N = g->N, m = g->m, out = g->out;
     const int is_abs = g->shape.task == TASK_ABS, reproj = g->shape.task == TASK_REPROJECTOR;
     const int nb = blocks_per_model(g->G);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if(s->par)
     for (int gi = 0; gi < g->G; gi++)
         for (int q = 0; q < nb; q++) {
             if (s->frozen_at[gi] >= 0) continue;
@@ -116,7 +134,7 @@ static void cpu_forward(void *st, const ml_group *g) {
     cpu_state *s = st;
     const int B = g->B, m = g->m, k = g->k, out = g->out, act = (int)g->shape.act;
     const int nb = blocks_per_model(g->G);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if(s->par)
     for (int gi = 0; gi < g->G; gi++)
         for (int q = 0; q < nb; q++) {
             if (s->frozen_at[gi] >= 0) continue;
@@ -146,7 +164,7 @@ static void cpu_forward(void *st, const ml_group *g) {
 static void loss_rows(cpu_state *s, const ml_group *g, int make_grad) {
     const int B = g->B, out = g->out, nb = blocks_per_model(g->G);
     const float scale = 2.0f / (float)B;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if(s->par)
     for (int gi = 0; gi < g->G; gi++)
         for (int q = 0; q < nb; q++) {
             if (s->frozen_at[gi] >= 0) continue;
@@ -189,7 +207,7 @@ static void cpu_backward(void *st, const ml_group *g, long step) {
         }
     const int nb = blocks_per_model(g->G);
     /* dH = dY W2, then dPRE = (dH + l1/B sign(h)) * phi'(pre), by batch rows */
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if(s->par)
     for (int gi = 0; gi < g->G; gi++)
         for (int q = 0; q < nb; q++) {
             if (s->frozen_at[gi] >= 0) continue;
@@ -211,7 +229,7 @@ static void cpu_backward(void *st, const ml_group *g, long step) {
             }
         }
     /* Weight gradients, split by rows of the gradient (never over B). */
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if(s->par)
     for (int gi = 0; gi < g->G; gi++)
         for (int q = 0; q < nb; q++) {
             if (s->frozen_at[gi] >= 0) continue;
@@ -257,7 +275,7 @@ static void cpu_optimize(void *st, const ml_group *g, long step, float sched, in
     float bc1, bc2s;
     ml_adam_bias_correction(step, &bc1, &bc2s);
     /* pass 1: moments (and for LAMB the direction and partial norms) */
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if(s->par)
     for (int gi = 0; gi < g->G; gi++)
         for (size_t c = 0; c < nc; c++) {
             if (s->frozen_at[gi] >= 0) continue;
@@ -268,7 +286,9 @@ static void cpu_optimize(void *st, const ml_group *g, long step, float sched, in
             const float lr = g->lr[gi] * sched;
             if (opt == OPT_LAMB) {
                 /* ML_LANES lanes (elementwise.h): the GPU warp's order,
-                 * and a loop that vectorises. */
+                 * and a loop that vectorises (sqrtf included, thanks to
+                 * -fno-math-errno in the Makefile; without it this loop
+                 * ran scalar at a third of the speed). */
                 double pp[ML_LANES] = {0}, aa[ML_LANES] = {0};
                 float *restrict gw = gr, *restrict mw = m1, *restrict vw = m2;
                 const float *restrict pr = p;
@@ -299,7 +319,7 @@ static void cpu_optimize(void *st, const ml_group *g, long step, float sched, in
         float *ratio = ml_malloc(sizeof(float) * 3 * (size_t)g->G);
         for (int gi = 0; gi < g->G; gi++)
             ml_lamb_ratios(g->off_b1, g->off_W2, np, s->part_p + gi * nc, s->part_a + gi * nc, (int)nc, ratio + gi * 3);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if(s->par)
         for (int gi = 0; gi < g->G; gi++)
             for (size_t c = 0; c < nc; c++) {
                 if (s->frozen_at[gi] >= 0) continue;
@@ -339,7 +359,7 @@ static void cpu_sfa(void *st, const ml_group *g, float *S) {
     cpu_state *s = st;
     const int N = g->N, m = g->m, k = g->k, act = (int)g->shape.act;
     const int nb = blocks_per_model(g->G);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if(s->par)
     for (int gi = 0; gi < g->G; gi++)
         for (int q = 0; q < nb; q++) {
             int lo, hi;

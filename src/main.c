@@ -20,9 +20,10 @@ static int info_main(int argc, char **argv) {
     (void)argc; (void)argv;
     char reason[256] = "";
     printf("monolab %s\n", ML_VERSION);
-    const char *wait = getenv("OMP_WAIT_POLICY");
-    printf("cpu backend: OpenBLAS (%s), %d OpenMP threads, wait policy %s\n", openblas_get_config(),
-           omp_get_max_threads(), wait ? wait : getenv("GOMP_SPINCOUNT") ? "GOMP_SPINCOUNT" : "libgomp default");
+    const char *wait = getenv("OMP_WAIT_POLICY"), *spin = getenv("GOMP_SPINCOUNT");
+    printf("cpu backend: OpenBLAS (%s), %d OpenMP threads, wait policy %s%s%s%s\n", openblas_get_config(),
+           omp_get_max_threads(), wait ? wait : spin ? "" : "libgomp default", wait && spin ? "," : "",
+           spin ? "GOMP_SPINCOUNT=" : "", spin ? spin : "");
     const ml_backend *cuda = ml_backend_cuda_get(reason, sizeof reason);
     if (cuda) printf("cuda backend: %s\n", reason);
     else printf("cuda backend: unavailable (%s)\n", reason);
