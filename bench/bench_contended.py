@@ -1,13 +1,14 @@
-"""`make bench`, shared-machine rows: how OpenMP's wait policy changes
-monolab's speed alone and next to other CPU-bound processes.
+"""`make bench`, shared-machine rows: how monolab's thread policy changes its
+speed alone and next to other CPU-bound processes.
 
-Policies (each set explicitly in the environment, so the binaries' own
-default does not blur the comparison):
-  spin N        GOMP_SPINCOUNT=N: spin N times at each barrier, then sleep,
-                for N in SPINS (default "300000 100000 30000 10000 1000");
-                300000 is libgomp's default when nothing is set
-  passive       OMP_WAIT_POLICY=PASSIVE: sleep at once
-The row marked "(default)" is what `monolab info` reports monolab sets.
+Policies (each set explicitly in the environment):
+  monolab default  nothing set: libgomp's own wait (spin ~300,000 times at a
+                   barrier, then sleep) and the thread gauge of
+                   src/threads.c, which sheds threads while the cores are
+                   shared
+  all threads, W   OMP_NUM_THREADS = cores (the gauge is then off) with wait
+                   W: libgomp's spin, GOMP_SPINCOUNT=N for N in SPINS
+                   (default "30000"), or OMP_WAIT_POLICY=PASSIVE
 Workloads:
   sweep  `monolab sweep` of 12 tiny models x SWEEP_STEPS (600) steps in 3
          groups (many short parallel regions), wall time of the process
@@ -40,10 +41,13 @@ train: {steps: %s, batch: 32, lr: 0.01}
 eval: {batch: 64}
 checkpoints: none
 """
-POLICY_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
-SPINS = os.environ.get("SPINS", "300000 100000 30000 10000 1000").split()
-POLICIES = {**{f"spin {n}" + (" (libgomp)" if n == "300000" else ""): {"GOMP_SPINCOUNT": n} for n in SPINS},
-            "passive": {"OMP_WAIT_POLICY": "PASSIVE"}}
+POLICY_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS")
+SPINS = os.environ.get("SPINS", "30000").split()
+CORES = str(len(os.sched_getaffinity(0)))
+POLICIES = {"monolab default (adaptive threads)": {},
+            "all threads, libgomp spin": {"OMP_NUM_THREADS": CORES},
+            **{f"all threads, spin {n}": {"OMP_NUM_THREADS": CORES, "GOMP_SPINCOUNT": n} for n in SPINS},
+            "all threads, passive": {"OMP_NUM_THREADS": CORES, "OMP_WAIT_POLICY": "PASSIVE"}}
 
 
 def run_sweep(cmd, env):
@@ -57,18 +61,11 @@ def run_step(cmd, env):
     return float(re.search(r"step_loop_s=([0-9.]+)", out).group(1))
 
 
-def monolab_default(env):
-    """The policy `monolab info` says it runs with when the user set none."""
-    out = subprocess.run([MONOLAB, "info"], env=env, check=True, capture_output=True, text=True).stdout
-    return re.search(r"wait policy (\S+)", out).group(1)
-
-
 def main():
     reps = int(os.environ.get("REPS", "10"))
     hogs_n = int(os.environ.get("HOGS", "2"))
     steps = os.environ.get("STEPS", "100")
     base = {k: v for k, v in os.environ.items() if k not in POLICY_VARS}
-    default = monolab_default(base)
     shuffle = random.Random(12)
     times = {}
     load0 = os.getloadavg()[0]
@@ -106,9 +103,7 @@ def main():
         fastest = min(med(times[(w, p, "alone")]) for p in POLICIES)
         for pol, env in POLICIES.items():
             a, c = times[(w, pol, "alone")], times[(w, pol, busy)]
-            mark = " (default)" if default in (env.get("OMP_WAIT_POLICY"), "GOMP_SPINCOUNT=" + env.get(
-                "GOMP_SPINCOUNT", "")) else ""
-            print(f"| {w} | {pol}{mark} | {fmt(a)} | {100 * (med(a) / fastest - 1):+.0f}% | {fmt(c)} "
+            print(f"| {w} | {pol} | {fmt(a)} | {100 * (med(a) / fastest - 1):+.0f}% | {fmt(c)} "
                   f"| {med(c) / med(a):.1f}x |")
 
 

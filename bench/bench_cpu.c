@@ -9,7 +9,6 @@
 #include "monolab/backend.h"
 #include "monolab/common.h"
 #include "monolab/philox.h"
-#include "monolab/threads.h"
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
@@ -43,7 +42,6 @@ static double sgemm_rate(int B, int k, int m, int N, int reps) {
 }
 
 int main(int argc, char **argv) {
-    ml_thread_policy(argv); /* before any OpenMP region: may re-execute us */
     int G = argc > 1 ? atoi(argv[1]) : 1, steps = argc > 2 ? atoi(argv[2]) : 200;
     int sgemm_reps = argc > 3 ? atoi(argv[3]) : 50;
     ml_run r = {0};

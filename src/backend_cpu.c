@@ -10,6 +10,7 @@
 #include "monolab/backend.h"
 #include "monolab/common.h"
 #include "monolab/elementwise.h"
+#include "monolab/threads.h"
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
@@ -30,11 +31,14 @@ typedef struct {
     long *frozen_at;                 /* [G] */
     double *part_p, *part_a;         /* LAMB partial norms, [G][n_chunks] */
     size_t n_chunks;
-    int par; /* run the step's regions on all threads (cpu_parallel_worth) */
+    int nt;  /* threads this step uses: all, or fewer while the cores are shared */
+    ml_thread_gauge gauge;
 } cpu_state;
 
-static int blocks_per_model(int G) {
-    int T = omp_get_max_threads();
+/* Row blocks per model, so that G x blocks covers T threads. The split
+ * never changes a result bit: every output element is computed whole by
+ * one thread, and reductions run over fixed lanes and chunks. */
+static int blocks_per_model(int G, int T) {
     return G >= T ? 1 : (T + G - 1) / G;
 }
 
@@ -81,7 +85,8 @@ static void *cpu_create(const ml_group *g) {
     s->n_chunks = (size_t)ml_opt_n_chunks(g->off_b1, g->off_W2, np);
     s->part_p = ml_calloc(G * s->n_chunks, sizeof(double));
     s->part_a = ml_calloc(G * s->n_chunks, sizeof(double));
-    s->par = cpu_parallel_worth(g);
+    ml_thread_gauge_init(&s->gauge, cpu_parallel_worth(g) ? omp_get_max_threads() : 1);
+    s->nt = s->gauge.nt;
     return s;
 }
 
@@ -98,8 +103,9 @@ static void cpu_sample(void *st, const ml_group *g, uint32_t stream, uint32_t st
     cpu_state *s = st;
     const int B = g->B, N = g->N, m = g->m, out = g->out;
     const int is_abs = g->shape.task == TASK_ABS, reproj = g->shape.task == TASK_REPROJECTOR;
-    const int nb = blocks_per_model(g->G);
-#pragma omp parallel for collapse(2) schedule(static) if(s->par)
+    if (stream == ML_STREAM_TRAIN) s->nt = ml_thread_gauge_begin(&s->gauge); /* a training step starts */
+    const int nb = blocks_per_model(g->G, s->nt);
+#pragma omp parallel for collapse(2) schedule(static) num_threads(s->nt) if(s->nt > 1)
     for (int gi = 0; gi < g->G; gi++)
         for (int q = 0; q < nb; q++) {
             if (s->frozen_at[gi] >= 0) continue;
@@ -133,8 +139,8 @@ static void cpu_sample(void *st, const ml_group *g, uint32_t stream, uint32_t st
 static void cpu_forward(void *st, const ml_group *g) {
     cpu_state *s = st;
     const int B = g->B, m = g->m, k = g->k, out = g->out, act = (int)g->shape.act;
-    const int nb = blocks_per_model(g->G);
-#pragma omp parallel for collapse(2) schedule(static) if(s->par)
+    const int nb = blocks_per_model(g->G, s->nt);
+#pragma omp parallel for collapse(2) schedule(static) num_threads(s->nt) if(s->nt > 1)
     for (int gi = 0; gi < g->G; gi++)
         for (int q = 0; q < nb; q++) {
             if (s->frozen_at[gi] >= 0) continue;
@@ -162,9 +168,9 @@ static void cpu_forward(void *st, const ml_group *g) {
 /* rowloss[b] = sum_o (y - t)^2; optionally turn Y into dY = 2 (y - t) / B.
  * Both sums are ML_LANES lane sums (elementwise.h), the GPU's order. */
 static void loss_rows(cpu_state *s, const ml_group *g, int make_grad) {
-    const int B = g->B, out = g->out, nb = blocks_per_model(g->G);
+    const int B = g->B, out = g->out, nb = blocks_per_model(g->G, s->nt);
     const float scale = 2.0f / (float)B;
-#pragma omp parallel for collapse(2) schedule(static) if(s->par)
+#pragma omp parallel for collapse(2) schedule(static) num_threads(s->nt) if(s->nt > 1)
     for (int gi = 0; gi < g->G; gi++)
         for (int q = 0; q < nb; q++) {
             if (s->frozen_at[gi] >= 0) continue;
@@ -205,9 +211,9 @@ static void cpu_backward(void *st, const ml_group *g, long step) {
             s->frozen_at[gi] = step;
             s->loss[gi] = NAN; /* a frozen model's loss reads NaN, inf or not (both backends) */
         }
-    const int nb = blocks_per_model(g->G);
+    const int nb = blocks_per_model(g->G, s->nt);
     /* dH = dY W2, then dPRE = (dH + l1/B sign(h)) * phi'(pre), by batch rows */
-#pragma omp parallel for collapse(2) schedule(static) if(s->par)
+#pragma omp parallel for collapse(2) schedule(static) num_threads(s->nt) if(s->nt > 1)
     for (int gi = 0; gi < g->G; gi++)
         for (int q = 0; q < nb; q++) {
             if (s->frozen_at[gi] >= 0) continue;
@@ -229,7 +235,7 @@ static void cpu_backward(void *st, const ml_group *g, long step) {
             }
         }
     /* Weight gradients, split by rows of the gradient (never over B). */
-#pragma omp parallel for collapse(2) schedule(static) if(s->par)
+#pragma omp parallel for collapse(2) schedule(static) num_threads(s->nt) if(s->nt > 1)
     for (int gi = 0; gi < g->G; gi++)
         for (int q = 0; q < nb; q++) {
             if (s->frozen_at[gi] >= 0) continue;
@@ -275,7 +281,7 @@ static void cpu_optimize(void *st, const ml_group *g, long step, float sched, in
     float bc1, bc2s;
     ml_adam_bias_correction(step, &bc1, &bc2s);
     /* pass 1: moments (and for LAMB the direction and partial norms) */
-#pragma omp parallel for collapse(2) schedule(static) if(s->par)
+#pragma omp parallel for collapse(2) schedule(static) num_threads(s->nt) if(s->nt > 1)
     for (int gi = 0; gi < g->G; gi++)
         for (size_t c = 0; c < nc; c++) {
             if (s->frozen_at[gi] >= 0) continue;
@@ -319,7 +325,7 @@ static void cpu_optimize(void *st, const ml_group *g, long step, float sched, in
         float *ratio = ml_malloc(sizeof(float) * 3 * (size_t)g->G);
         for (int gi = 0; gi < g->G; gi++)
             ml_lamb_ratios(g->off_b1, g->off_W2, np, s->part_p + gi * nc, s->part_a + gi * nc, (int)nc, ratio + gi * 3);
-#pragma omp parallel for collapse(2) schedule(static) if(s->par)
+#pragma omp parallel for collapse(2) schedule(static) num_threads(s->nt) if(s->nt > 1)
         for (int gi = 0; gi < g->G; gi++)
             for (size_t c = 0; c < nc; c++) {
                 if (s->frozen_at[gi] >= 0) continue;
@@ -340,6 +346,7 @@ static void cpu_optimize(void *st, const ml_group *g, long step, float sched, in
             const float f = ml_bias_decay_factor(g->decay[gi], g->lr[gi]);
             for (int j = 0; j < g->k; j++) b1[j] *= f;
         }
+    ml_thread_gauge_end(&s->gauge); /* the training step is done */
 }
 
 static void cpu_status(void *st, const ml_group *g, double *loss, long *frozen_at) {
@@ -358,8 +365,8 @@ static void cpu_params(void *st, const ml_group *g, float *out) {
 static void cpu_sfa(void *st, const ml_group *g, float *S) {
     cpu_state *s = st;
     const int N = g->N, m = g->m, k = g->k, act = (int)g->shape.act;
-    const int nb = blocks_per_model(g->G);
-#pragma omp parallel for collapse(2) schedule(static) if(s->par)
+    const int nb = blocks_per_model(g->G, s->nt);
+#pragma omp parallel for collapse(2) schedule(static) num_threads(s->nt) if(s->nt > 1)
     for (int gi = 0; gi < g->G; gi++)
         for (int q = 0; q < nb; q++) {
             int lo, hi;

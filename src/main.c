@@ -4,7 +4,6 @@
 #include "monolab/backend.h"
 #include "monolab/cli.h"
 #include "monolab/common.h"
-#include "monolab/threads.h"
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +20,11 @@ static int info_main(int argc, char **argv) {
     char reason[256] = "";
     printf("monolab %s\n", ML_VERSION);
     const char *wait = getenv("OMP_WAIT_POLICY"), *spin = getenv("GOMP_SPINCOUNT");
-    printf("cpu backend: OpenBLAS (%s), %d OpenMP threads, wait policy %s%s%s%s\n", openblas_get_config(),
-           omp_get_max_threads(), wait ? wait : spin ? "" : "libgomp default", wait && spin ? "," : "",
-           spin ? "GOMP_SPINCOUNT=" : "", spin ? spin : "");
+    printf("cpu backend: OpenBLAS (%s), %d OpenMP threads (%s), wait policy %s%s%s%s\n", openblas_get_config(),
+           omp_get_max_threads(),
+           getenv("OMP_NUM_THREADS") ? "OMP_NUM_THREADS, fixed" : "fewer while other processes share the cores",
+           wait ? wait : spin ? "" : "libgomp default", wait && spin ? "," : "", spin ? "GOMP_SPINCOUNT=" : "",
+           spin ? spin : "");
     const ml_backend *cuda = ml_backend_cuda_get(reason, sizeof reason);
     if (cuda) printf("cuda backend: %s\n", reason);
     else printf("cuda backend: unavailable (%s)\n", reason);
@@ -59,7 +60,6 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-    ml_thread_policy(argv); /* before any OpenMP region: may re-execute us */
     if (argc < 2) {
         usage(stderr);
         return ML_EXIT_USAGE;
