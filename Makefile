@@ -131,8 +131,15 @@ run: all
 $(BUILD)/pydeps: | $(BUILD)/.deps
 	rm -rf $@.tmp && PIP_ROOT_USER_ACTION=ignore $(PY) -m pip install -q --disable-pip-version-check --no-deps --target $@.tmp $(PYDEPS_PINS) && mv $@.tmp $@
 
-test: all $(TEST_BIN) nvcc-check $(BUILD)/pydeps
-	@fail=0; for t in $(TEST_BIN); do echo "== $$t"; $$t || fail=1; done; \
+# The fuzz targets replay their corpora once in `make test` (a second or
+# so), so a regression on a saved input, or a fuzz build broken by a
+# refactor, fails CI; `make fuzz` is the long search.
+FUZZ_BIN := $(BUILD)/fuzz/fuzz_safetensors $(BUILD)/fuzz/fuzz_config
+test: all $(TEST_BIN) nvcc-check $(BUILD)/pydeps $(FUZZ_BIN)
+	@set -o pipefail; fail=0; for t in $(TEST_BIN); do echo "== $$t"; $$t || fail=1; done; \
+	echo "== fuzz corpora replayed"; \
+	$(BUILD)/fuzz/fuzz_safetensors -runs=0 tests/fuzz/corpus 2>&1 | tail -1 || fail=1; \
+	ASAN_OPTIONS=detect_leaks=0 $(BUILD)/fuzz/fuzz_config -runs=0 tests/fuzz/corpus_config 2>&1 | tail -1 || fail=1; \
 	$(PY) -m pytest -q tests || fail=1; \
 	if nvidia-smi -L >/dev/null 2>&1; then echo "A GPU is present: run 'make test-gpu' for the GPU tests."; \
 	else echo "GPU tests skipped (no GPU on this machine; they were compiled, not run): $(notdir $(GPU_TEST_BIN))"; fi; \
@@ -204,7 +211,7 @@ FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,
 $(BUILD)/fuzz/fuzz_safetensors: tests/fuzz/fuzz_safetensors.c src/safetensors_read.c src/common.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@ -lcjson -lm
-$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/yaml_tree.c src/fsutil.c src/testhook.c src/common.c | $(BUILD)/.deps
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/vocab.c src/yaml_tree.c src/fsutil.c src/testhook.c src/common.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@ -lyaml -lm
 fuzz: fuzz-safetensors fuzz-config
