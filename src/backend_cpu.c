@@ -31,13 +31,18 @@ typedef struct {
     long *frozen_at;                 /* [G] */
     double *part_p, *part_a;         /* LAMB partial norms, [G][n_chunks] */
     size_t n_chunks;
+    int nb;  /* row blocks per model: fixed for the run (blocks_per_model) */
     int nt;  /* threads this step uses: all, or fewer while the cores are shared */
     ml_thread_gauge gauge;
 } cpu_state;
 
-/* Row blocks per model, so that G x blocks covers T threads. The split
- * never changes a result bit: every output element is computed whole by
- * one thread, and reductions run over fixed lanes and chunks. */
+/* Row blocks per model, so that G x blocks covers T threads. Fixed when a
+ * group is created, from the threads this process may use, and never
+ * changed by the thread gauge: OpenBLAS may pick another sgemm kernel for
+ * a block of other rows (its small-matrix paths go by M·N·K), so the split
+ * is part of a run's arithmetic. How many threads then share the blocks
+ * changes no bit: each block is computed whole by one thread, and
+ * reductions run over fixed lanes and chunks. */
 static int blocks_per_model(int G, int T) {
     return G >= T ? 1 : (T + G - 1) / G;
 }
@@ -49,7 +54,7 @@ static int blocks_per_model(int G, int T) {
  * their core. Tiny groups do a few microseconds of work per region, so on
  * one thread they run faster (a 12-model N=16 sweep: 0.11 s against 0.26 s
  * on 2 threads) and never wait; results are the same bits either way
- * (the split never depends on the thread count). The bound counts
+ * (the split into blocks does not change, see blocks_per_model). The bound counts
  * multiply-adds and element updates per step; on 2 cores the two ways break
  * even near 1.4M (N=64, m=16, k=16, B=128, 8 models), and 2 threads win by
  * 20% at 5M (k=64) (bench/RESULTS.md, "Shared machines"). */
@@ -85,7 +90,8 @@ static void *cpu_create(const ml_group *g) {
     s->n_chunks = (size_t)ml_opt_n_chunks(g->off_b1, g->off_W2, np);
     s->part_p = ml_calloc(G * s->n_chunks, sizeof(double));
     s->part_a = ml_calloc(G * s->n_chunks, sizeof(double));
-    ml_thread_gauge_init(&s->gauge, cpu_parallel_worth(g) ? omp_get_max_threads() : 1);
+    s->nb = blocks_per_model(g->G, omp_get_max_threads());
+    ml_thread_gauge_init(&s->gauge, cpu_parallel_worth(g) ? omp_get_max_threads() : 1, g->G * s->nb);
     s->nt = s->gauge.nt;
     return s;
 }
@@ -104,7 +110,7 @@ static void cpu_sample(void *st, const ml_group *g, uint32_t stream, uint32_t st
     const int B = g->B, N = g->N, m = g->m, out = g->out;
     const int is_abs = g->shape.task == TASK_ABS, reproj = g->shape.task == TASK_REPROJECTOR;
     if (stream == ML_STREAM_TRAIN) s->nt = ml_thread_gauge_begin(&s->gauge); /* a training step starts */
-    const int nb = blocks_per_model(g->G, s->nt);
+    const int nb = s->nb;
 #pragma omp parallel for collapse(2) schedule(static) num_threads(s->nt) if(s->nt > 1)
     for (int gi = 0; gi < g->G; gi++)
         for (int q = 0; q < nb; q++) {
@@ -139,7 +145,7 @@ static void cpu_sample(void *st, const ml_group *g, uint32_t stream, uint32_t st
 static void cpu_forward(void *st, const ml_group *g) {
     cpu_state *s = st;
     const int B = g->B, m = g->m, k = g->k, out = g->out, act = (int)g->shape.act;
-    const int nb = blocks_per_model(g->G, s->nt);
+    const int nb = s->nb;
 #pragma omp parallel for collapse(2) schedule(static) num_threads(s->nt) if(s->nt > 1)
     for (int gi = 0; gi < g->G; gi++)
         for (int q = 0; q < nb; q++) {
@@ -168,7 +174,7 @@ static void cpu_forward(void *st, const ml_group *g) {
 /* rowloss[b] = sum_o (y - t)^2; optionally turn Y into dY = 2 (y - t) / B.
  * Both sums are ML_LANES lane sums (elementwise.h), the GPU's order. */
 static void loss_rows(cpu_state *s, const ml_group *g, int make_grad) {
-    const int B = g->B, out = g->out, nb = blocks_per_model(g->G, s->nt);
+    const int B = g->B, out = g->out, nb = s->nb;
     const float scale = 2.0f / (float)B;
 #pragma omp parallel for collapse(2) schedule(static) num_threads(s->nt) if(s->nt > 1)
     for (int gi = 0; gi < g->G; gi++)
@@ -211,7 +217,7 @@ static void cpu_backward(void *st, const ml_group *g, long step) {
             s->frozen_at[gi] = step;
             s->loss[gi] = NAN; /* a frozen model's loss reads NaN, inf or not (both backends) */
         }
-    const int nb = blocks_per_model(g->G, s->nt);
+    const int nb = s->nb;
     /* dH = dY W2, then dPRE = (dH + l1/B sign(h)) * phi'(pre), by batch rows */
 #pragma omp parallel for collapse(2) schedule(static) num_threads(s->nt) if(s->nt > 1)
     for (int gi = 0; gi < g->G; gi++)
@@ -365,7 +371,7 @@ static void cpu_params(void *st, const ml_group *g, float *out) {
 static void cpu_sfa(void *st, const ml_group *g, float *S) {
     cpu_state *s = st;
     const int N = g->N, m = g->m, k = g->k, act = (int)g->shape.act;
-    const int nb = blocks_per_model(g->G, s->nt);
+    const int nb = s->nb;
 #pragma omp parallel for collapse(2) schedule(static) num_threads(s->nt) if(s->nt > 1)
     for (int gi = 0; gi < g->G; gi++)
         for (int q = 0; q < nb; q++) {

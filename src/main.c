@@ -22,7 +22,9 @@ static int info_main(int argc, char **argv) {
     const char *wait = getenv("OMP_WAIT_POLICY"), *spin = getenv("GOMP_SPINCOUNT");
     printf("cpu backend: OpenBLAS (%s), %d OpenMP threads (%s), wait policy %s%s%s%s\n", openblas_get_config(),
            omp_get_max_threads(),
-           getenv("OMP_NUM_THREADS") ? "OMP_NUM_THREADS, fixed" : "fewer while other processes share the cores",
+           getenv("OMP_NUM_THREADS") ? "OMP_NUM_THREADS, fixed"
+           : wait || spin            ? "fixed while you set the wait policy"
+                                     : "fewer while other processes share the cores",
            wait ? wait : spin ? "" : "libgomp default", wait && spin ? "," : "", spin ? "GOMP_SPINCOUNT=" : "",
            spin ? spin : "");
     const ml_backend *cuda = ml_backend_cuda_get(reason, sizeof reason);

@@ -83,7 +83,9 @@ static int side_by_side_env(void) {
 static int wave_width(const ml_backend *be, const ml_run *r, int G, size_t budget) {
     int w = side_by_side_env();
     if (!w) w = be && be->side_by_side ? be->side_by_side(r, G) : 1;
-    size_t bytes = ml_group_bytes_per_model(r) * (size_t)G;
+    /* each group state also holds fixed buffers (the CUDA backend: a 32 MiB
+     * cuBLAS workspace, handles, the step table): 64 MiB covers them */
+    size_t bytes = ml_group_bytes_per_model(r) * (size_t)G + ((size_t)64 << 20);
     size_t fit = bytes ? budget / bytes : (size_t)w;
     if (fit < (size_t)w) w = fit ? (int)fit : 1;
     return w;

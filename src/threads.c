@@ -13,6 +13,7 @@
  * (backend_cpu.c). OpenBLAS runs single-threaded inside our regions. */
 #include "monolab/threads.h"
 #include "monolab/common.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -22,10 +23,11 @@ static double cpu_seconds(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-void ml_thread_gauge_init(ml_thread_gauge *g, int max) {
+void ml_thread_gauge_init(ml_thread_gauge *g, int max, int items) {
     *g = (ml_thread_gauge){0};
     g->max = g->nt = max > 0 ? max : 1;
-    g->fixed = getenv("OMP_NUM_THREADS") != NULL;
+    g->items = items > 0 ? items : 1;
+    g->fixed = getenv("OMP_NUM_THREADS") || getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT");
     g->backoff = 2.0;
     g->t_wall = -1;
 }
@@ -67,7 +69,17 @@ void ml_thread_gauge_end(ml_thread_gauge *g) {
     g->cpu += cpu_seconds() - g->t_cpu;
     g->t_wall = -1;
     if (g->wall < ML_GAUGE_WINDOW_S) return;
-    double share = g->cpu / (g->wall * g->nt);
+    /* items over nt threads: the busiest does ceil(items / nt), the rest wait */
+    const int per = (g->items + g->nt - 1) / g->nt;
+    const double allowed = (double)g->items / ((double)per * g->nt);
+    const double share = g->cpu / (g->wall * g->nt) / allowed;
     g->wall = g->cpu = 0;
+    const int before = g->nt;
     ml_thread_gauge_decide(g, share, now);
+    static int said;
+    if (g->nt < before && !said) {
+        said = 1;
+        fprintf(stderr, "[monolab] other processes share the cores: training on %d of %d threads while they do "
+                        "(set OMP_NUM_THREADS to fix the count)\n", g->nt, g->max);
+    }
 }

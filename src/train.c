@@ -55,12 +55,11 @@ static void result_alloc(const ml_group *g, ml_train_result *res) {
     res->params = ml_malloc(sizeof(float) * G * g->n_param);
 }
 
-/* Step t of one group, then its loss-log row, progress and checkpoint when due. */
-static void group_step(const ml_backend *be, const ml_group *g, lane *ln, ml_train_result *res, long t,
-                       ml_ckpt_cb ckpt, ml_progress_cb progress, void *ctx) {
-    const long steps = g->shape.steps;
+/* Step t of one group, issued (on an asynchronous backend it may still
+ * be running when this returns). */
+static void issue_step(const ml_backend *be, const ml_group *g, lane *ln, long t) {
     const double sched = ml_schedule(g->shape.schedule, g->shape.t_max, t);
-    const int decay_on = ml_decay_on(t, steps);
+    const int decay_on = ml_decay_on(t, g->shape.steps);
     if (be->train_step) {
         be->train_step(ln->st, g, t, (float)sched, decay_on);
     } else {
@@ -70,7 +69,14 @@ static void group_step(const ml_backend *be, const ml_group *g, lane *ln, ml_tra
         be->optimize(ln->st, g, t, (float)sched, decay_on);
     }
     ml_test_point("step");
+}
+
+/* After step t: the loss-log row, progress and checkpoint when due (each
+ * reads back from the backend, which waits for that group's step). */
+static void after_step(const ml_backend *be, const ml_group *g, lane *ln, ml_train_result *res, long t,
+                       ml_ckpt_cb ckpt, ml_progress_cb progress, void *ctx) {
     if (t % g->shape.log_every == 0) {
+        const double sched = ml_schedule(g->shape.schedule, g->shape.t_max, t);
         be->status(ln->st, g, ln->loss, NULL);
         res->log_step[ln->row] = t;
         for (int gi = 0; gi < g->G; gi++) {
@@ -80,7 +86,7 @@ static void group_step(const ml_backend *be, const ml_group *g, lane *ln, ml_tra
         ln->row++;
         if (progress) progress(ctx, g, t + 1);
     }
-    if (ckpt && ml_checkpoint_due(g->shape.checkpoints, t + 1, steps)) {
+    if (ckpt && ml_checkpoint_due(g->shape.checkpoints, t + 1, g->shape.steps)) {
         be->params(ln->st, g, res->params);
         ckpt(ctx, g, t + 1, res->params);
     }
@@ -129,16 +135,25 @@ void ml_train_groups(const ml_backend *be, const ml_group *const *gs, int n, ml_
             interrupted = 1;
             break;
         }
+        /* every group's step first, then the read-backs: a read-back waits
+         * for its own group only, and the others' steps are already queued */
         for (int i = 0; i < n; i++)
-            if (t < gs[i]->shape.steps) group_step(be, gs[i], &ln[i], &res[i], t, ckpt, progress, ctx);
+            if (t < gs[i]->shape.steps) issue_step(be, gs[i], &ln[i], t);
+        for (int i = 0; i < n; i++)
+            if (t < gs[i]->shape.steps) after_step(be, gs[i], &ln[i], &res[i], t, ckpt, progress, ctx);
     }
+    int wave_G = 0;
     for (int i = 0; i < n; i++) {
         res[i].interrupted = interrupted; /* the caller discards these groups */
         if (!interrupted) group_finish(be, gs[i], &ln[i], &res[i]);
         be->destroy(ln[i].st);
         free(ln[i].loss);
-        res[i].seconds = ml_now() - t0;
+        wave_G += gs[i]->G;
     }
+    /* Groups side by side share the wall time: each is charged its models'
+     * part, so runs.csv's seconds per run sum to the time spent. */
+    const double wall = ml_now() - t0;
+    for (int i = 0; i < n; i++) res[i].seconds = wall * gs[i]->G / wave_G;
     free(ln);
 }
 

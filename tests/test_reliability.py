@@ -330,31 +330,36 @@ def test_thread_policy_adaptive_by_default_and_user_choice_respected(monolab):
                         ({"OMP_WAIT_POLICY": "passive", "GOMP_SPINCOUNT": "5"}, "passive,GOMP_SPINCOUNT=5")):
         m = policy(run([monolab, "info"], env=dict(env, **user)))
         assert m and m.group(3) == shown, (user, m and m.group(0))
+        assert m.group(2) == "fixed while you set the wait policy", m.group(0)
 
 
+# Lone models (G = 1) big enough to split their rows over every thread:
+# the case where the split into blocks and the thread count differ.
 SHARED = """\
 name: shared
-seeds: 2
-model: {N: 64, m: 16, k: [128, 192], bias_offset: [0.0, -1.0]}
+seeds: 1
+model: {N: 64, m: 16, k: [256, 384], bias_offset: 0.0}
 data: {eps: 0.125}
-train: {steps: 400, batch: 128, lr: 0.01}
+train: {steps: 800, batch: 128, lr: 0.01}
 eval: {batch: 128}
 checkpoints: log2
 """
 
 
 def test_sweep_next_to_busy_processes_is_identical(monolab, tmp_path):
-    """Groups big enough to use every thread (src/backend_cpu.c) run next to
-    two busy processes, where the thread gauge sheds threads mid-run: the
-    outputs must be the same bytes as alone (the thread count never changes
-    a result; only `seconds` in runs.csv may differ)."""
+    """Lone models big enough to use every thread (src/backend_cpu.c) run
+    next to as many busy processes as there are cores, where the thread
+    gauge sheds threads mid-run (it says so): the outputs must be the same
+    bytes as alone (the split of the work is fixed; only how many threads
+    share it changes; only `seconds` in runs.csv may differ)."""
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     cfg = str(tmp_path / "shared.yaml")
     with open(cfg, "w") as f:
         f.write(SHARED)
     r = run(sweep_cmd(monolab, cfg, str(tmp_path / "alone")), env=env)
     assert r.returncode == 0, r.stderr
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    cores = len(os.sched_getaffinity(0))
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(max(2, cores))]
     try:
         r = run(sweep_cmd(monolab, cfg, str(tmp_path / "shared")), env=env)
     finally:
@@ -362,6 +367,7 @@ def test_sweep_next_to_busy_processes_is_identical(monolab, tmp_path):
             h.kill()
             h.wait()
     assert r.returncode == 0, r.stderr
+    assert "other processes share the cores: training on" in r.stderr, r.stderr
     ref = outputs(str(tmp_path / "alone"))
     ref.pop(".monolab.lock")
     assert_same_as_reference(str(tmp_path / "shared"), ref)

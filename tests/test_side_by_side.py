@@ -9,7 +9,7 @@ import signal
 
 import pytest
 
-from conftest import TINY, run
+from conftest import BUILD, TINY, run
 from sweepcmp import files, rows
 
 ENV = dict(os.environ, OMP_NUM_THREADS="1")
@@ -41,8 +41,7 @@ def one_by_one(tmp_path_factory):
     cfg = str(d / "three.yaml")
     with open(cfg, "w") as f:
         f.write(CFG)
-    r = sweep(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "monolab"),
-              cfg, str(d / "one"))
+    r = sweep(os.path.join(BUILD, "monolab"), cfg, str(d / "one"))
     assert r.returncode == 0, r.stderr
     assert "side by side" not in r.stderr
     return d, cfg, str(d / "one")
