@@ -284,6 +284,21 @@ static void train(const ml_backend *be, const ml_run *const *rp, int G, ml_train
     ml_group_free(g);
 }
 
+/* Under an lt variant the runs' ReLU forward must take the cuBLASLt path,
+ * or the tests below would silently check the fallback: one forward on a
+ * fresh (NaN-poisoned) state leaves PRE unwritten only on that path. */
+static void require_lt_ran(const char *variant, const ml_run *const *rp, int G) {
+    if (!variant_has(variant, "lt")) return;
+    ml_group *g = ml_group_create(rp, G);
+    void *st = cuda->create(g);
+    cuda->sample(st, g, ML_STREAM_TRAIN, 0);
+    cuda->forward(st, g);
+    int ran = pre_unwritten(st, g);
+    cuda->destroy(st);
+    ml_group_free(g);
+    if (!ran) fail_msg("variant %s: the cuBLASLt epilogue fell back to the plain path (see '[monolab] lt:')", variant);
+}
+
 static void test_trajectory_determinism_divergence(void **s) {
     (void)s;
     if (getenv("MONOLAB_GPU_QUICK")) skip();
@@ -308,6 +323,7 @@ static void test_trajectory_determinism_divergence(void **s) {
         }
         r[3].lr = 1e38; /* the first update overflows: the loss of step 1 is not finite */
         r[3].decay = 0;
+        require_lt_ran(RUN_VARIANTS[v], rp, G);
         ml_train_result c, g1, g2;
         float *c_at1 = malloc(sizeof(float) * G * np), *g_at1 = malloc(sizeof(float) * G * np);
         train(&ml_backend_cpu, rp, G, &c, c_at1);
@@ -369,6 +385,7 @@ static void test_group_invariance(void **s) {
             rp[i] = &r[i];
         }
         ml_train_result alone, group;
+        require_lt_ran(RUN_VARIANTS[v], rp, G);
         train(cuda, rp + ME, 1, &alone, NULL);
         train(cuda, rp, G, &group, NULL);
         const size_t np = (size_t)96 * 16 + 96 + 64 * 96;
