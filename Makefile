@@ -56,7 +56,14 @@ else
 BACKEND_OBJ := $(BUILD)/obj/backend_cuda_stub.o
 endif
 
-$(BUILD)/cuda/%.o: kernels/%.cu | $(BUILD)/.deps
+# Objects know their sources and headers (-MMD), not the flags or the CUDA
+# choice: $(BUILD)/.config records those and is rewritten only when they
+# change, and every object depends on it, so `make NO_CUDA=1` followed by
+# `make` relinks with the CUDA backend instead of keeping the stub.
+BUILD_CONFIG := $(CC) $(CFLAGS) | $(NVCC) $(NVFLAGS) | cuda=$(WITH_CUDA)
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/.config 2>/dev/null)" = '$(BUILD_CONFIG)' ] || printf '%s\n' '$(BUILD_CONFIG)' >$(BUILD)/.config; })
+
+$(BUILD)/cuda/%.o: kernels/%.cu $(BUILD)/.config | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -MMD -MP -c $< -o $@
 
@@ -85,7 +92,7 @@ $(BUILD)/.deps: Makefile
 	@touch $@
 deps: $(BUILD)/.deps
 
-$(BUILD)/obj/%.o: src/%.c | $(BUILD)/.deps
+$(BUILD)/obj/%.o: src/%.c $(BUILD)/.config | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
