@@ -63,11 +63,15 @@ static double waves_s(const ml_backend *be, ml_group **gs, int W, int steps, boo
     for (int w = 0; w < W; w++) st[w] = be->create(gs[w]);
     cudaCheck(cudaDeviceSynchronize());
     double t0 = ml_now();
-    for (int a = 0; a < (side ? steps : W); a++)
-        for (int b = 0; b < (side ? W : steps); b++) {
-            int w = side ? b : a, t = side ? a : b;
-            be->train_step(st[w], gs[w], t, (float)ml_schedule(SCHED_COSINE, 512, t), ml_decay_on(t, steps));
-        }
+    auto step = [&](int w, int t) {
+        be->train_step(st[w], gs[w], t, (float)ml_schedule(SCHED_COSINE, 512, t), ml_decay_on(t, steps));
+    };
+    if (side)
+        for (int t = 0; t < steps; t++)
+            for (int w = 0; w < W; w++) step(w, t);
+    else
+        for (int w = 0; w < W; w++)
+            for (int t = 0; t < steps; t++) step(w, t);
     cudaCheck(cudaDeviceSynchronize());
     double s = ml_now() - t0;
     for (int w = 0; w < W; w++) be->destroy(st[w]);

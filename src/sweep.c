@@ -35,6 +35,7 @@ typedef struct {
     int dry_run; /* print the plan, write nothing */
     ml_shard shard;   /* --shard I/N: train only that slice, into outdir = root/shards/I */
     const char *root; /* the sweep's OUTDIR */
+    int side_by_side; /* MONOLAB_SIDE_BY_SIDE, 0 when unset */
 } sweep_opts;
 
 typedef struct {
@@ -80,8 +81,8 @@ static int side_by_side_env(void) {
 /* How many groups like this one (shape r, G models) train side by side:
  * MONOLAB_SIDE_BY_SIDE if set, else the backend's choice; never more than
  * fit in the memory budget together. */
-static int wave_width(const ml_backend *be, const ml_run *r, int G, size_t budget) {
-    int w = side_by_side_env();
+static int wave_width(const ml_backend *be, int side_env, const ml_run *r, int G, size_t budget) {
+    int w = side_env;
     if (!w) w = be && be->side_by_side ? be->side_by_side(r, G) : 1;
     /* each group state also holds fixed buffers (the CUDA backend: a 32 MiB
      * cuBLAS workspace, handles, the step table): 64 MiB covers them */
@@ -92,11 +93,11 @@ static int wave_width(const ml_backend *be, const ml_run *r, int G, size_t budge
 }
 
 /* The waves of a group plan (ml_plan_waves), with each group's width. */
-static int plan_waves(const ml_backend *be, const ml_run **order, const int *starts, int n_groups, size_t budget,
+static int plan_waves(const ml_backend *be, int side_env, const ml_run **order, const int *starts, int n_groups, size_t budget,
                       int *waves) {
     int *width = ml_malloc(sizeof(int) * ((size_t)n_groups + 1));
     for (int gi = 0; gi < n_groups; gi++)
-        width[gi] = wave_width(be, order[starts[gi]], starts[gi + 1] - starts[gi], budget);
+        width[gi] = wave_width(be, side_env, order[starts[gi]], starts[gi + 1] - starts[gi], budget);
     int n = ml_plan_waves(order, starts, n_groups, width, waves);
     free(width);
     return n;
@@ -119,7 +120,7 @@ static void group_summary(const ml_group *g, const ml_train_result *res, char *b
 }
 
 /* --dry-run: the groups a sweep (or one shard of it) would train, and their cost. */
-static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, const ml_shard *shard) {
+static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, int side_env, const ml_shard *shard) {
     const ml_run **all = ml_malloc(sizeof *all * (size_t)cfg->n_runs);
     const ml_run **order = ml_malloc(sizeof *order * (size_t)cfg->n_runs);
     int *starts = ml_malloc(sizeof(int) * ((size_t)cfg->n_runs + 1));
@@ -134,7 +135,7 @@ static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, const m
     size_t budget = mem_budget(be);
     int n = ml_plan_groups(all, n_all, budget, 4096, order, starts);
     int *waves = ml_malloc(sizeof(int) * ((size_t)n + 1));
-    int n_waves = plan_waves(be, order, starts, n, budget, waves), wave = 0;
+    int n_waves = plan_waves(be, side_env, order, starts, n, budget, waves), wave = 0;
     double total = 0;
     if (shard->count) printf("shard %d/%d of ", shard->index, shard->count);
     printf("sweep '%s': %d runs in %d groups\n", cfg->name, n_all, n);
@@ -164,7 +165,7 @@ static void sweep_run(const sweep_opts *o) {
     ml_config_load(&cfg, o->config_path, o->n_over, o->overrides);
 
     if (o->dry_run) {
-        print_plan(&cfg, o->backend, &o->shard); /* the budget of the device it will run on */
+        print_plan(&cfg, o->backend, o->side_by_side, &o->shard); /* the budget of the device it will run on */
         ml_config_free(&cfg);
         return;
     }
@@ -204,7 +205,7 @@ static void sweep_run(const sweep_opts *o) {
             n_groups, o->backend->name, o->outdir);
 
     int *waves = ml_malloc(sizeof(int) * ((size_t)n_groups + 1));
-    int n_waves = plan_waves(o->backend, order, starts, n_groups, budget, waves);
+    int n_waves = plan_waves(o->backend, o->side_by_side, order, starts, n_groups, budget, waves);
     if (n_waves < n_groups)
         fprintf(stderr, "[monolab] %d groups train side by side in %d waves\n", n_groups, n_waves);
 
@@ -297,7 +298,7 @@ int ml_sweep_main(int argc, char **argv) {
     if (!o.config_path) ml_die("sweep: missing CONFIG.yaml (see monolab --help)");
     o.overrides = over;
     o.backend = ml_backend_pick(device);
-    side_by_side_env(); /* a bad value exits 2 here, before anything is written */
+    o.side_by_side = side_by_side_env(); /* a bad value exits 2 here, before anything is written */
     char defdir[1024];
     if (!outdir) {
         ml_default_outdir(defdir, sizeof defdir, "", o.config_path);

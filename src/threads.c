@@ -27,7 +27,8 @@ void ml_thread_gauge_init(ml_thread_gauge *g, int max, int items) {
     *g = (ml_thread_gauge){0};
     g->max = g->nt = max > 0 ? max : 1;
     g->items = items > 0 ? items : 1;
-    g->fixed = getenv("OMP_NUM_THREADS") || getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT");
+    /* one thread has nothing to shed */
+    g->fixed = g->max == 1 || getenv("OMP_NUM_THREADS") || getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT");
     g->backoff = 2.0;
     g->t_wall = -1;
 }
@@ -56,14 +57,14 @@ int ml_thread_gauge_decide(ml_thread_gauge *g, double share, double now) {
 }
 
 int ml_thread_gauge_begin(ml_thread_gauge *g) {
-    if (g->fixed || g->max == 1) return g->nt;
+    if (g->fixed) return g->nt;
     g->t_wall = ml_now();
     g->t_cpu = cpu_seconds();
     return g->nt;
 }
 
 void ml_thread_gauge_end(ml_thread_gauge *g) {
-    if (g->fixed || g->max == 1 || g->t_wall < 0) return;
+    if (g->fixed || g->t_wall < 0) return;
     double now = ml_now();
     g->wall += now - g->t_wall;
     g->cpu += cpu_seconds() - g->t_cpu;

@@ -22,7 +22,7 @@
  * says so in one line on stderr. */
 typedef struct {
     int max, nt;          /* most threads, and the count in use */
-    int fixed;            /* the user chose threads or waiting: never adapt */
+    int fixed;            /* one thread, or the user chose threads or waiting: never adapt */
     int items;            /* work items a parallel region splits over the threads */
     int probing, prev_nt; /* trying nt = prev_nt + 1 */
     double t_wall, t_cpu; /* start of the step being timed, or -1 */
