@@ -137,8 +137,9 @@ static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, int sid
     int *waves = ml_malloc(sizeof(int) * ((size_t)n + 1));
     int n_waves = plan_waves(be, side_env, order, starts, n, budget, waves), wave = 0;
     double total = 0;
-    if (shard->count) printf("shard %d/%d of ", shard->index, shard->count);
-    printf("sweep '%s': %d runs in %d groups\n", cfg->name, n_all, n);
+    /* stdout is the plan as plain CSV (`> plan.csv` loads as is); the totals go to stderr */
+    if (shard->count) fprintf(stderr, "shard %d/%d of ", shard->index, shard->count);
+    fprintf(stderr, "sweep '%s': %d runs in %d groups\n", cfg->name, n_all, n);
     printf("group,models,task,N,m,k,batch,steps,tflop,wave\n");
     for (int gi = 0; gi < n; gi++) {
         const ml_run *r = order[starts[gi]];
@@ -149,10 +150,11 @@ static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, int sid
         printf("%d,%d,%s,%d,%d,%d,%d,%ld,%.3f,%d\n", gi, G, ml_task_name(r->task), r->N, r->m, r->k, r->batch,
                r->steps, tf, wave);
     }
-    printf("total: %.3f TFLOP of training", total);
-    if (shard->count) printf(" (%.3f TFLOP in the whole sweep of %d runs)", sweep_tf, cfg->n_runs);
-    printf("\n");
-    if (n_waves < n) printf("%d groups train side by side in %d waves\n", n, n_waves);
+    fflush(stdout);
+    fprintf(stderr, "total: %.3f TFLOP of training", total);
+    if (shard->count) fprintf(stderr, " (%.3f TFLOP in the whole sweep of %d runs)", sweep_tf, cfg->n_runs);
+    fprintf(stderr, "\n");
+    if (n_waves < n) fprintf(stderr, "%d groups train side by side in %d waves\n", n, n_waves);
     free(waves);
     free(shard_of);
     free(all);

@@ -160,7 +160,7 @@ def test_paper_configs_load(monolab, name):
     r = run([monolab, "sweep", os.path.join(root, "configs", "jermyn2022", name + ".yaml"), "--dry-run",
              "--device", "cpu"])
     assert r.returncode == 0, r.stderr
-    assert f"sweep '{name}': {EXPECTED_RUNS[name]} runs" in r.stdout
+    assert f"sweep '{name}': {EXPECTED_RUNS[name]} runs" in r.stderr
     assert "N=512" not in r.stdout  # plan rows are CSV
     assert ",512,64," in r.stdout
 
@@ -169,7 +169,21 @@ def test_quickstart_config_loads(monolab):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     r = run([monolab, "sweep", os.path.join(root, "configs", "quickstart.yaml"), "--dry-run", "--device", "cpu"])
     assert r.returncode == 0, r.stderr
-    assert "80 runs in 5 groups" in r.stdout
+    assert "80 runs in 5 groups" in r.stderr
+
+
+def test_dry_run_stdout_is_plain_csv(monolab):
+    """`monolab sweep CFG --dry-run > plan.csv` must load as a table (as
+    pandas.read_csv would): the header first, then one numeric row per group,
+    and no prose; the totals go to stderr."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = run([monolab, "sweep", os.path.join(root, "configs", "quickstart.yaml"), "--dry-run", "--device", "cpu"])
+    assert r.returncode == 0, r.stderr
+    plan = np.genfromtxt(r.stdout.splitlines(), delimiter=",", names=True, dtype=None, encoding=None)
+    assert plan.dtype.names == ("group", "models", "task", "N", "m", "k", "batch", "steps", "tflop", "wave")
+    assert list(plan["k"]) == [16, 32, 64, 128, 256] and list(plan["models"]) == [16] * 5
+    assert plan["tflop"].dtype.kind == "f" and abs(plan["tflop"].sum() - 1.864) < 0.002
+    assert "total: 1.864 TFLOP of training" in r.stderr
 
 
 def test_memory_budget_splits_and_refuses(monolab):
@@ -179,7 +193,7 @@ def test_memory_budget_splits_and_refuses(monolab):
         env = dict(os.environ, MONOLAB_MEM_GB="0.00003")  # 30 kB: one to three tiny models per group
         r = run([monolab, "sweep", cfg, "--dry-run", "--device", "cpu"], env=env)
         assert r.returncode == 0, r.stderr
-        groups = [l for l in r.stdout.splitlines()[2:] if l and l[0].isdigit()]
+        groups = [l for l in r.stdout.splitlines()[1:] if l and l[0].isdigit()]
         assert len(groups) > 2 and all(int(g.split(",")[1]) < 4 for g in groups)
         env["MONOLAB_MEM_GB"] = "0.000001"
         r = run([monolab, "sweep", cfg, "--dry-run", "--device", "cpu"], env=env)

@@ -68,9 +68,9 @@ def test_raised_max_runs_and_explicit_empty_mapping_are_accepted(monolab):
             f.write("seeds: 11\nmax_runs: 10\nmodel:\n  N: 16\n  m: 4\n  k: 8\n")
         r = run([monolab, "sweep", cfg, "max_runs=11", "--dry-run", "--device", "cpu"])
         assert r.returncode == 0, r.stderr
-        assert "11 runs in 1 groups" in r.stdout
+        assert "11 runs in 1 groups" in r.stderr
         with open(cfg, "w") as f:
             f.write("{}\n")
         r = run([monolab, "sweep", cfg, "--dry-run", "--device", "cpu"])
         assert r.returncode == 0, r.stderr
-        assert "1 runs in 1 groups" in r.stdout
+        assert "1 runs in 1 groups" in r.stderr

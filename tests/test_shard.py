@@ -164,10 +164,10 @@ def test_dry_run_slices_are_balanced_by_flop(monolab):
         for i in range(n):
             r = run([monolab, "sweep", cfg, "--dry-run", "--shard", f"{i}/{n}", "--device", "cpu"])
             assert r.returncode == 0, r.stderr
-            m = re.search(rf"shard {i}/{n} of sweep 'quickstart': (\d+) runs", r.stdout)
+            m = re.search(rf"shard {i}/{n} of sweep 'quickstart': (\d+) runs", r.stderr)
             runs += int(m.group(1))
-            loads.append(float(re.search(r"total: ([0-9.]+) TFLOP", r.stdout).group(1)))
-            assert f"({total:.3f} TFLOP in the whole sweep of 80 runs)" in r.stdout, r.stdout
+            loads.append(float(re.search(r"total: ([0-9.]+) TFLOP", r.stderr).group(1)))
+            assert f"({total:.3f} TFLOP in the whole sweep of 80 runs)" in r.stderr, r.stderr
         assert runs == 80
         assert abs(sum(loads) - total) < 0.01
         for x in loads:

@@ -81,9 +81,9 @@ def test_dry_run_shows_waves(monolab, one_by_one):
     r = run([monolab, "sweep", cfg, "--dry-run", "--device", "cpu"], env=dict(ENV, MONOLAB_SIDE_BY_SIDE="2"))
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[1] == "group,models,task,N,m,k,batch,steps,tflop,wave"
-    assert [l.split(",")[-1] for l in lines[2:5]] == ["0", "0", "1"]
-    assert "3 groups train side by side in 2 waves" in r.stdout
+    assert lines[0] == "group,models,task,N,m,k,batch,steps,tflop,wave"
+    assert [l.split(",")[-1] for l in lines[1:4]] == ["0", "0", "1"]
+    assert "3 groups train side by side in 2 waves" in r.stderr
 
 
 @pytest.mark.parametrize("bad", ["0", "x", "65", "2x", ""])
