@@ -23,24 +23,36 @@ typedef struct {
     double on_frac, rank_tol;
 } opts;
 
-static void usage_die(const char *msg) {
-    ml_die("analyze: %s (usage: monolab analyze CKPT [-o analysis.json] [--samples 8192] [--on-frac 0.99])", msg);
+static const char USAGE[] =
+    "usage: monolab analyze CKPT [-o analysis.json] [--samples 8192] [--on-frac 0.99]\n"
+    "\n"
+    "The claim-4 analysis of one checkpoint of `monolab sweep`: monosemantic and\n"
+    "other neurons, the other neurons' bias signs and firing rates on --samples\n"
+    "inputs, and the linear map of the always-on ones (active on >= --on-frac of\n"
+    "inputs). Prints a table; writes analysis.json beside CKPT (or -o).\n";
+
+static void usage_die(const char *msg, const char *arg) {
+    ml_die("analyze: %s%s%s (see monolab analyze --help)", msg, arg ? " " : "", arg ? arg : "");
 }
 
 int ml_analyze_main(int argc, char **argv) {
     opts o = {NULL, NULL, 8192, 0.99, 1e-4};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-o") && i + 1 < argc) o.out = argv[++i];
-        else if (!strcmp(a, "--samples") && i + 1 < argc) o.samples = atoi(argv[++i]);
-        else if (!strcmp(a, "--on-frac") && i + 1 < argc) o.on_frac = atof(argv[++i]);
-        else if (a[0] == '-') usage_die("unknown option");
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            printf("%s", USAGE);
+            return 0;
+        }
+        if (a[0] == '-' && i + 1 >= argc) usage_die("missing value after", a);
+        if (!strcmp(a, "-o")) o.out = argv[++i];
+        else if (!strcmp(a, "--samples")) o.samples = (int)ml_cli_number("analyze", a, argv[++i], 1, 1e8);
+        else if (!strcmp(a, "--on-frac")) o.on_frac = ml_cli_number("analyze", a, argv[++i], 0, 1);
+        else if (a[0] == '-') usage_die("unknown option", a);
         else if (!o.ckpt) o.ckpt = a;
-        else usage_die("one checkpoint at a time");
+        else usage_die("one checkpoint at a time, got another:", a);
     }
-    if (!o.ckpt) usage_die("missing CKPT");
-    if (o.samples < 1) usage_die("--samples must be >= 1");
-    if (!(o.on_frac > 0 && o.on_frac <= 1)) usage_die("--on-frac must be in (0, 1]");
+    if (!o.ckpt) usage_die("missing CKPT", NULL);
+    if (!(o.on_frac > 0)) usage_die("--on-frac must be in (0, 1], got 0", NULL);
     char outbuf[4200];
     if (!o.out) {
         const char *slash = strrchr(o.ckpt, '/');

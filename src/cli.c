@@ -2,6 +2,7 @@
 #include "monolab/cli.h"
 #include "monolab/common.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void ml_default_outdir(char *buf, size_t n, const char *prefix, const char *input) {
@@ -14,4 +15,12 @@ void ml_cli_config_arg(const char *cmd, char *arg, const char **config_path, cha
     if (!*config_path) *config_path = arg;
     else if (strchr(arg, '=')) over[(*n_over)++] = arg;
     else ml_die("%s: unexpected argument '%s' (overrides look like key=value)", cmd, arg);
+}
+
+double ml_cli_number(const char *cmd, const char *flag, const char *v, double lo, double hi) {
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x >= lo && x <= hi))
+        ml_die("%s: %s must be a number in [%g, %g], got '%s' (see monolab %s --help)", cmd, flag, lo, hi, v, cmd);
+    return x;
 }

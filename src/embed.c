@@ -15,22 +15,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ARGS                                                                                                       \
+    "INPUT [-o OUTDIR] [--device auto|cpu|cuda] [--embedding neuron|pre-mlp]\n"                                    \
+    "                     [--act-frac 0.75] [--max-examples 100] [--threshold 0.5] [--samples 4096]\n"             \
+    "                     [--seed S] [--feature-frac 0.1] [--similar 20] [--probe training|single|pair]"
+
+static const char USAGE[] =
+    "usage: monolab embed " ARGS "\n"
+    "\n"
+    "Neuron embeddings and their clusters for every neuron of a layer. INPUT is an\n"
+    "activation file (pre_mlp [T, d], W_in [d, n]) or a checkpoint of `monolab sweep`.\n"
+    "Writes neurons.csv, examples.csv, linkage.safetensors, clusters.csv,\n"
+    "similar.safetensors (and summary.json for toy checkpoints) into OUTDIR\n"
+    "(default runs/embed_<input name>). See README.md \"embed\" for every option.\n";
+
 static void usage_die(const char *msg, const char *arg) {
-    ml_die("embed: %s%s%s (usage: monolab embed INPUT [-o OUTDIR] [--device auto|cpu|cuda] "
-           "[--embedding neuron|pre-mlp] [--act-frac 0.75] [--max-examples 100] [--threshold 0.5] "
-           "[--samples 4096] [--seed S] [--feature-frac 0.1] [--similar 20] [--probe training|single|pair])",
-           msg, arg ? " " : "", arg ? arg : "");
+    ml_die("embed: %s%s%s (see monolab embed --help)", msg, arg ? " " : "", arg ? arg : "");
 }
 
 static double num_arg(const char *flag, const char *v, double lo, double hi) {
-    char *end;
-    double x = strtod(v, &end);
-    if (end == v || *end || !(x >= lo && x <= hi)) {
-        char m[160];
-        snprintf(m, sizeof m, "%s must be a number in [%g, %g], got", flag, lo, hi);
-        usage_die(m, v);
-    }
-    return x;
+    return ml_cli_number("embed", flag, v, lo, hi);
 }
 
 static void write_outputs(const char *outdir, const ml_layer *L, const ml_selection *sel, const ml_neuron_result *res,
@@ -85,7 +89,11 @@ int ml_embed_main(int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (a[0] == '-' && strcmp(a, "-h") && strcmp(a, "--help") && !v) usage_die("missing value after", a);
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            printf("%s", USAGE);
+            return 0;
+        }
+        if (a[0] == '-' && !v) usage_die("missing value after", a);
         if (!strcmp(a, "-o")) outdir = argv[++i];
         else if (!strcmp(a, "--device")) device = argv[++i];
         else if (!strcmp(a, "--embedding")) {

@@ -22,9 +22,16 @@ static const struct {
     {"explorer.js", _binary_explorer_js_start, _binary_explorer_js_end},
 };
 
+static const char USAGE[] =
+    "usage: monolab explore OUTDIR... [-o SITE] [--input FILE] [--vocab FILE]\n"
+    "\n"
+    "A static HTML explorer of `monolab embed` outputs, one layer per OUTDIR, into\n"
+    "SITE (default OUTDIR/site); open SITE/index.html from disk. The embedded file\n"
+    "and its vocabulary are found from similar.safetensors (--input and --vocab\n"
+    "override them). See README.md \"From a language model to an explorer\".\n";
+
 static void usage_die(const char *msg, const char *arg) {
-    ml_die("explore: %s%s%s (usage: monolab explore OUTDIR... [-o SITE] [--input FILE] [--vocab FILE])", msg,
-           arg ? " " : "", arg ? arg : "");
+    ml_die("explore: %s%s%s (see monolab explore --help)", msg, arg ? " " : "", arg ? arg : "");
 }
 
 static void write_whole(const char *site, const char *name, const char *data, size_t n) {
@@ -70,6 +77,10 @@ int ml_explore_main(int argc, char **argv) {
             if (!strcmp(a, "-o")) site = v;
             else if (!strcmp(a, "--input")) input = v;
             else vocab = v;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            printf("%s", USAGE);
+            free(dirs);
+            return 0;
         } else if (a[0] == '-') usage_die("unknown option", a);
         else dirs[nd++] = a;
     }

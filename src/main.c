@@ -42,9 +42,11 @@ static const struct {
                              "                [--shard I/N|auto]"},
     {"merge", ml_merge_main, "OUTDIR"},
     {"slurm", ml_slurm_main, "CONFIG.yaml [key=value ...] --shards N [-o OUTDIR] [--partition P] [--account A]\n"
-                             "                [--gpus-per-task 1] [--time HH:MM:SS] [--tflops T] [--submit]"},
+                             "                [--gpus-per-task 1] [--time [D-]HH:MM:SS] [--tflops T] [--device auto|cpu|cuda]\n"
+                             "                [--submit]"},
     {"embed", ml_embed_main, "INPUT [-o OUTDIR] [--device auto|cpu|cuda] [--embedding neuron|pre-mlp]\n"
-                             "                [--act-frac 0.75] [--max-examples 100] [--threshold 0.5] [--samples 4096]"},
+                             "                [--act-frac 0.75] [--max-examples 100] [--threshold 0.5] [--samples 4096]\n"
+                             "                [--seed S] [--feature-frac 0.1] [--similar 20] [--probe training|single|pair]"},
     {"explore", ml_explore_main, "OUTDIR... [-o SITE] [--input FILE] [--vocab FILE]"},
     {"sae", ml_sae_main, "CONFIG.yaml [key=value ...] [-o OUTDIR]"},
     {"plot", ml_plot_main, "OUTDIR [--runs r000001,...]"},
@@ -57,8 +59,8 @@ static void usage(FILE *f) {
     fprintf(f, "usage:\n");
     for (int i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  monolab %s%s%s\n", COMMANDS[i].name, COMMANDS[i].args[0] ? " " : "", COMMANDS[i].args);
-    fprintf(f, "\n`monolab sweep --help` explains overrides; README.md has the config schema,\n"
-               "every option and the output files.\n");
+    fprintf(f, "\n`monolab COMMAND --help` says what a command does; README.md has the config\n"
+               "schema, every option and the output files.\n");
 }
 
 int main(int argc, char **argv) {

@@ -403,15 +403,26 @@ static void fig_sfa(plotter *p, const char *id, const char *ckpt) {
     ml_checkpoint_free(&c);
 }
 
+static const char USAGE[] =
+    "usage: monolab plot OUTDIR [--runs r000001,...]\n"
+    "\n"
+    "Draws the figures of a sweep (or of a `monolab sae` folder) into OUTDIR/figures/:\n"
+    "NAME.png, NAME.svg, the numbers in NAME.dat and the gnuplot script NAME.gp.\n"
+    "--runs picks the runs of the per-run figures (default: the most and least\n"
+    "monosemantic). See README.md \"plot\" for the list of figures.\n";
+
 int ml_plot_main(int argc, char **argv) {
     const char *outdir = NULL, *runs_opt = NULL;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs_opt = argv[++i];
-        else if (argv[i][0] == '-') ml_die("plot: unknown option '%s' (usage: monolab plot OUTDIR [--runs r000001,...])", argv[i]);
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("%s", USAGE);
+            return 0;
+        } else if (argv[i][0] == '-') ml_die("plot: unknown option '%s' (see monolab plot --help)", argv[i]);
         else if (!outdir) outdir = argv[i];
         else ml_die("plot: one OUTDIR at a time");
     }
-    if (!outdir) ml_die("plot: missing OUTDIR (usage: monolab plot OUTDIR [--runs r000001,...])");
+    if (!outdir) ml_die("plot: missing OUTDIR (see monolab plot --help)");
     if (system("gnuplot --version > /dev/null 2>&1") != 0)
         ml_die("plot: gnuplot not found; install it with: apt-get install gnuplot-nox");
     char path[4200];

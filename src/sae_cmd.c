@@ -104,7 +104,10 @@ int ml_sae_main(int argc, char **argv) {
             if (++i >= argc) ml_die("sae: -o needs a directory (" USAGE ")");
             outdir = argv[i];
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf(USAGE "\n");
+            printf(USAGE "\n\n"
+                   "Trains the base MLP on an MNIST-style dataset (data.dir), then every SAE of\n"
+                   "the grid sae.ln x sae.l1 x seeds with the neuron-embedding loss, and scores\n"
+                   "each as in Foote's Table 2. Keys and outputs: docs/sae.md.\n");
             return 0;
         } else if (a[0] == '-') ml_die("sae: unknown option '%s' (" USAGE ")", a);
         else if (!cfg_path) cfg_path = a;

@@ -23,4 +23,9 @@ void ml_default_outdir(char *buf, size_t n, const char *prefix, const char *inpu
  * argc entries); anything else exits 2 naming cmd. */
 void ml_cli_config_arg(const char *cmd, char *arg, const char **config_path, char **over, int *n_over);
 
+/* The value of a numeric option: the whole of v must be a number in
+ * [lo, hi] (so `--samples 1e4` is 10000 and `--samples 10k` is refused,
+ * never read as 10), else exit 2 naming cmd, flag and v. */
+double ml_cli_number(const char *cmd, const char *flag, const char *v, double lo, double hi);
+
 #endif

@@ -1,0 +1,60 @@
+"""Every command answers --help with exit 0, and its usage is the same in
+`monolab --help`, in `monolab CMD --help` and in README.md's CLI block, so
+none of the three can drift from the others."""
+import os
+import re
+
+import pytest
+
+from conftest import ROOT, run
+
+
+def norm(text):
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def readme_cli():
+    """README.md's "The CLI" block: {command: its usage, whitespace folded}."""
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    block = text.split("## The CLI", 1)[1].split("```", 2)[1]
+    entries = re.split(r"^monolab ", block, flags=re.M)[1:]
+    return {e.split()[0]: norm("monolab " + e) for e in entries}
+
+
+def table(monolab):
+    r = run([monolab, "--help"])
+    assert r.returncode == 0, r.stderr
+    entries = re.split(r"^  monolab ", r.stdout.split("\n\n")[0], flags=re.M)[1:]
+    return {e.split()[0]: norm("monolab " + e) for e in entries}
+
+
+def test_readme_lists_every_command(monolab):
+    assert sorted(readme_cli()) == sorted(table(monolab))
+    assert len(readme_cli()) == 9
+
+
+@pytest.mark.parametrize("cmd", ["sweep", "merge", "slurm", "embed", "explore", "sae", "plot", "analyze"])
+def test_help_exits_0_and_agrees_with_the_table_and_readme(monolab, cmd):
+    for flag in ("--help", "-h"):
+        r = run([monolab, cmd, flag])
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith(f"usage: monolab {cmd} "), r.stdout
+        usage = norm(r.stdout.split("\n\n")[0][len("usage: "):])
+        assert usage == table(monolab)[cmd]
+        assert usage == readme_cli()[cmd]
+        assert len(r.stdout.split("\n\n")) > 1, "--help says what the command does, not only its usage"
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["analyze", "x.safetensors", "--samples", "1e4x"], "analyze: --samples must be a number in [1, 1e+08], got '1e4x'"),
+    (["analyze", "x.safetensors", "--frob", "1"], "analyze: unknown option --frob"),
+    (["analyze", "x.safetensors", "--samples"], "analyze: missing value after --samples"),
+    (["embed", "x.safetensors", "--act-frac", "2"], "embed: --act-frac must be a number in [0, 1], got '2'"),
+    (["plot", "--frob"], "plot: unknown option '--frob'"),
+    (["explore", "--frob"], "explore: unknown option --frob"),
+])
+def test_bad_options_exit_2_naming_them(monolab, tmp_path, args, msg):
+    r = run([monolab, *args], cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and msg in r.stderr, r.stderr
+    assert os.listdir(tmp_path) == []
