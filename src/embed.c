@@ -118,7 +118,6 @@ int ml_embed_main(int argc, char **argv) {
         else usage_die("one INPUT at a time, got another:", a);
     }
     if (!input) usage_die("missing INPUT", NULL);
-    const ml_backend *be = ml_backend_pick(device);
     char defdir[1024];
     if (!outdir) {
         ml_default_outdir(defdir, sizeof defdir, "embed_", input);
@@ -126,6 +125,7 @@ int ml_embed_main(int argc, char **argv) {
     }
     ml_layer L;
     ml_layer_load(&L, input, &o);
+    const ml_backend *be = ml_backend_pick(device); /* after the input, so a bad file is the one line on stderr */
     ml_mkdirs(outdir);
     fprintf(stderr, "[monolab] embed %s (%s embedding) on the %s backend\n", L.desc, o.pre_mlp ? "pre-mlp" : "neuron",
             be->name);

@@ -30,6 +30,7 @@ typedef struct {
     int n_over;
     char **overrides;
     const char *outdir;
+    const char *device;         /* --device, resolved once the config is known to be good */
     const ml_backend *backend;
     int resume;
     int dry_run; /* print the plan, write nothing */
@@ -162,9 +163,12 @@ static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, int sid
     free(starts);
 }
 
-static void sweep_run(const sweep_opts *o) {
+static void sweep_run(sweep_opts *o) {
     ml_sweep_config cfg;
     ml_config_load(&cfg, o->config_path, o->n_over, o->overrides);
+    /* after the config, so that a bad config is the one line on stderr, not
+     * after a note on which backend `auto` chose */
+    o->backend = ml_backend_pick(o->device);
 
     if (o->dry_run) {
         print_plan(&cfg, o->backend, o->side_by_side, &o->shard); /* the budget of the device it will run on */
@@ -299,7 +303,7 @@ int ml_sweep_main(int argc, char **argv) {
     }
     if (!o.config_path) ml_die("sweep: missing CONFIG.yaml (see monolab --help)");
     o.overrides = over;
-    o.backend = ml_backend_pick(device);
+    o.device = device;
     o.side_by_side = side_by_side_env(); /* a bad value exits 2 here, before anything is written */
     char defdir[1024];
     if (!outdir) {

@@ -1,0 +1,63 @@
+"""The mistakes a researcher makes on a first day, each with the default
+--device (auto): one line on stderr naming the file, key or tensor, exit
+code 2, and nothing already written lost or changed."""
+import hashlib
+import os
+
+import pytest
+
+from conftest import ROOT, TINY, run
+
+QUICKSTART = os.path.join(ROOT, "configs", "quickstart.yaml")
+
+
+def one_line_2(r, msg):
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr  # no backend note before the error
+    assert msg in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("over,msg", [
+    (["model.k=abc"], "'model.k' must be an integer, got 'abc'"),
+    (["seeds=-1"], "'seeds' must be a count >= 1 or a list of seeds, got '-1'"),
+    (["train.stesp=8"], "unknown key 'train.stesp'"),
+])
+def test_bad_override_with_default_device(monolab, tmp_path, over, msg):
+    r = run([monolab, "sweep", QUICKSTART, *over, "-o", str(tmp_path / "o")])
+    one_line_2(r, msg)
+    assert not os.path.exists(tmp_path / "o")
+
+
+def test_config_typo_with_default_device(monolab, tmp_path):
+    (tmp_path / "cfg.yaml").write_text(TINY.replace("  steps: 64", "  stesp: 64"))
+    r = run([monolab, "sweep", "cfg.yaml", "-o", "o"], cwd=tmp_path)
+    one_line_2(r, "cfg.yaml:12: unknown key 'train.stesp' (known in train: steps,")
+
+
+@pytest.mark.parametrize("cmd,arg,msg", [
+    ("embed", "acts.safetensors", "acts.safetensors: cannot open: No such file or directory"),
+    ("analyze", "ck.safetensors", "ck.safetensors: cannot open: No such file or directory"),
+    ("plot", "sweep", "plot: sweep/runs.csv not found"),
+    ("explore", "emb", "emb/neurons.csv: missing"),
+    ("sweep", "cfg.yaml", "cannot open config 'cfg.yaml'"),
+])
+def test_missing_input_file(monolab, tmp_path, cmd, arg, msg):
+    r = run([monolab, cmd, arg], cwd=tmp_path)
+    one_line_2(r, msg)
+    assert os.listdir(tmp_path) == []
+
+
+def test_device_cuda_without_a_gpu(monolab, tmp_path):
+    """--device cuda where no GPU (or no CUDA backend) is: refused in one
+    line before anything is written; --device auto trains on the CPU."""
+    probe = run([monolab, "info"])
+    if "cuda backend: unavailable" not in probe.stdout:
+        pytest.skip("a CUDA device is usable here: " + probe.stdout.strip().splitlines()[-1])
+    (tmp_path / "cfg.yaml").write_text(TINY)
+    r = run([monolab, "sweep", "cfg.yaml", "-o", "o", "--device", "cuda"], cwd=tmp_path)
+    one_line_2(r, "--device cuda: ")
+    assert os.listdir(tmp_path) == ["cfg.yaml"]
+    r = run([monolab, "sweep", "cfg.yaml", "-o", "o", "--device", "auto", "seeds=1", "model.k=8"], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "using the CPU backend" in r.stderr and "on the cpu backend" in r.stderr
