@@ -6,6 +6,7 @@
 #include "monolab/cli.h"
 #include "monolab/embed.h"
 #include "monolab/embed_layer.h"
+#include "monolab/embed_pin.h"
 #include "monolab/embed_similar.h"
 #include "monolab/fsutil.h"
 #include "monolab/safetensors.h"
@@ -83,6 +84,21 @@ static void write_outputs(const char *outdir, const ml_layer *L, const ml_select
     free(offsets);
 }
 
+/* The default OUTDIR's prefix: every run's checkpoints are named
+ * step_NNNNNN.safetensors, so for those the run's folder name (its run id)
+ * joins the name: runs/embed_r000069_step_004096. */
+static const char *run_prefix(const char *input) {
+    static char prefix[300];
+    const char *base = strrchr(input, '/');
+    snprintf(prefix, sizeof prefix, "embed_");
+    if (base && !strncmp(base + 1, "step_", 5)) {
+        const char *dir = base;
+        while (dir > input && dir[-1] != '/') dir--;
+        if (dir < base) snprintf(prefix, sizeof prefix, "embed_%.*s_", (int)(base - dir), dir);
+    }
+    return prefix;
+}
+
 int ml_embed_main(int argc, char **argv) {
     ml_embed_opts o = {0.75, 100, 0.5, 0, 4096, 0, 0, 0.1, ML_SIMILAR_K, PROBE_TRAINING};
     const char *input = NULL, *outdir = NULL, *device = "auto";
@@ -120,13 +136,14 @@ int ml_embed_main(int argc, char **argv) {
     if (!input) usage_die("missing INPUT", NULL);
     char defdir[1024];
     if (!outdir) {
-        ml_default_outdir(defdir, sizeof defdir, "embed_", input);
+        ml_default_outdir(defdir, sizeof defdir, run_prefix(input), input);
         outdir = defdir;
     }
     ml_layer L;
     ml_layer_load(&L, input, &o);
-    const ml_backend *be = ml_backend_pick(device); /* after the input, so a bad file is the one line on stderr */
-    ml_mkdirs(outdir);
+    ml_embed_pin_check(outdir, input, &o); /* refuses a folder of another input or settings */
+    const ml_backend *be = ml_backend_pick(device); /* after those, so a bad file is the one line on stderr */
+    ml_embed_pin_write(outdir, input, &o);
     fprintf(stderr, "[monolab] embed %s (%s embedding) on the %s backend\n", L.desc, o.pre_mlp ? "pre-mlp" : "neuron",
             be->name);
     ml_selection *sel = ml_calloc((size_t)L.n, sizeof *sel);

@@ -61,3 +61,38 @@ def test_device_cuda_without_a_gpu(monolab, tmp_path):
     r = run([monolab, "sweep", "cfg.yaml", "-o", "o", "--device", "auto", "seeds=1", "model.k=8"], cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "using the CPU backend" in r.stderr and "on the cpu backend" in r.stderr
+
+
+def digest(folder):
+    return {n: hashlib.sha256(open(os.path.join(folder, n), "rb").read()).hexdigest() for n in os.listdir(folder)}
+
+
+def test_embed_refuses_a_folder_of_another_input_or_settings(monolab, tmp_path):
+    """Every run's final checkpoint is step_NNNNNN.safetensors: the default
+    OUTDIR carries the run id, and an OUTDIR holding another checkpoint's or
+    other settings' output is refused with its contents unchanged; the same
+    input and settings rebuild it."""
+    (tmp_path / "cfg.yaml").write_text(TINY)
+    r = run([monolab, "sweep", "cfg.yaml", "-o", "s", "--device", "cpu"], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    a, b = "s/ckpt/r000000/step_000064.safetensors", "s/ckpt/r000001/step_000064.safetensors"
+    for ck in (a, b):
+        r = run([monolab, "embed", ck, "--samples", "256"], cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+    out = tmp_path / "runs" / "embed_r000000_step_000064"
+    assert sorted(os.listdir(tmp_path / "runs")) == ["embed_r000000_step_000064", "embed_r000001_step_000064"]
+    settings = (out / "embed_settings.txt").read_text()
+    assert f"input={tmp_path / a}\n" in settings and "threshold=0.5\n" in settings
+    before = digest(out)
+    r = run([monolab, "embed", b, "--samples", "256", "-o", str(out)], cwd=tmp_path)
+    one_line_2(r, f"{out} holds the embed output of another input or other settings "
+                  f"(there input={tmp_path / a}, here input={tmp_path / b})")
+    r = run([monolab, "embed", a, "--samples", "256", "-o", str(out), "--threshold", "0.4"], cwd=tmp_path)
+    one_line_2(r, "(there threshold=0.5, here threshold=0.4)")
+    assert digest(out) == before
+    r = run([monolab, "embed", a, "--samples", "256", "-o", str(out)], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert digest(out) == before  # same input, same settings: the same bytes again
+    os.remove(out / "embed_settings.txt")  # an output that does not say what made it
+    r = run([monolab, "embed", a, "--samples", "256", "-o", str(out)], cwd=tmp_path)
+    one_line_2(r, "does not say what it was made from")

@@ -1,0 +1,18 @@
+/* An embed output folder remembers what it was made from, so that a second
+ * `monolab embed` of another input or with other settings into the same
+ * folder (by -o, or by the default name: every sweep's final checkpoint of a
+ * run is step_NNNNNN.safetensors) is refused instead of silently replacing
+ * the first one's results. */
+#ifndef MONOLAB_EMBED_PIN_H
+#define MONOLAB_EMBED_PIN_H
+#include "monolab/embed.h"
+
+/* Exits 2 (one line, nothing written) when outdir holds embed outputs of
+ * another input or other settings, or outputs that recorded none. The same
+ * input and settings again pass: the folder is rebuilt in place. */
+void ml_embed_pin_check(const char *outdir, const char *input, const ml_embed_opts *o);
+/* Creates outdir and writes outdir/embed_settings.txt: the input's absolute
+ * path and every option, one key=value a line. */
+void ml_embed_pin_write(const char *outdir, const char *input, const ml_embed_opts *o);
+
+#endif
