@@ -4,6 +4,7 @@ code 2, and nothing already written lost or changed."""
 import hashlib
 import os
 
+import numpy as np
 import pytest
 
 from conftest import ROOT, TINY, run
@@ -96,3 +97,24 @@ def test_embed_refuses_a_folder_of_another_input_or_settings(monolab, tmp_path):
     os.remove(out / "embed_settings.txt")  # an output that does not say what made it
     r = run([monolab, "embed", a, "--samples", "256", "-o", str(out)], cwd=tmp_path)
     one_line_2(r, "does not say what it was made from")
+
+
+def test_readme_safetensors_loader_reads_every_output(monolab, tmp_path):
+    """README.md's load_safetensors (run as printed) on a checkpoint and on
+    embed's F64 and I64 tensors agrees with the repository's own reader."""
+    from stio import load
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    block = text.split("## Outputs", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    loader = block[block.index("DTYPES = "):block.index("ckpt = ")]
+    ns = {}
+    exec("import json, struct\nimport numpy as np\n" + loader, ns)
+    (tmp_path / "cfg.yaml").write_text(TINY)
+    assert run([monolab, "sweep", "cfg.yaml", "-o", "s", "--device", "cpu"], cwd=tmp_path).returncode == 0
+    ck = str(tmp_path / "s/ckpt/r000000/step_000064.safetensors")
+    r = run([monolab, "embed", ck, "-o", str(tmp_path / "e"), "--samples", "256", "--device", "cpu"])
+    assert r.returncode == 0, r.stderr
+    for f in (ck, tmp_path / "e/linkage.safetensors", tmp_path / "e/similar.safetensors"):
+        got, want = ns["load_safetensors"](str(f)), load(str(f))[0]
+        assert sorted(got) == sorted(want)
+        for k in want:
+            assert got[k].dtype == want[k].dtype and np.array_equal(got[k], want[k], equal_nan=True), (f, k)
