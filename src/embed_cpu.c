@@ -46,7 +46,21 @@ static int next_chunk(const ml_layer *L, int *r0, int *r1, float *A) {
     return 1;
 }
 
+/* One line on stderr at most every PROGRESS_S seconds while a pass over the
+ * rows runs: a million-token layer takes minutes per pass, which must not
+ * be silent. Small inputs finish before the first line is due. */
+#define PROGRESS_S 10.0
+static void pass_progress(const ml_layer *L, const char *pass, int r1, double t0, double *t_last) {
+    double t = ml_now();
+    if (t - *t_last < PROGRESS_S) return;
+    *t_last = t;
+    fprintf(stderr, "[monolab] selection, %s: %d of %d rows (%.0f%%), %.0f s\n", pass, r1, L->T, 100.0 * r1 / L->T,
+            t - t0);
+}
+
 static void select_examples(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel) {
+    const double t0 = ml_now();
+    double t_last = t0;
     const int n = L->n, cap = o->max_examples, nblk = (n + NBLOCK - 1) / NBLOCK;
     float *A = ml_malloc(sizeof(float) * (size_t)CHUNK_ROWS * n);
     float *mx = ml_malloc(sizeof(float) * n);
@@ -61,6 +75,7 @@ static void select_examples(const ml_layer *L, const ml_embed_opts *o, ml_select
                 for (int r = 0; r < r1 - r0; r++)
                     for (int j = j0; j < j1; j++) mx[j] = fmaxf(mx[j], A[(size_t)r * n + j] + L->b[j]);
             }
+            pass_progress(L, "pass 1 of 2 (maxima)", r1, t0, &t_last);
         }
         for (int j = 0; j < n; j++) mx[j] = mx[j] > 0 ? ml_act_any(L->act, mx[j]) : mx[j];
     }
@@ -88,6 +103,7 @@ static void select_examples(const ml_layer *L, const ml_embed_opts *o, ml_select
                     ml_scan_row(&cur[j], ex, r, z[j] + L->b[j], bound[j], thr[j], cap, L->act, slot[j]);
             }
         }
+        pass_progress(L, L->max_act ? "one pass (examples)" : "pass 2 of 2 (examples)", r1, t0, &t_last);
     }
     for (int j = 0; j < n; j++) ml_scan_close(&cur[j], thr[j], cap, slot[j]);
     free(A); free(mx); free(cur); free(slot); free(thr); free(bound);
