@@ -5,6 +5,7 @@
 #
 #   bash bench/gpu_session.sh quick     GPU tests without sanitizer + the paper-shape bench (estimated 3-5 min, not yet timed)
 #   bash bench/gpu_session.sh sanitize  compute-sanitizer memcheck and racecheck on the op and embed tests
+#                                       (`sanitize memcheck`, `sanitize racecheck`: one tool per slot)
 #   bash bench/gpu_session.sh bench     the other benchmarks: one model, tiny models, groups side by side,
 #                                       torch peers, tf32 vs fp32 sweeps, embed
 #   bash bench/gpu_session.sh full      quick, sanitize and bench in turn (more than 10 minutes)
@@ -21,6 +22,7 @@
 # every step passed.
 set -uo pipefail
 stage=${1:-quick}
+san_tools=${2:-memcheck racecheck} # compute-sanitizer tools of the sanitizer steps
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/monolab-gpu}
 mkdir -p "$out"
@@ -60,9 +62,9 @@ gpu_tests() {
 }
 sanitizer() {
   if ! command -v compute-sanitizer >/dev/null; then row "compute-sanitizer" "NOT FOUND"; status=1; return; fi
-  for tool in memcheck racecheck; do
+  for tool in $san_tools; do
     for t in test_backend_ops test_embed_cuda; do
-      run "sanitizer $tool $t" 240 env MONOLAB_GPU_QUICK=1 compute-sanitizer --tool "$tool" --error-exitcode 3 build/gpu/$t
+      run "sanitizer $tool $t" 300 env MONOLAB_GPU_QUICK=1 compute-sanitizer --tool "$tool" --error-exitcode 3 build/gpu/$t
     done
   done
 }
@@ -148,7 +150,7 @@ quick)
   nvidia-smi | tee "$out/device.txt"
   gpu_tests
   paper_bench ;;
-sanitize) sanitizer ;;
+sanitize) sanitizer ;; # `sanitize memcheck` or `sanitize racecheck`: one tool, if both do not fit one slot
 bench)
   nvidia-smi | tee "$out/device.txt"
   more_bench ;;
