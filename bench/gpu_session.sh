@@ -51,7 +51,24 @@ run() {
   else row "$name" "FAIL ($((SECONDS - t0)) s)"; status=1; fi
 }
 need() { for b in "$@"; do [ -x "$b" ] || { echo "missing $b: run 'make gpu-bundle' on the build machine and carry build/"; exit 2; }; done; }
-need build/monolab build/gpu/test_backend_ops build/gpu/test_embed_cuda build/gpu/test_philox_curand build/bench/bench_gpu
+BINS="build/monolab build/gpu/test_backend_ops build/gpu/test_embed_cuda build/gpu/test_philox_curand build/bench/bench_gpu"
+need $BINS
+# Before anything long on a GPU machine: every library resolves (CUDA's own
+# come from the machine's toolkit: the binaries need the major version they
+# were built with) and the driver runs this CUDA runtime. Either failure
+# would otherwise show as every step failing, minutes later.
+preflight() {
+  local missing info
+  missing=$(for b in $BINS; do ldd "$b" 2>/dev/null | grep 'not found' | sed "s|^|$b:|"; done)
+  if [ -n "$missing" ]; then
+    row "preflight" "FAIL: libraries not found (see log.txt)"; echo "$missing" | tee -a "$out/log.txt"
+  else
+    info=$(build/monolab info 2>&1 | grep '^cuda backend' || true)
+    echo "$info" | tee -a "$out/log.txt"
+    case "$info" in "cuda backend: unavailable"* | "") row "preflight" "FAIL: ${info:-monolab info failed}" ;; *) return 0 ;; esac
+  fi
+  echo; echo "== summary ($stage)"; cat "$out/summary.txt"; exit 1
+}
 
 # Step limits: several times each step's estimated run time on an H100
 # (the estimates are from the work each does; nothing here has been timed).
@@ -145,17 +162,20 @@ rehearse)
   run "tiny CPU sweep from the bundle" 300 build/monolab sweep configs/quickstart.yaml model.k=16 seeds=2 train.steps=64 \
       -o "$out/rehearse_sweep" --device cpu
   rm -rf "$fake" ;;
-tests) gpu_tests; sanitizer ;;
+tests) preflight; gpu_tests; sanitizer ;;
 quick)
   nvidia-smi | tee "$out/device.txt"
+  preflight
   gpu_tests
   paper_bench ;;
-sanitize) sanitizer ;; # `sanitize memcheck` or `sanitize racecheck`: one tool, if both do not fit one slot
+sanitize) preflight; sanitizer ;; # `sanitize memcheck` or `sanitize racecheck`: one tool, if both do not fit one slot
 bench)
   nvidia-smi | tee "$out/device.txt"
+  preflight
   more_bench ;;
 full)
   nvidia-smi | tee "$out/device.txt"
+  preflight
   gpu_tests
   paper_bench
   sanitizer
