@@ -132,7 +132,7 @@ static void test_twins(void **s) {
         for (int docs = 0; docs < 2; docs++)
             for (int pre = 0; pre < 2; pre++) {
                 ml_layer L;
-                make_layer(&L, 3000, 48, quick ? 60 : 300, acts[ai], docs);
+                make_layer(&L, 3000, 48, quick ? 100 : 300, acts[ai], docs);
                 ml_embed_opts o = {0.75, 100, 0.5, pre, 0, 0, 0, 0.1, 0, PROBE_TRAINING};
                 compare(&L, &o);
                 ml_layer_free(&L);
