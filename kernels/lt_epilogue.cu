@@ -138,20 +138,9 @@ ml_lt *ml_lt_create(const ml_lt_shape &sh, const float *X, float *H, void *works
     cudaCheck(cudaMalloc(&lt->b1, sizeof(float) * sh.G * lt->b1_stride));
     cublasCheck(cublasLtCreate(&lt->h));
 
-    // The compute type follows the group's precision, as the cuBLAS math
-    // mode does for the plain GEMMs.
-    cublasCheck(cublasLtMatmulDescCreate(
-        &lt->op, sh.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F_PEDANTIC, CUDA_R_32F));
-    set_desc<int32_t>(lt->op, CUBLASLT_MATMUL_DESC_TRANSA, CUBLAS_OP_T);
-    set_desc<int32_t>(lt->op, CUBLASLT_MATMUL_DESC_TRANSB, CUBLAS_OP_N);
-    set_desc<uint32_t>(lt->op, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_RELU_BIAS);
-    set_desc<int32_t>(lt->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, CUDA_R_32F);
-    set_desc<const float *>(lt->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, lt->b1); // the heuristic reads its alignment
-    if (sh.batched) set_desc<int64_t>(lt->op, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, (int64_t)lt->b1_stride);
     lt->a = layout(sh.m, sh.k, sh.m, sh, (int64_t)lt->w1_stride);
     lt->b = layout(sh.m, sh.B, sh.m, sh, (int64_t)sh.B * sh.m);
     lt->d = layout(sh.k, sh.B, sh.k, sh, (int64_t)sh.B * sh.k);
-
     cublasLtMatmulPreference_t pref;
     cublasCheck(cublasLtMatmulPreferenceCreate(&pref));
     set_pref<uint64_t>(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, (uint64_t)workspace_bytes);
@@ -162,12 +151,37 @@ ml_lt *ml_lt_create(const ml_lt_shape &sh, const float *X, float *H, void *works
                        alignment_of(sizeof(float) * (size_t)sh.B * sh.k));
     set_pref<uint32_t>(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
                        alignment_of(sizeof(float) * (size_t)sh.B * sh.k));
+
+    // The compute type follows the group's precision, as the cuBLAS math
+    // mode does for the plain GEMMs. For fp32, PEDANTIC first (what the
+    // plain GEMMs use); cuBLASLt does not document which epilogues it
+    // implements in PEDANTIC, so if none, COMPUTE_32F: still fp32 inputs
+    // and accumulation (TF32 needs FAST_TF32), said once on stderr.
+    const cublasComputeType_t cts[2] = {sh.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F_PEDANTIC,
+                                        CUBLAS_COMPUTE_32F};
     cublasLtMatmulHeuristicResult_t res = {};
     int found = 0;
-    cublasStatus_t st =
-        cublasLtMatmulAlgoGetHeuristic(lt->h, lt->op, lt->a, lt->b, lt->d, lt->d, pref, 1, &res, &found);
+    cublasStatus_t st = CUBLAS_STATUS_NOT_SUPPORTED;
+    for (int c = 0; c < (sh.tf32 ? 1 : 2) && !found; c++) {
+        if (lt->op) cublasCheck(cublasLtMatmulDescDestroy(lt->op));
+        cublasCheck(cublasLtMatmulDescCreate(&lt->op, cts[c], CUDA_R_32F));
+        set_desc<int32_t>(lt->op, CUBLASLT_MATMUL_DESC_TRANSA, CUBLAS_OP_T);
+        set_desc<int32_t>(lt->op, CUBLASLT_MATMUL_DESC_TRANSB, CUBLAS_OP_N);
+        set_desc<uint32_t>(lt->op, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_RELU_BIAS);
+        set_desc<int32_t>(lt->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, CUDA_R_32F);
+        set_desc<const float *>(lt->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, lt->b1); // the heuristic reads its alignment
+        if (sh.batched) set_desc<int64_t>(lt->op, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, (int64_t)lt->b1_stride);
+        st = cublasLtMatmulAlgoGetHeuristic(lt->h, lt->op, lt->a, lt->b, lt->d, lt->d, pref, 1, &res, &found);
+        if (st != CUBLAS_STATUS_SUCCESS || res.state != CUBLAS_STATUS_SUCCESS) found = 0;
+        if (found && c == 1) {
+            static std::atomic<bool> said{false};
+            if (!said.exchange(true))
+                fprintf(stderr, "[monolab] lt: no RELU_BIAS algorithm in CUBLAS_COMPUTE_32F_PEDANTIC for k=%d m=%d B=%d; "
+                                "fp32 groups use CUBLAS_COMPUTE_32F for it\n", sh.k, sh.m, sh.B);
+        }
+    }
     cublasCheck(cublasLtMatmulPreferenceDestroy(pref));
-    if (st != CUBLAS_STATUS_SUCCESS || found == 0 || res.state != CUBLAS_STATUS_SUCCESS)
+    if (!found)
         return give_up(lt, "no cuBLASLt algorithm with the RELU_BIAS epilogue",
                        st != CUBLAS_STATUS_SUCCESS ? (int)st : (int)res.state);
     lt->algo = res.algo;

@@ -41,7 +41,7 @@ struct ml_lt_shape {
     int G, m, k, B, act;
     size_t n_param, off_W1, off_b1;
     bool batched; // one strided-batched matmul for the group, else one per model
-    bool tf32;    // CUBLAS_COMPUTE_32F_FAST_TF32, else CUBLAS_COMPUTE_32F_PEDANTIC
+    bool tf32;    // CUBLAS_COMPUTE_32F_FAST_TF32, else CUBLAS_COMPUTE_32F_PEDANTIC (CUBLAS_COMPUTE_32F if it has no algorithm)
 };
 
 struct ml_lt; // a group's cuBLASLt handle, descriptors, chosen algorithm, aligned weights

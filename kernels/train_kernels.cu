@@ -341,16 +341,20 @@ __global__ void bias_grad_slab_kernel(ml_dev_group g, float *dP, const float *H,
 }
 
 // Stage 2, one thread per (model, neuron): db1 = slab partials in order.
+// A grid-stride loop like every launch sized by grid_for, whose grid is
+// capped: G*k beyond the cap (or MONOLAB_GRID_CAP in the tests) must not
+// leave neurons without a bias gradient.
 __global__ void bias_grad_sum_kernel(ml_dev_group g, const float *part, float *grads) {
     const int n_slab = ml_db1_slabs(g.B);
-    size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
-    if (e >= (size_t)g.G * g.k) return;
-    int gi = (int)(e / g.k), j = (int)(e % g.k);
-    if (g.frozen_at[gi] >= 0) return;
-    const float *p = part + (size_t)gi * n_slab * g.k + j;
-    float acc = 0.0f;
-    for (int sl = 0; sl < n_slab; sl++) acc += p[(size_t)sl * g.k];
-    grads[(size_t)gi * g.n_param + g.off_b1 + j] = acc;
+    const size_t n = (size_t)g.G * g.k;
+    for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < n; e += (size_t)gridDim.x * blockDim.x) {
+        int gi = (int)(e / g.k), j = (int)(e % g.k);
+        if (g.frozen_at[gi] >= 0) continue;
+        const float *p = part + (size_t)gi * n_slab * g.k + j;
+        float acc = 0.0f;
+        for (int sl = 0; sl < n_slab; sl++) acc += p[(size_t)sl * g.k];
+        grads[(size_t)gi * g.n_param + g.off_b1 + j] = acc;
+    }
 }
 
 void ml_k_bias_grad(const ml_dev_group &g, float *dPRE, const float *H, const float *PRE, int fused, float *part,

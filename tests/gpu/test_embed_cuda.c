@@ -6,7 +6,20 @@
  * that straddle a 4,096-row chunk (T > 4,096 with 5-row contexts), SoLU,
  * a supplied max_act, and adversarial distance sets (exact duplicates, so
  * zero distances and ties, and directions at cosine distance 0.5, on the
- * threshold). Run by `make test-gpu`, also under compute-sanitizer. */
+ * threshold). Run by `make test-gpu`, also under compute-sanitizer.
+ *
+ * Why exact equality can be asked of two different BLASes: the layers are
+ * quantised (pre and W to multiples of 1/8 in [-3, 3], b to 1/64), so every
+ * product and partial sum of pre W + b and of the Gram matrices is a float
+ * exactly, in any summation order, with or without FMA (|pre W| <= 48 * 9
+ * in steps of 1/64; |Gram| <= 48 * 81 in steps of 1/4096, < 2^24 steps).
+ * OpenBLAS and cuBLAS then give the same bits, and every selection and
+ * distance is the same on both twins, exact ties and activations exactly on
+ * the threshold included. The one inexact step left is phi for GELU, SoLU
+ * and gelu_new (erff, expf, tanhf differ in the last bit between the host's
+ * libm and CUDA's): a neuron with an activation within 1e-5 of its
+ * threshold may then select differently, and is counted and skipped (at
+ * most 1% of neurons), never for ReLU or the identity. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +31,7 @@
 #include "monolab/backend.h"
 #include "monolab/embed.h"
 #include "monolab/embed_layer.h"
+#include "monolab/embed_scan.h"
 #include "monolab/elementwise.h"
 #include "monolab/philox.h"
 
@@ -29,6 +43,12 @@ static float gauss(uint64_t i) {
     return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
 }
 
+/* x to the nearest multiple of step, within [-lim, lim] (see the top). */
+static float quant(double x, double step, double lim) {
+    double v = nearbyint(x / step) * step;
+    return (float)(v > lim ? lim : v < -lim ? -lim : v);
+}
+
 static void make_layer(ml_layer *L, int T, int d, int n, int act, int docs) {
     memset(L, 0, sizeof *L);
     L->T = T; L->d = d; L->n = n; L->act = act;
@@ -38,14 +58,32 @@ static void make_layer(ml_layer *L, int T, int d, int n, int act, int docs) {
     uint64_t q = 0;
     for (int t = 0; t < T; t++) {
         int dir = t % 7;
-        for (int c = 0; c < d; c++) L->pre[t * d + c] = (c % 7 == dir ? 1.5f : 0.0f) + 0.3f * gauss(q++);
+        for (int c = 0; c < d; c++) L->pre[t * d + c] = quant((c % 7 == dir ? 1.5 : 0.0) + 0.3 * gauss(q++), 0.125, 3);
     }
-    for (int i = 0; i < d * n; i++) L->W[i] = gauss(q++);
-    for (int j = 0; j < n; j++) L->b[j] = 0.1f * gauss(q++);
+    for (int i = 0; i < d * n; i++) L->W[i] = quant(gauss(q++), 0.125, 3);
+    for (int j = 0; j < n; j++) L->b[j] = quant(0.1 * gauss(q++), 1.0 / 64, 1);
     if (docs) {
         L->doc = malloc(sizeof(int64_t) * T);
         for (int t = 0; t < T; t++) L->doc[t] = t / 5;
     }
+}
+
+/* Whether some row's activation for neuron j lies within 1e-5 of the
+ * neuron's threshold (pre W + b is exact in double on this data). */
+static int near_threshold(const ml_layer *L, const ml_embed_opts *o, int j) {
+    float *a = malloc(sizeof(float) * L->T), mx = -INFINITY, thr, bound;
+    for (int r = 0; r < L->T; r++) {
+        double z = L->b[j];
+        for (int c = 0; c < L->d; c++) z += (double)L->pre[(size_t)r * L->d + c] * L->W[(size_t)c * L->n + j];
+        a[r] = (float)z;
+        mx = fmaxf(mx, a[r]);
+    }
+    mx = L->max_act ? L->max_act[j] : mx > 0 ? ml_act_any(L->act, mx) : mx;
+    ml_scan_limits(mx, o->act_frac, L->act, &thr, &bound);
+    int near = 0;
+    for (int r = 0; r < L->T && isfinite(thr); r++) near |= fabsf(ml_act_any(L->act, a[r]) - thr) <= 1e-5f * thr;
+    free(a);
+    return near;
 }
 
 static void compare(ml_layer *L, ml_embed_opts *o) {
@@ -54,8 +92,15 @@ static void compare(ml_layer *L, ml_embed_opts *o) {
     double t1, t2;
     ml_backend_cpu.embed(L, o, sc, rc, &t1, &t2);
     cuda->embed(L, o, sg, rg, &t1, &t2);
-    int clustered = 0;
+    const int inexact_phi = L->act == ACT_GELU || L->act == ACT_SOLU || L->act == ACT_GELU_NEW;
+    int clustered = 0, skipped = 0;
     for (int j = 0; j < L->n; j++) {
+        const int same = sc[j].n == sg[j].n && !memcmp(sc[j].example, sg[j].example, sizeof(int64_t) * sc[j].n) &&
+                         !memcmp(sc[j].row, sg[j].row, sizeof(int64_t) * sc[j].n);
+        if (!same && inexact_phi && near_threshold(L, o, j)) { /* see the top: phi's last bit, not a bug */
+            skipped++;
+            goto next;
+        }
         assert_int_equal(sc[j].n, sg[j].n);
         assert_memory_equal(sc[j].example, sg[j].example, sizeof(int64_t) * sc[j].n);
         assert_memory_equal(sc[j].row, sg[j].row, sizeof(int64_t) * sc[j].n);
@@ -67,9 +112,12 @@ static void compare(ml_layer *L, ml_embed_opts *o) {
         double b[4] = {rg[j].max_dist, rg[j].mean_dist, rg[j].mean_intra, rg[j].mean_inter};
         for (int m = 0; m < 4; m++) assert_true((isnan(a[m]) && isnan(b[m])) || fabs(a[m] - b[m]) <= 1e-5);
         clustered += sc[j].n >= 2;
+    next:
         free(sc[j].example); free(sc[j].row); free(sc[j].act); free(rc[j].labels); free(rc[j].Z);
         free(sg[j].example); free(sg[j].row); free(sg[j].act); free(rg[j].labels); free(rg[j].Z);
     }
+    if (skipped) print_message("%d of %d neurons skipped: an activation within 1e-5 of the threshold\n", skipped, L->n);
+    assert_true(skipped <= L->n / 100);
     assert_true(clustered > L->n / 4);
     free(sc); free(sg); free(rc); free(rg);
 }
@@ -77,11 +125,14 @@ static void compare(ml_layer *L, ml_embed_opts *o) {
 static void test_twins(void **s) {
     (void)s;
     const int acts[] = {ACT_NONE, ACT_RELU, ACT_GELU, ACT_SOLU, ACT_GELU_NEW};
+    /* under compute-sanitizer (MONOLAB_GPU_QUICK) the same paths on fewer neurons: the cluster
+       kernel's serial HAC is slow under racecheck's shared-memory tracking */
+    const int quick = getenv("MONOLAB_GPU_QUICK") != NULL;
     for (int ai = 0; ai < 5; ai++)
         for (int docs = 0; docs < 2; docs++)
             for (int pre = 0; pre < 2; pre++) {
                 ml_layer L;
-                make_layer(&L, 3000, 48, 300, acts[ai], docs);
+                make_layer(&L, 3000, 48, quick ? 100 : 300, acts[ai], docs);
                 ml_embed_opts o = {0.75, 100, 0.5, pre, 0, 0, 0, 0.1, 0, PROBE_TRAINING};
                 compare(&L, &o);
                 ml_layer_free(&L);
@@ -104,14 +155,18 @@ static void test_big_and_max_act(void **s) {
 }
 
 /* Rows drawn from four fixed directions, exactly repeated: many zero
- * distances and ties; directions 0 and 1 are at cosine distance 0.5. */
+ * distances and ties; directions 0 and 1 are at cosine distance 0.5, the
+ * threshold (with integer coordinates, so that the Gram entries are exact
+ * and the distance rounds the same way on both twins: with 0.8660254 for
+ * sqrt(3)/2 its squared norm is 8.999999 or 9 at scale 3, depending on
+ * whether the BLAS fuses the multiply-add, and the two sides of 0.5). */
 static void test_adversarial(void **s) {
     (void)s;
     const int T = 2000, d = 8, n = 64;
-    const float dirs[4][8] = {{1, 0, 0, 0, 0, 0, 0, 0},
-                              {0.5f, 0.8660254f, 0, 0, 0, 0, 0, 0},
-                              {0, 0, 1, 1, 0, 0, 0, 0},
-                              {0, 0, 0, 0, 1, 1, 1, 1}};
+    const float dirs[4][8] = {{1, 1, 0, 0, 0, 0, 0, 0},
+                              {1, 0, 1, 0, 0, 0, 0, 0},
+                              {0, 0, 0, 1, 1, 0, 0, 0},
+                              {0, 0, 0, 0, 0, 1, 1, 1}};
     for (int pre = 0; pre < 2; pre++) {
         ml_layer L;
         make_layer(&L, T, d, n, ACT_RELU, 0);
