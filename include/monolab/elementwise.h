@@ -18,11 +18,23 @@ ML_HD float ml_act_fwd(int act, float z) {
 }
 
 /* Activations of layers read by `monolab embed`: also ACT_NONE (identity)
- * and ACT_GELU_NEW (GPT-2's tanh approximation). */
+ * and ACT_GELU_NEW (GPT-2's tanh approximation). Evaluated in double and
+ * rounded to float once, because selection compares them with a threshold
+ * and the CPU and CUDA twins must select the same examples: erff, expf and
+ * tanhf differ in the last float bit between the host's libm and CUDA's,
+ * while their double versions are within 2 double ulps of each other, so
+ * the rounded floats differ only where a double lands within those ulps of
+ * a float rounding boundary (about 2^-28 of evaluations). Training keeps
+ * ml_act_fwd in float: there the twins are compared within a tolerance. */
 ML_HD float ml_act_any(int act, float z) {
+    const double x = z;
+    double a;
     if (act == ACT_NONE) return z;
-    if (act == ACT_GELU_NEW) return 0.5f * z * (1.0f + tanhf(0.7978845608028654f * (z + 0.044715f * z * z * z)));
-    return ml_act_fwd(act, z);
+    if (act == ACT_RELU) return z > 0.0f ? z : 0.0f;
+    if (act == ACT_GELU) a = 0.5 * x * (1.0 + erf(x * 0.70710678118654752));
+    else if (act == ACT_GELU_NEW) a = 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    else a = x * exp(x); /* ACT_SOLU */
+    return (float)a;
 }
 
 /* d phi / dz. ReLU's derivative at 0 is 0, as in PyTorch. */
