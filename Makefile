@@ -25,9 +25,11 @@ PYDEPS_PINS := transformers==4.40.2 tokenizers==0.19.1 huggingface-hub==0.23.0 s
 CFLAGS ?= -O3 -march=x86-64-v3
 # -fno-math-errno: sqrtf may not set errno (nothing reads it), so loops that
 # call it vectorise, the CPU LAMB pass among them (bench/RESULTS.md, "CPU
-# step regression found"); it changes no result bit. -std=c11 keeps FMA
-# contraction off, which the bit-pinning tests rely on.
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fno-math-errno -fopenmp -Iinclude -Isrc -MMD -MP
+# step regression found"); it changes no result bit. -ffp-contract=off (also
+# implied by -std=c11, stated so that a change of -std cannot drop it): no
+# FMA contraction, which the bit-pinning tests and embed's canonical
+# pre-activations, the same bits as the GPU's (--fmad=false), rely on.
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fno-math-errno -ffp-contract=off -fopenmp -Iinclude -Isrc -MMD -MP
 LDLIBS := -lyaml -lcjson -llapacke -lopenblas -lz -lm -fopenmp
 # Binaries also look in build/lib, where `make gpu-bundle` copies the shared
 # libraries a GPU machine without apt lacks.

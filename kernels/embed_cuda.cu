@@ -1,7 +1,7 @@
 // CUDA twin of src/embed_cpu.c (docs/science.md §2): activations
-// by cuBLAS in row chunks, per-neuron max and first-qualifying selection
-// (one thread per neuron, the scan body shared with the CPU through
-// embed_scan.h), embeddings gathered for a batch of neurons, all their Gram
+// by cuBLAS in row chunks as a screen, per-neuron max and first-qualifying
+// selection on canonical pre-activations (one thread per neuron, the scan
+// body shared with the CPU through embed_scan.h), embeddings gathered for a batch of neurons, all their Gram
 // matrices in one strided-batched GEMM, and one thread block per neuron for
 // the distances, HAC, cut and metrics, with both condensed distance vectors
 // in shared memory (the HAC bodies are hac.h, shared with the CPU).
@@ -19,47 +19,60 @@ extern "C" {
 #define CHUNK_ROWS 4096
 #define NEURON_BATCH 2048
 
-__global__ void max_kernel(const float *A, const float *b, int rows, int n, float *mx) {
+// Pass 1 over one chunk: each neuron's float and canonical maxima (embed_scan.h).
+__global__ void max_kernel(const float *A, const float *b, const float *pre, const float *Wt, const float *margin,
+                           int r0, int rows, int n, int d, float *mx, double *mxc) {
     int j = blockIdx.x * blockDim.x + threadIdx.x;
     if (j >= n) return;
     float m = mx[j];
-    for (int r = 0; r < rows; r++) m = fmaxf(m, A[(size_t)r * n + j] + b[j]);
+    double mc = mxc[j];
+    for (int r = 0; r < rows; r++)
+        ml_max_row(&m, &mc, A[(size_t)r * n + j] + b[j], margin[j], pre + (size_t)(r0 + r) * d, Wt + (size_t)j * d, d,
+                   b[j]);
     mx[j] = m;
+    mxc[j] = mc;
 }
 
-__global__ void finish_max_kernel(float *mx, int n, int act) {
+__global__ void finish_max_kernel(const double *mxc, int n, int act, float *mx) {
     int j = blockIdx.x * blockDim.x + threadIdx.x;
-    if (j < n && mx[j] > 0) mx[j] = ml_act_any(act, mx[j]);
+    if (j < n) mx[j] = ml_max_act(act, mxc[j]);
 }
 
 struct scan_state {
     ml_open_ex *cur;
     int *count;
     int64_t *ex, *row; // [n][cap]
-    float *act, *thr, *bound;
+    float *act;
+    ml_scan_neuron *nq;
 };
 
-__global__ void scan_init_kernel(scan_state s, const float *mx, int n, double act_frac, int act) {
+__global__ void scan_init_kernel(scan_state s, const float *mx, const float *margin, const float *Wt, const float *b,
+                                 int n, int d, double act_frac, int act) {
     int j = blockIdx.x * blockDim.x + threadIdx.x;
     if (j >= n) return;
     s.cur[j].best = -INFINITY;
     s.cur[j].key = -1;
     s.cur[j].ex = -1;
     s.count[j] = 0;
-    ml_scan_limits(mx[j], act_frac, act, &s.thr[j], &s.bound[j]);
+    ml_scan_neuron q;
+    q.w = Wt + (size_t)j * d;
+    q.b = b[j];
+    ml_scan_limits(mx[j], act_frac, act, margin[j], &q.thr, &q.bound);
+    s.nq[j] = q;
 }
 
-__global__ void scan_kernel(scan_state s, const float *A, const float *b, const int64_t *doc, int r0, int rows, int n,
-                            int cap, int act, int close) {
+__global__ void scan_kernel(scan_state s, const float *A, const float *b, const float *pre, const int64_t *doc, int r0,
+                            int rows, int n, int d, int cap, int act, int close) {
     int j = blockIdx.x * blockDim.x + threadIdx.x;
     if (j >= n) return;
     ml_sel_slots slot = {&s.count[j], s.ex + (size_t)j * cap, s.row + (size_t)j * cap, s.act + (size_t)j * cap};
     ml_open_ex cur = s.cur[j];
+    const ml_scan_neuron q = s.nq[j];
     for (int r = 0; r < rows; r++) {
         int64_t ex = doc ? doc[r0 + r] : r0 + r;
-        ml_scan_row(&cur, ex, r0 + r, A[(size_t)r * n + j] + b[j], s.bound[j], s.thr[j], cap, act, slot);
+        ml_scan_row(&cur, ex, r0 + r, A[(size_t)r * n + j] + b[j], pre + (size_t)(r0 + r) * d, d, act, &q, cap, slot);
     }
-    if (close) ml_scan_close(&cur, s.thr[j], cap, slot);
+    if (close) ml_scan_close(&cur, q.thr, cap, slot);
     s.cur[j] = cur;
 }
 
@@ -144,6 +157,14 @@ static void embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *
     float *A = dnew<float>((size_t)CHUNK_ROWS * n), *mx = dnew<float>(n);
     const float one = 1, zero = 0;
     const int tpb = 256, nblk = (n + tpb - 1) / tpb;
+    // The screen's margins (host, shared with the CPU) and W's columns made
+    // contiguous for the canonical pre-activations (embed_scan.h).
+    std::vector<float> h_margin(n);
+    ml_embed_margins(L, h_margin.data());
+    float *margin = dnew<float>(n), *Wt = dnew<float>((size_t)d * n);
+    cudaCheck(cudaMemcpy(margin, h_margin.data(), sizeof(float) * n, cudaMemcpyHostToDevice));
+    // Wt (column-major d x n, ld d) = transpose of W (column-major n x d, ld n); an exact copy
+    cublasCheck(cublasSgeam(blas, CUBLAS_OP_T, CUBLAS_OP_N, d, n, &one, W, n, &zero, Wt, d, Wt, d));
     auto chunk = [&](int r0, int rows) { // A (row-major rows x n) = pre W
         cublasCheck(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, n, rows, d, &one, W, n, pre + (size_t)r0 * d, d, &zero,
                                 A, n));
@@ -152,24 +173,28 @@ static void embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *
         cudaCheck(cudaMemcpy(mx, L->max_act, sizeof(float) * n, cudaMemcpyHostToDevice));
     } else {
         std::vector<float> ninf(n, -INFINITY);
+        std::vector<double> ninf_d(n, -INFINITY);
+        double *mxc = dnew<double>(n);
         cudaCheck(cudaMemcpy(mx, ninf.data(), sizeof(float) * n, cudaMemcpyHostToDevice));
+        cudaCheck(cudaMemcpy(mxc, ninf_d.data(), sizeof(double) * n, cudaMemcpyHostToDevice));
         for (int r0 = 0; r0 < T; r0 += CHUNK_ROWS) {
             int rows = std::min(CHUNK_ROWS, T - r0);
             chunk(r0, rows);
-            max_kernel<<<nblk, tpb>>>(A, b, rows, n, mx);
+            max_kernel<<<nblk, tpb>>>(A, b, pre, Wt, margin, r0, rows, n, d, mx, mxc);
             cudaLaunchCheck("max");
         }
-        finish_max_kernel<<<nblk, tpb>>>(mx, n, L->act);
+        finish_max_kernel<<<nblk, tpb>>>(mxc, n, L->act, mx);
         cudaLaunchCheck("finish_max");
+        cudaCheck(cudaFree(mxc));
     }
     scan_state s{dnew<ml_open_ex>(n), dnew<int>(n), dnew<int64_t>((size_t)n * cap), dnew<int64_t>((size_t)n * cap),
-                 dnew<float>((size_t)n * cap), dnew<float>(n), dnew<float>(n)};
-    scan_init_kernel<<<nblk, tpb>>>(s, mx, n, o->act_frac, L->act);
+                 dnew<float>((size_t)n * cap), dnew<ml_scan_neuron>(n)};
+    scan_init_kernel<<<nblk, tpb>>>(s, mx, margin, Wt, b, n, d, o->act_frac, L->act);
     cudaLaunchCheck("scan_init");
     for (int r0 = 0; r0 < T; r0 += CHUNK_ROWS) {
         int rows = std::min(CHUNK_ROWS, T - r0);
         chunk(r0, rows);
-        scan_kernel<<<nblk, tpb>>>(s, A, b, doc, r0, rows, n, cap, L->act, r0 + rows >= T);
+        scan_kernel<<<nblk, tpb>>>(s, A, b, pre, doc, r0, rows, n, d, cap, L->act, r0 + rows >= T);
         cudaLaunchCheck("scan");
     }
     // Results come back in one copy per array (not per neuron: 36,864
@@ -227,7 +252,7 @@ static void embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *
         r->mean_inter = hm[j * 5 + 4];
     }
     *t_cluster = ml_now() - t0;
-    void *bufs[] = {pre, W, b, doc, A, mx, s.cur, s.count, s.ex, s.row, s.act, s.thr, s.bound, E, G, Z, met, lab};
+    void *bufs[] = {pre, W, b, doc, A, mx, margin, Wt, s.cur, s.count, s.ex, s.row, s.act, s.nq, E, G, Z, met, lab};
     for (void *p : bufs)
         if (p) cudaCheck(cudaFree(p));
     cublasCheck(cublasDestroy(blas));

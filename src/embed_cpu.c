@@ -2,22 +2,22 @@
  * CUDA one), reached through ml_backend_cpu.embed: example selection, then
  * embedding and clustering of every neuron.
  *
- * Selection (docs/science.md §2.2): activations a = phi(pre W + b), one GEMM per
- * chunk of rows; each neuron keeps the FIRST max_examples examples (in
- * dataset order) whose activation reaches act_frac * its maximum. With
- * doc_index an example is a context: its activation is the max over its
- * tokens and its key token the first argmax. A neuron whose maximum is
- * <= 0 has no qualifying examples.
+ * Selection (docs/science.md §2.2): activations a = phi(pre W + b); each
+ * neuron keeps the FIRST max_examples examples (in dataset order) whose
+ * activation reaches act_frac * its maximum. With doc_index an example is
+ * a context: its activation is the max over its tokens and its key token
+ * the first argmax. A neuron whose maximum is <= 0 has no qualifying
+ * examples. One GEMM per chunk of rows screens the rows; every decision is
+ * made on canonical pre-activations (include/monolab/embed_scan.h says why
+ * and how), so the selection does not depend on the BLAS or the threads.
  *
  * phi is only evaluated where it can matter. Every supported phi is
  * increasing wherever it is positive and negative elsewhere, so the
  * maximum is phi(max z), and a token can only reach a positive threshold
- * if z clears a cheap bound (z itself for identity, ReLU and both GELUs,
- * whose phi(z) <= z; 0 for SoLU). Tokens below the bound cannot qualify
- * nor be a qualifying context's argmax, so skipping them changes nothing.
- * Neurons are split across threads in contiguous blocks (rows outer,
- * neurons inner, for cache lines), and the result does not depend on the
- * thread count.
+ * if z clears the least z whose phi does (ml_scan_limits). Tokens below it
+ * cannot qualify nor be a qualifying context's argmax, so skipping them
+ * changes nothing. Neurons are split across threads in contiguous blocks
+ * (rows outer, neurons inner, for cache lines).
  *
  * Embedding and clustering: for each neuron (OpenMP, dynamic), the
  * embeddings e = h ⊙ w_j of its selected examples (or h for pre-mlp), their
@@ -25,6 +25,7 @@
  * cut and metric bodies of hac.h (the CUDA twin runs the same ones). */
 #include "monolab/common.h"
 #include "monolab/embed.h"
+#include "monolab/embed_layer.h"
 #include "monolab/embed_scan.h"
 #include "monolab/hac.h"
 #include <cblas.h>
@@ -61,27 +62,42 @@ static void pass_progress(const ml_layer *L, const char *pass, int r1, double t0
 static void select_examples(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel) {
     const double t0 = ml_now();
     double t_last = t0;
-    const int n = L->n, cap = o->max_examples, nblk = (n + NBLOCK - 1) / NBLOCK;
+    const int n = L->n, d = L->d, cap = o->max_examples, nblk = (n + NBLOCK - 1) / NBLOCK;
     float *A = ml_malloc(sizeof(float) * (size_t)CHUNK_ROWS * n);
-    float *mx = ml_malloc(sizeof(float) * n);
+    float *mx = ml_malloc(sizeof(float) * n), *margin = ml_malloc(sizeof(float) * n);
+    float *Wt = ml_layer_w_columns(L); /* for the canonical pre-activations */
+    ml_embed_margins(L, margin);
     if (L->max_act) {
         memcpy(mx, L->max_act, sizeof(float) * n);
-    } else { /* pass 1: max z per neuron, then phi(max z) */
-        for (int j = 0; j < n; j++) mx[j] = -INFINITY;
+    } else { /* pass 1: the canonical maximum of z per neuron (embed_scan.h), then phi of it */
+        double *mxc = ml_malloc(sizeof(double) * n);
+        for (int j = 0; j < n; j++) mx[j] = -INFINITY, mxc[j] = -INFINITY;
         for (int r0 = 0, r1 = 0; next_chunk(L, &r0, &r1, A);) {
 #pragma omp parallel for schedule(static)
             for (int q = 0; q < nblk; q++) {
                 int j0 = q * NBLOCK, j1 = j0 + NBLOCK < n ? j0 + NBLOCK : n;
+                /* the chunk's float maxima first (vectorised); a neuron's rows
+                   are screened only when its chunk maximum comes within two
+                   margins of its maximum so far, which soon is rare */
+                float cm[NBLOCK];
+                for (int j = j0; j < j1; j++) cm[j - j0] = -INFINITY;
                 for (int r = 0; r < r1 - r0; r++)
-                    for (int j = j0; j < j1; j++) mx[j] = fmaxf(mx[j], A[(size_t)r * n + j] + L->b[j]);
+                    for (int j = j0; j < j1; j++) cm[j - j0] = fmaxf(cm[j - j0], A[(size_t)r * n + j] + L->b[j]);
+                for (int j = j0; j < j1; j++) {
+                    if (!(cm[j - j0] >= mx[j] - 2 * margin[j])) continue;
+                    for (int r = 0; r < r1 - r0; r++)
+                        ml_max_row(&mx[j], &mxc[j], A[(size_t)r * n + j] + L->b[j], margin[j],
+                                   L->pre + (size_t)(r0 + r) * d, Wt + (size_t)j * d, d, L->b[j]);
+                }
             }
             pass_progress(L, "pass 1 of 2 (maxima)", r1, t0, &t_last);
         }
-        for (int j = 0; j < n; j++) mx[j] = mx[j] > 0 ? ml_act_any(L->act, mx[j]) : mx[j];
+        for (int j = 0; j < n; j++) mx[j] = ml_max_act(L->act, mxc[j]);
+        free(mxc);
     }
     ml_open_ex *cur = ml_malloc(sizeof(ml_open_ex) * n);
     ml_sel_slots *slot = ml_malloc(sizeof(ml_sel_slots) * n);
-    float *thr = ml_malloc(sizeof(float) * n), *bound = ml_malloc(sizeof(float) * n);
+    ml_scan_neuron *nq = ml_malloc(sizeof(ml_scan_neuron) * n);
     for (int j = 0; j < n; j++) {
         sel[j].n = 0;
         sel[j].example = ml_malloc(sizeof(int64_t) * cap);
@@ -89,7 +105,9 @@ static void select_examples(const ml_layer *L, const ml_embed_opts *o, ml_select
         sel[j].act = ml_malloc(sizeof(float) * cap);
         slot[j] = (ml_sel_slots){&sel[j].n, sel[j].example, sel[j].row, sel[j].act};
         cur[j] = (ml_open_ex){-INFINITY, -1, -1};
-        ml_scan_limits(mx[j], o->act_frac, L->act, &thr[j], &bound[j]);
+        nq[j].w = Wt + (size_t)j * d;
+        nq[j].b = L->b[j];
+        ml_scan_limits(mx[j], o->act_frac, L->act, margin[j], &nq[j].thr, &nq[j].bound);
     }
     /* pass 2: walk the examples in order */
     for (int r0 = 0, r1 = 0; next_chunk(L, &r0, &r1, A);) {
@@ -98,15 +116,15 @@ static void select_examples(const ml_layer *L, const ml_embed_opts *o, ml_select
             int j0 = q * NBLOCK, j1 = j0 + NBLOCK < n ? j0 + NBLOCK : n;
             for (int r = r0; r < r1; r++) {
                 int64_t ex = L->doc ? L->doc[r] : r;
-                const float *z = A + (size_t)(r - r0) * n;
+                const float *z = A + (size_t)(r - r0) * n, *p = L->pre + (size_t)r * d;
                 for (int j = j0; j < j1; j++)
-                    ml_scan_row(&cur[j], ex, r, z[j] + L->b[j], bound[j], thr[j], cap, L->act, slot[j]);
+                    ml_scan_row(&cur[j], ex, r, z[j] + L->b[j], p, d, L->act, &nq[j], cap, slot[j]);
             }
         }
         pass_progress(L, L->max_act ? "one pass (examples)" : "pass 2 of 2 (examples)", r1, t0, &t_last);
     }
-    for (int j = 0; j < n; j++) ml_scan_close(&cur[j], thr[j], cap, slot[j]);
-    free(A); free(mx); free(cur); free(slot); free(thr); free(bound);
+    for (int j = 0; j < n; j++) ml_scan_close(&cur[j], nq[j].thr, cap, slot[j]);
+    free(A); free(mx); free(margin); free(Wt); free(cur); free(slot); free(nq);
 }
 
 /* Shared with the similar-clusters stage (src/embed_similar.c), which

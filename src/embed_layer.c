@@ -112,3 +112,16 @@ void ml_layer_free(ml_layer *L) {
     free(L->toy_V); free(L->toy_S); free(L->input_features);
     memset(L, 0, sizeof *L);
 }
+
+/* Blocked by 64 x 64 so that both sides stay in cache. */
+float *ml_layer_w_columns(const ml_layer *L) {
+    const int d = L->d, n = L->n;
+    const float *W = L->W;
+    float *Wt = ml_malloc(sizeof(float) * (size_t)d * n);
+#pragma omp parallel for schedule(static)
+    for (int j0 = 0; j0 < n; j0 += 64)
+        for (int c0 = 0; c0 < d; c0 += 64)
+            for (int c = c0; c < d && c < c0 + 64; c++)
+                for (int j = j0; j < n && j < j0 + 64; j++) Wt[(size_t)j * d + c] = W[(size_t)c * n + j];
+    return Wt;
+}

@@ -6,6 +6,7 @@
  * for ~10^8 numbers would cost more than the rest of the command. */
 #include "monolab/common.h"
 #include "monolab/elementwise.h"
+#include "monolab/embed_layer.h"
 #include "monolab/explore.h"
 #include "monolab/fsutil.h"
 #include <math.h>
@@ -67,18 +68,6 @@ static void token_window(const ml_layer *L, int64_t key, int64_t *lo, int64_t *h
     if (!L->doc) return; /* rows are separate examples: only the key row is text of this example */
     while (*lo > 0 && key - *lo < ML_EXPLORE_BEFORE && L->doc[*lo - 1] == L->doc[key]) (*lo)--;
     while (*hi + 1 < L->T && *hi - key < ML_EXPLORE_AFTER && L->doc[*hi + 1] == L->doc[key]) (*hi)++;
-}
-
-/* w_j is read once per token shown; W [d][n] holds it with stride n (a cache
- * miss per element), so the writer works from a transposed copy. */
-static float *transpose(const float *W, int d, int n) {
-    float *Wt = ml_malloc(sizeof(float) * (size_t)d * n);
-#pragma omp parallel for schedule(static)
-    for (int j0 = 0; j0 < n; j0 += 64)
-        for (int c0 = 0; c0 < d; c0 += 64)
-            for (int c = c0; c < d && c < c0 + 64; c++)
-                for (int j = j0; j < n && j < j0 + 64; j++) Wt[(size_t)j * d + c] = W[(size_t)c * n + j];
-    return Wt;
 }
 
 /* Dot product in 8 fixed lanes (vectorises without -ffast-math). OpenBLAS's
@@ -235,7 +224,7 @@ void ml_explore_write_layer(const char *site, int layer, const ml_embed_out *e, 
     snprintf(path, sizeof path, "%s/data/L%d/index.js", site, layer);
     write_file(path, &b);
     free(b.p);
-    float *Wt = transpose(s->L.W, s->L.d, s->L.n);
+    float *Wt = ml_layer_w_columns(&s->L); /* w_j is read once per token shown */
 #pragma omp parallel
     {
         sbuf nb = {0};

@@ -26,16 +26,14 @@ ML_HD float ml_act_fwd(int act, float z) {
  * the rounded floats differ only where a double lands within those ulps of
  * a float rounding boundary (about 2^-28 of evaluations). Training keeps
  * ml_act_fwd in float: there the twins are compared within a tolerance. */
-ML_HD float ml_act_any(int act, float z) {
-    const double x = z;
-    double a;
-    if (act == ACT_NONE) return z;
-    if (act == ACT_RELU) return z > 0.0f ? z : 0.0f;
-    if (act == ACT_GELU) a = 0.5 * x * (1.0 + erf(x * 0.70710678118654752));
-    else if (act == ACT_GELU_NEW) a = 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
-    else a = x * exp(x); /* ACT_SOLU */
-    return (float)a;
+ML_HD double ml_act_d(int act, double x) {
+    if (act == ACT_NONE) return x;
+    if (act == ACT_RELU) return x > 0 ? x : 0;
+    if (act == ACT_GELU) return 0.5 * x * (1.0 + erf(x * 0.70710678118654752));
+    if (act == ACT_GELU_NEW) return 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    return x * exp(x); /* ACT_SOLU */
 }
+ML_HD float ml_act_any(int act, float z) { return (float)ml_act_d(act, z); }
 
 /* d phi / dz. ReLU's derivative at 0 is 0, as in PyTorch. */
 ML_HD float ml_act_grad(int act, float z) {

@@ -8,4 +8,8 @@
 void ml_layer_load(ml_layer *L, const char *path, const ml_embed_opts *o);
 void ml_layer_free(ml_layer *L);
 
+/* W [d][n] as n contiguous columns [n][d] (caller frees): w_j read with
+ * stride n is a cache miss per element. */
+float *ml_layer_w_columns(const ml_layer *L);
+
 #endif
