@@ -164,6 +164,8 @@ static void embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *
     float *margin = dnew<float>(n), *Wt = dnew<float>((size_t)d * n);
     cudaCheck(cudaMemcpy(margin, h_margin.data(), sizeof(float) * n, cudaMemcpyHostToDevice));
     // Wt (column-major d x n, ld d) = transpose of W (column-major n x d, ld n); an exact copy
+    // (B is Wt itself with beta 0; zeroed first so that a read of it cannot bring NaN from fresh memory)
+    cudaCheck(cudaMemset(Wt, 0, sizeof(float) * d * n));
     cublasCheck(cublasSgeam(blas, CUBLAS_OP_T, CUBLAS_OP_N, d, n, &one, W, n, &zero, Wt, d, Wt, d));
     auto chunk = [&](int r0, int rows) { // A (row-major rows x n) = pre W
         cublasCheck(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, n, rows, d, &one, W, n, pre + (size_t)r0 * d, d, &zero,

@@ -82,7 +82,10 @@ static void select_examples(const ml_layer *L, const ml_embed_opts *o, ml_select
                 float cm[NBLOCK];
                 for (int j = j0; j < j1; j++) cm[j - j0] = -INFINITY;
                 for (int r = 0; r < r1 - r0; r++)
-                    for (int j = j0; j < j1; j++) cm[j - j0] = fmaxf(cm[j - j0], A[(size_t)r * n + j] + L->b[j]);
+                    for (int j = j0; j < j1; j++) { /* not fmaxf: a library call, no vector max */
+                        float z = A[(size_t)r * n + j] + L->b[j];
+                        cm[j - j0] = z > cm[j - j0] ? z : cm[j - j0];
+                    }
                 for (int j = j0; j < j1; j++) {
                     if (!(cm[j - j0] >= mx[j] - 2 * margin[j])) continue;
                     for (int r = 0; r < r1 - r0; r++)

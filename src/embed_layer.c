@@ -65,6 +65,15 @@ static void load_activations(ml_layer *L, const ml_st_file *f) {
     L->b = ml_st_get_f32(f, "b_in", 1, s_n, 1);
     if (!L->b) L->b = ml_calloc((size_t)L->n, sizeof(float));
     L->max_act = ml_st_get_f32(f, "max_act", 1, s_n, 1);
+    /* a NaN or inf would make selection silently skip a neuron or decide every row the slow way */
+    const char *names[] = {"pre_mlp", "W_in", "b_in", "max_act"};
+    const float *arrays[] = {L->pre, L->W, L->b, L->max_act};
+    const size_t sizes[] = {(size_t)L->T * L->d, (size_t)L->d * L->n, (size_t)L->n, (size_t)L->n};
+    for (int a = 0; a < 4; a++)
+        for (size_t i = 0; arrays[a] && i < sizes[a]; i++)
+            if (!isfinite(arrays[a][i]))
+                ml_die("%s: tensor '%s' holds a non-finite value (%g at flat index %zu)", path, names[a],
+                       (double)arrays[a][i], i);
     const ml_st_entry *di = ml_st_find(f, "doc_index");
     if (di) {
         if (di->dtype != ML_ST_I64 && di->dtype != ML_ST_I32)

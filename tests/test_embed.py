@@ -171,6 +171,10 @@ BAD = [
     ("truncated", "tensor 'W_in': data_offsets"),
     ("missing", "tensor 'W_in' is missing"),
     ("doc", "tensor 'doc_index' must have shape [4]"),
+    ("nan_pre", "tensor 'pre_mlp' holds a non-finite value (nan at flat index 5)"),
+    ("inf_w", "tensor 'W_in' holds a non-finite value (inf at flat index 2)"),
+    ("inf_b", "tensor 'b_in' holds a non-finite value (-inf at flat index 1)"),
+    ("nan_max", "tensor 'max_act' holds a non-finite value (nan at flat index 0)"),
 ]
 
 
@@ -194,6 +198,15 @@ def test_malformed_activation_files(monolab, case, msg):
         del t["W_in"]
     elif case == "doc":
         t["doc_index"] = np.zeros(3, np.int64)
+    elif case == "nan_pre":
+        t["pre_mlp"] = pre.copy()
+        t["pre_mlp"].flat[5] = np.nan
+    elif case == "inf_w":
+        t["W_in"].flat[2] = np.inf
+    elif case == "inf_b":
+        t["b_in"] = np.array([0, -np.inf, 0], np.float32)
+    elif case == "nan_max":
+        t["max_act"] = np.array([np.nan, 1, 1], np.float32)
     with tempfile.TemporaryDirectory() as d:
         p = os.path.join(d, "a.safetensors")
         save(p, t, None, over)

@@ -22,6 +22,7 @@
 #include "monolab/elementwise.h"
 #include "monolab/embed.h"
 #include "monolab/embed_layer.h"
+#include "monolab/embed_scan.h"
 #include "monolab/philox.h"
 
 enum { T = 1500, D = 40, NN = 200, CAP = 100 };
@@ -102,8 +103,8 @@ static int float_rule_differences(const ml_layer *L, const ml_layer *P) {
     return differ;
 }
 
-static void run(const ml_layer *L, int threads, ml_selection *sel, ml_neuron_result *res) {
-    ml_embed_opts o = {0.75, CAP, 0.5, 0, 0, 0, 0, 0.1, 0, PROBE_TRAINING};
+static void run(const ml_layer *L, int threads, double act_frac, ml_selection *sel, ml_neuron_result *res) {
+    ml_embed_opts o = {act_frac, CAP, 0.5, 0, 0, 0, 0, 0.1, 0, PROBE_TRAINING};
     double t1, t2;
     omp_set_num_threads(threads);
     ml_embed_cpu(L, &o, sel, res, &t1, &t2);
@@ -117,18 +118,20 @@ static void free_results(ml_selection *sel, ml_neuron_result *res) {
 
 static void test_gemm_order(void **state) {
     (void)state;
-    const int acts[] = {ACT_NONE, ACT_RELU, ACT_GELU, ACT_SOLU, ACT_GELU_NEW};
+    /* the five activations at act_frac 0.75, then ReLU at 0: every row qualifies, negative ones too */
+    const int acts[] = {ACT_NONE, ACT_RELU, ACT_GELU, ACT_SOLU, ACT_GELU_NEW, ACT_RELU};
+    const double fracs[] = {0.75, 0.75, 0.75, 0.75, 0.75, 0.0};
     static ml_selection s1[NN], s2[NN];
     static ml_neuron_result r1[NN], r2[NN];
     int float_differ = 0;
-    for (int ai = 0; ai < 5; ai++)
+    for (int ai = 0; ai < 6; ai++)
         for (int docs = 0; docs < 2; docs++) {
             ml_layer L, P;
             make_layer(&L, acts[ai], docs);
             permuted(&L, &P);
-            if (!docs) float_differ += float_rule_differences(&L, &P);
-            run(&L, 2, s1, r1);
-            run(&P, 1, s2, r2);
+            if (!docs && fracs[ai] > 0) float_differ += float_rule_differences(&L, &P);
+            run(&L, 2, fracs[ai], s1, r1);
+            run(&P, 1, fracs[ai], s2, r2);
             int selected = 0;
             for (int j = 0; j < NN; j++) {
                 assert_int_equal(s1[j].n, s2[j].n);
@@ -140,6 +143,7 @@ static void test_gemm_order(void **state) {
                 selected += s1[j].n;
             }
             assert_true(selected > NN); /* the layers select plenty */
+            if (fracs[ai] == 0) assert_int_equal(selected, NN * CAP); /* the first CAP examples of every neuron */
             free_results(s1, r1);
             free_results(s2, r2);
             ml_layer_free(&L);
@@ -150,7 +154,68 @@ static void test_gemm_order(void **state) {
     assert_true(float_differ >= 10);
 }
 
+/* The screen's margin against float dot products summed in the orders GEMMs
+ * use (forward, backward, pairwise tree, split-K partials, fused
+ * multiply-adds), on vectors built to lose bits: mixed magnitudes, large
+ * cancelling pairs, tiny values near underflow. ml_gemm_margin is twice the
+ * proven bound, so every error must stay within half of it. */
+static float dot_order(const float *p, const float *w, int d, int order) {
+    if (order == 0 || order == 1) { /* forward, backward */
+        float z = 0;
+        for (int i = 0; i < d; i++) z += p[order ? d - 1 - i : i] * w[order ? d - 1 - i : i];
+        return z;
+    }
+    if (order == 2) { /* fused multiply-adds */
+        float z = 0;
+        for (int i = 0; i < d; i++) z = fmaf(p[i], w[i], z);
+        return z;
+    }
+    if (order == 3) { /* pairwise tree */
+        float t[64];
+        int m = d;
+        for (int i = 0; i < d; i++) t[i] = p[i] * w[i];
+        while (m > 1) {
+            for (int i = 0; i < m / 2; i++) t[i] = t[2 * i] + t[2 * i + 1];
+            if (m % 2) t[m / 2] = t[m - 1];
+            m = (m + 1) / 2;
+        }
+        return t[0];
+    }
+    float part[4] = {0, 0, 0, 0}; /* split-K in 4 interleaved partials */
+    for (int i = 0; i < d; i++) part[i % 4] += p[i] * w[i];
+    return (part[3] + part[1]) + (part[2] + part[0]);
+}
+
+static void test_margin_bound(void **state) {
+    (void)state;
+    enum { DD = 61 };
+    uint64_t q = 0;
+    for (int trial = 0; trial < 20000; trial++) {
+        float p[DD], w[DD];
+        int kind = trial % 4;
+        for (int c = 0; c < DD; c++) {
+            float scale = kind == 0 ? 1.0f : kind == 1 ? ldexpf(1.0f, (int)(q % 40) - 20) : kind == 2 ? 1.0f : 1e-38f;
+            p[c] = scale * gauss(q++);
+            w[c] = gauss(q++) * (kind == 3 ? 1e-3f : 1.0f);
+        }
+        if (kind == 2) { /* a large pair that cancels, at the two ends */
+            p[0] = 1e6f * (1 + (trial % 7)), w[0] = 1.0f;
+            p[DD - 1] = -p[0], w[DD - 1] = 1.0f;
+        }
+        float b = 0.1f * gauss(q++);
+        double pn = 0, wn = 0;
+        for (int c = 0; c < DD; c++) pn += (double)p[c] * p[c], wn += (double)w[c] * w[c];
+        float margin = ml_gemm_margin(DD, sqrt(pn), sqrt(wn), b);
+        double zc = ml_canon_z(p, w, DD, b);
+        for (int order = 0; order < 5; order++) {
+            float z32 = dot_order(p, w, DD, order) + b;
+            if (fabs(z32 - zc) > 0.5 * margin)
+                fail_msg("trial %d order %d: |%.9g - %.17g| > margin/2 = %.9g", trial, order, z32, zc, 0.5 * margin);
+        }
+    }
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_gemm_order)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_gemm_order), cmocka_unit_test(test_margin_bound)};
     return cmocka_run_group_tests_name("embed_canon", tests, NULL, NULL);
 }

@@ -11,9 +11,10 @@
  * every backend, for the rows the screen cannot rule out. The screen is
  * safe because the float z of any summation order lies within
  * ml_gemm_margin of the canonical one. Selections then depend on the data
- * only, not on the BLAS, its blocking or the number of threads; activations
- * are phi of the canonical z, evaluated in double and rounded once
- * (elementwise.h, ml_act_any). See embed_cpu.c for why phi is evaluated
+ * only, not on the BLAS, its blocking or the number of threads (up to the
+ * last double bit of the two libms' erf, exp and tanh, which can move a
+ * rounded activation in about 2^-28 of cases; elementwise.h); activations
+ * are phi of the canonical z, evaluated in double and rounded once. See embed_cpu.c for why phi is evaluated
  * only above `bound`. */
 #ifndef MONOLAB_EMBED_SCAN_H
 #define MONOLAB_EMBED_SCAN_H
@@ -59,12 +60,14 @@ ML_HD double ml_canon_z(const float *p, const float *w, int d, float b) {
 }
 
 /* A bound on |float z - canonical z| for every row of a neuron, twice over:
- * a float dot product of length d in any order is within d u sum|p_c w_c|
- * <= d u |p| |w| of the exact one (u = 2^-24; Cauchy-Schwarz with the
- * largest row norm pmax), the bias add adds u |z|, the canonical sum is
- * within d 2^-53 sum|p_c w_c|. */
+ * a float dot product of length d in any order (split-K, trees, fused
+ * multiply-adds included) is within d u sum|p_c w_c| <= d u |p| |w| of the
+ * exact one (u = 2^-24; Cauchy-Schwarz with the largest row norm pmax),
+ * the bias add adds u |z|, the canonical sum is within d 2^-53
+ * sum|p_c w_c|; the last term covers products and sums that underflow
+ * (or are flushed to zero), at most 2^-126 each. */
 ML_HD float ml_gemm_margin(int d, double pmax, double wnorm, float b) {
-    return (float)(2.0 * (d + 2) * 0x1p-24 * (pmax * wnorm + fabs((double)b)));
+    return (float)(2.0 * (d + 2) * (0x1p-24 * (pmax * wnorm + fabs((double)b)) + 0x1p-126));
 }
 
 /* Pass 1, one row: the float maximum of z so far, and the canonical
@@ -118,6 +121,10 @@ ML_HD void ml_scan_limits(float mx, double act_frac, int act, float margin, floa
     *thr = mx > 0 ? (float)(act_frac * mx) : INFINITY;
     if (!(*thr < INFINITY)) {
         *bound = INFINITY;
+        return;
+    }
+    if (!(*thr > 0)) { /* act_frac 0 (or a maximum that rounds it to 0): phi(z) >= 0 holds below 0 too */
+        *bound = -INFINITY;
         return;
     }
     double lo = 0, hi = *thr;
