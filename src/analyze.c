@@ -31,10 +31,6 @@ static const char USAGE[] =
     "inputs, and the linear map of the always-on ones (active on >= --on-frac of\n"
     "inputs). Prints a table; writes analysis.json beside CKPT (or -o).\n";
 
-static void usage_die(const char *msg, const char *arg) {
-    ml_die("analyze: %s%s%s (see monolab analyze --help)", msg, arg ? " " : "", arg ? arg : "");
-}
-
 int ml_analyze_main(int argc, char **argv) {
     opts o = {NULL, NULL, 8192, 0.99, 1e-4};
     for (int i = 0; i < argc; i++) {
@@ -43,16 +39,16 @@ int ml_analyze_main(int argc, char **argv) {
             printf("%s", USAGE);
             return 0;
         }
-        if (a[0] == '-' && i + 1 >= argc) usage_die("missing value after", a);
+        if (a[0] == '-' && i + 1 >= argc) ml_cli_usage_die("analyze", "missing value after", a);
         if (!strcmp(a, "-o")) o.out = argv[++i];
         else if (!strcmp(a, "--samples")) o.samples = (int)ml_cli_number("analyze", a, argv[++i], 1, 1e8);
         else if (!strcmp(a, "--on-frac")) o.on_frac = ml_cli_number("analyze", a, argv[++i], 0, 1);
-        else if (a[0] == '-') usage_die("unknown option", a);
+        else if (a[0] == '-') ml_cli_usage_die("analyze", "unknown option", a);
         else if (!o.ckpt) o.ckpt = a;
-        else usage_die("one checkpoint at a time, got another:", a);
+        else ml_cli_usage_die("analyze", "one checkpoint at a time, got another:", a);
     }
-    if (!o.ckpt) usage_die("missing CKPT", NULL);
-    if (!(o.on_frac > 0)) usage_die("--on-frac must be in (0, 1], got 0", NULL);
+    if (!o.ckpt) ml_cli_usage_die("analyze", "missing CKPT", NULL);
+    if (!(o.on_frac > 0)) ml_cli_usage_die("analyze", "--on-frac must be in (0, 1], got 0", NULL);
     char outbuf[4200];
     if (!o.out) {
         const char *slash = strrchr(o.ckpt, '/');

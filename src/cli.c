@@ -24,3 +24,7 @@ double ml_cli_number(const char *cmd, const char *flag, const char *v, double lo
         ml_die("%s: %s must be a number in [%g, %g], got '%s' (see monolab %s --help)", cmd, flag, lo, hi, v, cmd);
     return x;
 }
+
+void ml_cli_usage_die(const char *cmd, const char *msg, const char *arg) {
+    ml_die("%s: %s%s%s (see monolab %s --help)", cmd, msg, arg ? " " : "", arg ? arg : "", cmd);
+}

@@ -30,10 +30,6 @@ static const char USAGE[] =
     "similar.safetensors (and summary.json for toy checkpoints) into OUTDIR\n"
     "(default runs/embed_<input name>). See README.md \"embed\" for every option.\n";
 
-static void usage_die(const char *msg, const char *arg) {
-    ml_die("embed: %s%s%s (see monolab embed --help)", msg, arg ? " " : "", arg ? arg : "");
-}
-
 static double num_arg(const char *flag, const char *v, double lo, double hi) {
     return ml_cli_number("embed", flag, v, lo, hi);
 }
@@ -109,14 +105,14 @@ int ml_embed_main(int argc, char **argv) {
             printf("%s", USAGE);
             return 0;
         }
-        if (a[0] == '-' && !v) usage_die("missing value after", a);
+        if (a[0] == '-' && !v) ml_cli_usage_die("embed", "missing value after", a);
         if (!strcmp(a, "-o")) outdir = argv[++i];
         else if (!strcmp(a, "--device")) device = argv[++i];
         else if (!strcmp(a, "--embedding")) {
             i++;
             if (!strcmp(v, "neuron")) o.pre_mlp = 0;
             else if (!strcmp(v, "pre-mlp")) o.pre_mlp = 1;
-            else usage_die("--embedding must be neuron or pre-mlp, got", v);
+            else ml_cli_usage_die("embed", "--embedding must be neuron or pre-mlp, got", v);
         } else if (!strcmp(a, "--act-frac")) o.act_frac = num_arg(a, argv[++i], 0, 1);
         else if (!strcmp(a, "--max-examples")) o.max_examples = (int)num_arg(a, argv[++i], 1, 4096);
         else if (!strcmp(a, "--threshold")) o.threshold = num_arg(a, argv[++i], 0, 2);
@@ -126,14 +122,14 @@ int ml_embed_main(int argc, char **argv) {
         else if (!strcmp(a, "--similar")) o.similar = (int)num_arg(a, argv[++i], 0, 1000);
         else if (!strcmp(a, "--probe")) {
             int p = ml_enum_parse(ML_PROBE_NAMES, argv[++i]);
-            if (p < 0) usage_die("--probe must be training, single or pair, got", v);
+            if (p < 0) ml_cli_usage_die("embed", "--probe must be training, single or pair, got", v);
             o.probe = (ml_probe)p;
         }
-        else if (a[0] == '-') usage_die("unknown option", a);
+        else if (a[0] == '-') ml_cli_usage_die("embed", "unknown option", a);
         else if (!input) input = a;
-        else usage_die("one INPUT at a time, got another:", a);
+        else ml_cli_usage_die("embed", "one INPUT at a time, got another:", a);
     }
-    if (!input) usage_die("missing INPUT", NULL);
+    if (!input) ml_cli_usage_die("embed", "missing INPUT", NULL);
     char defdir[1024];
     if (!outdir) {
         ml_default_outdir(defdir, sizeof defdir, run_prefix(input), input);

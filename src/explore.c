@@ -1,6 +1,7 @@
 /* `monolab explore OUTDIR... [-o SITE] [--input FILE] [--vocab FILE]`: the
  * static site over embed outputs (see explore.h). Everything is read and
  * checked before the first file is written. */
+#include "monolab/cli.h"
 #include "monolab/common.h"
 #include "monolab/explore.h"
 #include "monolab/fsutil.h"
@@ -29,10 +30,6 @@ static const char USAGE[] =
     "SITE (default OUTDIR/site); open SITE/index.html from disk. The embedded file\n"
     "and its vocabulary are found from similar.safetensors (--input and --vocab\n"
     "override them). See README.md \"From a language model to an explorer\".\n";
-
-static void usage_die(const char *msg, const char *arg) {
-    ml_die("explore: %s%s%s (see monolab explore --help)", msg, arg ? " " : "", arg ? arg : "");
-}
 
 static void write_whole(const char *site, const char *name, const char *data, size_t n) {
     char path[8400];
@@ -72,7 +69,7 @@ int ml_explore_main(int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-o") || !strcmp(a, "--input") || !strcmp(a, "--vocab")) {
-            if (i + 1 >= argc) usage_die("missing value after", a);
+            if (i + 1 >= argc) ml_cli_usage_die("explore", "missing value after", a);
             const char *v = argv[++i];
             if (!strcmp(a, "-o")) site = v;
             else if (!strcmp(a, "--input")) input = v;
@@ -81,11 +78,11 @@ int ml_explore_main(int argc, char **argv) {
             printf("%s", USAGE);
             free(dirs);
             return 0;
-        } else if (a[0] == '-') usage_die("unknown option", a);
+        } else if (a[0] == '-') ml_cli_usage_die("explore", "unknown option", a);
         else dirs[nd++] = a;
     }
-    if (!nd) usage_die("missing OUTDIR", NULL);
-    if ((input || vocab) && nd > 1) usage_die("--input and --vocab apply to one OUTDIR, got", dirs[1]);
+    if (!nd) ml_cli_usage_die("explore", "missing OUTDIR", NULL);
+    if ((input || vocab) && nd > 1) ml_cli_usage_die("explore", "--input and --vocab apply to one OUTDIR, got", dirs[1]);
     char defsite[4200];
     if (!site) {
         snprintf(defsite, sizeof defsite, "%s/site", dirs[0]);

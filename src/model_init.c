@@ -14,11 +14,13 @@ static double normal_from(uint32_t a, uint32_t b) {
     return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
 }
 
+double ml_normal(uint64_t seed, uint32_t stream, uint64_t i) {
+    ml_u32x4 w = ml_draw(seed, stream, 0, i);
+    return normal_from(w.v[0], w.v[1]);
+}
+
 void ml_embedder_gaussian(uint64_t seed, uint32_t stream, int N, int m, double *G) {
-    for (size_t i = 0; i < (size_t)N * m; i++) {
-        ml_u32x4 w = ml_draw(seed, stream, 0, i);
-        G[i] = normal_from(w.v[0], w.v[1]);
-    }
+    for (size_t i = 0; i < (size_t)N * m; i++) G[i] = ml_normal(seed, stream, i);
 }
 
 void ml_embedder(uint64_t seed, uint32_t stream, int N, int m, float *Pt) {

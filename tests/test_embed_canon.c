@@ -23,15 +23,11 @@
 #include "monolab/embed.h"
 #include "monolab/embed_layer.h"
 #include "monolab/embed_scan.h"
-#include "monolab/philox.h"
+#include "monolab/model_init.h"
 
 enum { T = 1500, D = 40, NN = 200, CAP = 100 };
 
-static float gauss(uint64_t i) {
-    ml_u32x4 w = ml_draw(2024, 3, 0, i);
-    double u = (w.v[0] + 0.5) / 4294967296.0, v = (w.v[1] + 0.5) / 4294967296.0;
-    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
-}
+static float gauss(uint64_t i) { return (float)ml_normal(2024, 3, i); }
 
 /* Components 0 and D-1 hold +A and -A with weight 1 for every neuron. */
 static void make_layer(ml_layer *L, int act, int docs) {

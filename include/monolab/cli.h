@@ -28,4 +28,7 @@ void ml_cli_config_arg(const char *cmd, char *arg, const char **config_path, cha
  * never read as 10), else exit 2 naming cmd, flag and v. */
 double ml_cli_number(const char *cmd, const char *flag, const char *v, double lo, double hi);
 
+/* Bad usage of cmd: "cmd: msg[ arg] (see monolab cmd --help)", exit 2. */
+void ml_cli_usage_die(const char *cmd, const char *msg, const char *arg);
+
 #endif

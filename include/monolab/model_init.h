@@ -13,6 +13,10 @@ void ml_embedder(uint64_t seed, uint32_t stream, int N, int m, float *Pt);
 /* The Gaussian matrix G (N x m, row-major, double) the embedder starts from. */
 void ml_embedder_gaussian(uint64_t seed, uint32_t stream, int N, int m, double *G);
 
+/* The i-th standard normal of Philox stream (seed, stream): Box-Muller on
+ * two words of ml_draw(seed, stream, 0, i), in double (host only). */
+double ml_normal(uint64_t seed, uint32_t stream, uint64_t i);
+
 /* nn.Linear-style init plus bias offset into params [W1|b1|W2]. */
 void ml_init_params(const ml_run *r, float *params);
 
