@@ -69,6 +69,8 @@ $(BUILD)/cuda/%.o: kernels/%.cu $(BUILD)/.config | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -MMD -MP -c $< -o $@
 
+include tests/cuda_host/rules.mk
+
 TEST_C := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
 
@@ -76,7 +78,7 @@ GPU_TEST_CU := $(wildcard tests/gpu/*.cu)
 GPU_TEST_C := $(wildcard tests/gpu/*.c)
 GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%) $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/gpu/%)
 
-.PHONY: all run test test-gpu nvcc-check bench deps clean figures figures-quick fuzz fuzz-safetensors fuzz-config gpu-bundle ne-truth
+.PHONY: all run test test-gpu test-emu emu emu-asan mutants nvcc-check bench deps clean figures figures-quick fuzz fuzz-safetensors fuzz-config gpu-bundle ne-truth
 all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump $(BUILD)/tests/saedump
 
 # Install what is missing (root), or say exactly what to run.

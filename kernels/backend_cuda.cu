@@ -190,7 +190,7 @@ static void *cuda_create(const ml_group *g) {
     s->d = ml_dev_group{g->G, g->N, g->m, g->k, g->out, g->B, (int)g->shape.act, (int)g->shape.task, np,
                         g->off_W1, g->off_b1, g->off_W2, s->seed, s->lr, s->decay, s->l1, s->feat_p, s->Pt,
                         s->Qt, s->frozen_at};
-    fprintf(stderr, "[monolab] cuda group of %d models: %.1f MB of device memory; kernels:%s%s%s%s%s%s%s\n", g->G,
+    fprintf(stderr, "[monolab] cuda group of %d models: %.1f MB of device memory; kernels:%s%s%s%s%s%s%s%s\n", g->G,
             tot / 1e6, s->var.gather ? " gather" : "", s->var.fused ? " fused" : "", s->var.batched ? " batched" : "",
             s->var.graph ? " graph" : "", s->var.tiny ? " tiny" : "", s->var.streams ? " streams" : "",
             s->var.lt ? (s->lt ? " lt" : " lt(off: plain path)") : "",

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#include "launch.cuh"
 
 #define cudaCheck(call)                                                                                    \
     do {                                                                                                   \

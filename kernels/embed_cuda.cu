@@ -91,7 +91,7 @@ __global__ void gather_kernel(const float *pre, const float *W, const int64_t *r
 // threads), then HAC, cut and metrics (thread 0, the shared bodies).
 __global__ void cluster_kernel(const float *Gm, const int *count, int j0, int nb, int cap, double threshold,
                                double *Z, int *labels, double *metrics) {
-    extern __shared__ double smem[];
+    ML_DYN_SHARED(double, smem);
     int q = blockIdx.x, j = j0 + q;
     if (q >= nb) return;
     int n = count[j];
@@ -182,21 +182,21 @@ static void embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *
         for (int r0 = 0; r0 < T; r0 += CHUNK_ROWS) {
             int rows = std::min(CHUNK_ROWS, T - r0);
             chunk(r0, rows);
-            max_kernel<<<nblk, tpb>>>(A, b, pre, Wt, margin, r0, rows, n, d, mx, mxc);
+            ML_LAUNCH(max_kernel, nblk, tpb, 0, 0)(A, b, pre, Wt, margin, r0, rows, n, d, mx, mxc);
             cudaLaunchCheck("max");
         }
-        finish_max_kernel<<<nblk, tpb>>>(mxc, n, L->act, mx);
+        ML_LAUNCH(finish_max_kernel, nblk, tpb, 0, 0)(mxc, n, L->act, mx);
         cudaLaunchCheck("finish_max");
         cudaCheck(cudaFree(mxc));
     }
     scan_state s{dnew<ml_open_ex>(n), dnew<int>(n), dnew<int64_t>((size_t)n * cap), dnew<int64_t>((size_t)n * cap),
                  dnew<float>((size_t)n * cap), dnew<ml_scan_neuron>(n)};
-    scan_init_kernel<<<nblk, tpb>>>(s, mx, margin, Wt, b, n, d, o->act_frac, L->act);
+    ML_LAUNCH(scan_init_kernel, nblk, tpb, 0, 0)(s, mx, margin, Wt, b, n, d, o->act_frac, L->act);
     cudaLaunchCheck("scan_init");
     for (int r0 = 0; r0 < T; r0 += CHUNK_ROWS) {
         int rows = std::min(CHUNK_ROWS, T - r0);
         chunk(r0, rows);
-        scan_kernel<<<nblk, tpb>>>(s, A, b, pre, doc, r0, rows, n, d, cap, L->act, r0 + rows >= T);
+        ML_LAUNCH(scan_kernel, nblk, tpb, 0, 0)(s, A, b, pre, doc, r0, rows, n, d, cap, L->act, r0 + rows >= T);
         cudaLaunchCheck("scan");
     }
     // Results come back in one copy per array (not per neuron: 36,864
@@ -226,13 +226,13 @@ static void embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *
     cudaCheck(cudaFuncSetAttribute(cluster_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     for (int j0 = 0; j0 < n; j0 += NEURON_BATCH) {
         int nb = std::min(NEURON_BATCH, n - j0);
-        gather_kernel<<<dim3(cap, nb), 128>>>(pre, W, s.row, s.count, j0, nb, n, d, cap, o->pre_mlp, E);
+        ML_LAUNCH(gather_kernel, dim3(cap, nb), 128, 0, 0)(pre, W, s.row, s.count, j0, nb, n, d, cap, o->pre_mlp, E);
         cudaLaunchCheck("gather");
         // G (cap x cap) = E Eᵀ for each neuron: column-major view of E is Eᵀ (d x cap)
         cublasCheck(cublasSgemmStridedBatched(blas, CUBLAS_OP_T, CUBLAS_OP_N, cap, cap, d, &one, E, d,
                                               (long long)cap * d, E, d, (long long)cap * d, &zero, G, cap,
                                               (long long)cap * cap, nb));
-        cluster_kernel<<<nb, 128, smem>>>(G, s.count, j0, nb, cap, o->threshold, Z, lab, met);
+        ML_LAUNCH(cluster_kernel, nb, 128, smem, 0)(G, s.count, j0, nb, cap, o->threshold, Z, lab, met);
         cudaLaunchCheck("cluster");
     }
     std::vector<double> hm((size_t)n * 5), hZ((size_t)n * 4 * (cap > 1 ? cap - 1 : 1));

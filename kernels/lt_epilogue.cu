@@ -199,7 +199,7 @@ ml_lt *ml_lt_create(const ml_lt_shape &sh, const float *X, float *H, void *works
 
 void ml_lt_forward(ml_lt *lt, const float *params, const float *X, float *H, cudaStream_t s) {
     const ml_lt_shape &sh = lt->sh;
-    lt_stage_kernel<<<ml_grid_for((size_t)sh.G * ((size_t)sh.k * sh.m + sh.k)), ML_GRID_THREADS, 0, s>>>(
+    ML_LAUNCH(lt_stage_kernel, ml_grid_for((size_t)sh.G * ((size_t)sh.k * sh.m + sh.k)), ML_GRID_THREADS, 0, s)(
         sh.G, sh.k, sh.m, sh.n_param, sh.off_W1, sh.off_b1, params, lt->w1, lt->w1_stride, lt->b1, lt->b1_stride);
     cudaLaunchCheck("lt_stage");
     cublasCheck(lt_matmul(lt, X, H, s));

@@ -74,7 +74,7 @@ __device__ __forceinline__ void sample_row_zero(const sample_row &r, int m) {
 // each thread owns columns c of x and adds a tile's products in order.
 __global__ void sample_ref_kernel(ml_dev_group g, uint32_t stream, ml_step_arg sa, float *X,
                                   float *T) {
-    extern __shared__ float v[];
+    ML_DYN_SHARED(float, v);
     int b = blockIdx.x, gi = blockIdx.y;
     if (g.frozen_at[gi] >= 0) return;
     const sample_row r = sample_row_of(g, sa, b, gi, X, T);
@@ -113,10 +113,10 @@ __global__ void sample_ref_kernel(ml_dev_group g, uint32_t stream, ml_step_arg s
 // instead of N*m.
 __global__ void sample_gather_kernel(ml_dev_group g, uint32_t stream, ml_step_arg sa,
                                      float *X, float *T) {
-    extern __shared__ int sh[];
+    ML_DYN_SHARED(int, sh);
     int *idx = sh, *wcount = sh + ML_GATHER_CAP;
     float *val_l = (float *)(wcount + ML_SAMPLE_THREADS / 32 + 1);
-    __shared__ int n_list;
+    __shared__ int n_list; ML_POISON_SHARED(n_list);
     int b = blockIdx.x, gi = blockIdx.y;
     if (g.frozen_at[gi] >= 0) return;
     const sample_row r = sample_row_of(g, sa, b, gi, X, T);
@@ -175,7 +175,7 @@ __global__ void sample_gather_kernel(ml_dev_group g, uint32_t stream, ml_step_ar
 // models small enough (N <= ML_TINY_MAX_N) that a block per row would leave
 // most threads idle. Same draws, same order as ref.
 __global__ void sample_tiny_kernel(ml_dev_group g, uint32_t stream, ml_step_arg sa, float *X, float *T) {
-    __shared__ float v_all[ML_TINY_ROWS][ML_TINY_MAX_N];
+    __shared__ float v_all[ML_TINY_ROWS][ML_TINY_MAX_N]; ML_POISON_SHARED(v_all);
     const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, gi = blockIdx.y;
     const int b = blockIdx.x * ML_TINY_ROWS + w;
     if (b >= g.B || g.frozen_at[gi] >= 0) return; // whole warps leave; no block-wide sync below
@@ -208,13 +208,13 @@ void ml_k_sample(const ml_dev_group &g, uint32_t stream, ml_step_arg sa, int fas
     size_t smem = ml_sample_smem_bytes(g.N, fast);
     if (fast == ML_SAMPLE_TINY) {
         dim3 tgrid((g.B + ML_TINY_ROWS - 1) / ML_TINY_ROWS, g.G);
-        sample_tiny_kernel<<<tgrid, 32 * ML_TINY_ROWS, 0, s>>>(g, stream, sa, X, T);
+        ML_LAUNCH(sample_tiny_kernel, tgrid, 32 * ML_TINY_ROWS, 0, s)(g, stream, sa, X, T);
         cudaLaunchCheck("sample_tiny");
     } else if (fast) {
-        sample_gather_kernel<<<grid, ML_SAMPLE_THREADS, smem, s>>>(g, stream, sa, X, T);
+        ML_LAUNCH(sample_gather_kernel, grid, ML_SAMPLE_THREADS, smem, s)(g, stream, sa, X, T);
         cudaLaunchCheck("sample_gather");
     } else {
-        sample_ref_kernel<<<grid, ML_SAMPLE_THREADS, smem, s>>>(g, stream, sa, X, T);
+        ML_LAUNCH(sample_ref_kernel, grid, ML_SAMPLE_THREADS, smem, s)(g, stream, sa, X, T);
         cudaLaunchCheck("sample_ref");
     }
 }
@@ -233,7 +233,7 @@ __global__ void bias_act_kernel(ml_dev_group g, const float *params, float *PRE,
 }
 
 void ml_k_bias_act(const ml_dev_group &g, const float *params, float *PRE, float *H, int rows, cudaStream_t s) {
-    bias_act_kernel<<<grid_for((size_t)g.G * rows * g.k), THREADS, 0, s>>>(g, params, PRE, H, rows);
+    ML_LAUNCH(bias_act_kernel, grid_for((size_t)g.G * rows * g.k), THREADS, 0, s)(g, params, PRE, H, rows);
     cudaLaunchCheck("bias_act");
 }
 
@@ -260,7 +260,7 @@ __global__ void loss_grad_kernel(ml_dev_group g, float *Y, const float *T, doubl
 
 void ml_k_loss_grad(const ml_dev_group &g, float *Y, const float *T, double *rowloss, int make_grad, cudaStream_t s) {
     const size_t rows = (size_t)g.G * g.B, per_block = THREADS / 32;
-    loss_grad_kernel<<<(unsigned)((rows + per_block - 1) / per_block), THREADS, 0, s>>>(g, Y, T, rowloss, make_grad);
+    ML_LAUNCH(loss_grad_kernel, (unsigned)((rows + per_block - 1) / per_block), THREADS, 0, s)(g, Y, T, rowloss, make_grad);
     cudaLaunchCheck("loss_grad");
 }
 
@@ -288,7 +288,7 @@ __global__ void reduce_loss_kernel(ml_dev_group g, const double *rowloss, double
 
 void ml_k_reduce_loss(const ml_dev_group &g, const double *rowloss, double *loss, ml_step_arg sa, int freeze,
                       cudaStream_t s) {
-    reduce_loss_kernel<<<g.G, 32, 0, s>>>(g, rowloss, loss, sa, freeze);
+    ML_LAUNCH(reduce_loss_kernel, g.G, 32, 0, s)(g, rowloss, loss, sa, freeze);
     cudaLaunchCheck("reduce_loss");
 }
 
@@ -311,7 +311,7 @@ __global__ void act_backward_kernel(ml_dev_group g, float *dH, const float *H, c
 }
 
 void ml_k_act_backward(const ml_dev_group &g, float *dH, const float *H, const float *PRE, cudaStream_t s) {
-    act_backward_kernel<<<grid_for((size_t)g.G * g.B * g.k), THREADS, 0, s>>>(g, dH, H, PRE);
+    ML_LAUNCH(act_backward_kernel, grid_for((size_t)g.G * g.B * g.k), THREADS, 0, s)(g, dH, H, PRE);
     cudaLaunchCheck("act_backward");
 }
 
@@ -361,13 +361,13 @@ void ml_k_bias_grad(const ml_dev_group &g, float *dPRE, const float *H, const fl
                     float *grads, cudaStream_t s) {
     const size_t n1 = (size_t)g.G * ml_db1_slabs(g.B) * g.k;
     if (fused) {
-        bias_grad_slab_kernel<true><<<grid_for(n1), THREADS, 0, s>>>(g, dPRE, H, PRE, part);
+        ML_LAUNCH(bias_grad_slab_kernel<true>, grid_for(n1), THREADS, 0, s)(g, dPRE, H, PRE, part);
         cudaLaunchCheck("bias_grad_slab_fused");
     } else {
-        bias_grad_slab_kernel<false><<<grid_for(n1), THREADS, 0, s>>>(g, dPRE, H, PRE, part);
+        ML_LAUNCH(bias_grad_slab_kernel<false>, grid_for(n1), THREADS, 0, s)(g, dPRE, H, PRE, part);
         cudaLaunchCheck("bias_grad_slab");
     }
-    bias_grad_sum_kernel<<<grid_for((size_t)g.G * g.k), THREADS, 0, s>>>(g, part, grads);
+    ML_LAUNCH(bias_grad_sum_kernel, grid_for((size_t)g.G * g.k), THREADS, 0, s)(g, part, grads);
     cudaLaunchCheck("bias_grad_sum");
 }
 
@@ -444,13 +444,13 @@ void ml_k_optimize(const ml_dev_group &g, int optimizer, float weight_decay, flo
                    float *m2, double *part_p, double *part_a, float *ratio, ml_step_arg sa, cudaStream_t s) {
     int nc = ml_opt_n_chunks(g.off_b1, g.off_W2, g.n_param);
     dim3 grid((nc + OPT_WARPS - 1) / OPT_WARPS, g.G);
-    opt_pass1_kernel<<<grid, 32 * OPT_WARPS, 0, s>>>(g, optimizer, weight_decay, params, grads, m1, m2, part_p,
+    ML_LAUNCH(opt_pass1_kernel, grid, 32 * OPT_WARPS, 0, s)(g, optimizer, weight_decay, params, grads, m1, m2, part_p,
                                                      part_a, nc, sa);
     cudaLaunchCheck("opt_pass1");
     if (optimizer != OPT_LAMB) return;
-    lamb_ratio_kernel<<<(g.G + 127) / 128, 128, 0, s>>>(g, part_p, part_a, nc, ratio);
+    ML_LAUNCH(lamb_ratio_kernel, (g.G + 127) / 128, 128, 0, s)(g, part_p, part_a, nc, ratio);
     cudaLaunchCheck("lamb_ratio");
-    lamb_apply_kernel<<<grid_for((size_t)g.G * g.n_param), THREADS, 0, s>>>(g, params, grads, ratio, sa);
+    ML_LAUNCH(lamb_apply_kernel, grid_for((size_t)g.G * g.n_param), THREADS, 0, s)(g, params, grads, ratio, sa);
     cudaLaunchCheck("lamb_apply");
 }
 
@@ -465,7 +465,7 @@ __global__ void sfa_act_kernel(ml_dev_group g, const float *params, float *S) {
 }
 
 void ml_k_sfa_act(const ml_dev_group &g, const float *params, float *S, cudaStream_t s) {
-    sfa_act_kernel<<<grid_for((size_t)g.G * g.k * g.N), THREADS, 0, s>>>(g, params, S);
+    ML_LAUNCH(sfa_act_kernel, grid_for((size_t)g.G * g.k * g.N), THREADS, 0, s)(g, params, S);
     cudaLaunchCheck("sfa_act");
 }
 
@@ -475,6 +475,6 @@ __global__ void step_fill_kernel(const ml_step_params *table, long long *counter
 }
 
 void ml_k_step_fill(const ml_step_params *table, long long *counter, ml_step_params *sp, cudaStream_t s) {
-    step_fill_kernel<<<1, 1, 0, s>>>(table, counter, sp);
+    ML_LAUNCH(step_fill_kernel, 1, 1, 0, s)(table, counter, sp);
     cudaLaunchCheck("step_fill");
 }

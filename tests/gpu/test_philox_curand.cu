@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <curand_kernel.h>
 #include "monolab/philox.h"
+#include "../../kernels/launch.cuh"
 
 #define CUDA_CHECK(call)                                                                          \
     do {                                                                                          \
@@ -51,10 +52,10 @@ int main(void) {
         for (auto stream : streams)
             for (auto step : steps)
                 for (auto base : bases) {
-                    draw_kernel<<<(n + 255) / 256, 256>>>(seed, stream, step, base, n, d);
+                    ML_LAUNCH(draw_kernel, (n + 255) / 256, 256, 0, 0)(seed, stream, step, base, n, d);
                     CUDA_CHECK(cudaGetLastError());
                     CUDA_CHECK(cudaMemcpy(h, d, sizeof(uint4) * n, cudaMemcpyDeviceToHost));
-                    ml_draw_kernel<<<(n + 255) / 256, 256>>>(seed, stream, step, base, n, dm);
+                    ML_LAUNCH(ml_draw_kernel, (n + 255) / 256, 256, 0, 0)(seed, stream, step, base, n, dm);
                     CUDA_CHECK(cudaGetLastError());
                     CUDA_CHECK(cudaMemcpy(hm, dm, sizeof(uint4) * n, cudaMemcpyDeviceToHost));
                     for (int i = 0; i < n; i++) {
