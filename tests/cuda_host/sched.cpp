@@ -58,15 +58,14 @@ long env_long(const char *name, long dflt) {
     return v;
 }
 
+// Read at every launch (a getenv, nothing next to a launch), so that a
+// test can change it between launches.
 order_policy order() {
-    static const order_policy p = [] {
-        const char *e = getenv("CUDA_HOST_ORDER");
-        if (!e || !*e || !strcmp(e, "natural")) return ORDER_NATURAL;
-        if (!strcmp(e, "reverse")) return ORDER_REVERSE;
-        if (!strcmp(e, "random")) return ORDER_RANDOM;
-        fatal("CUDA_HOST_ORDER=%s: use natural, reverse or random", e);
-    }();
-    return p;
+    const char *e = getenv("CUDA_HOST_ORDER");
+    if (!e || !*e || !strcmp(e, "natural")) return ORDER_NATURAL;
+    if (!strcmp(e, "reverse")) return ORDER_REVERSE;
+    if (!strcmp(e, "random")) return ORDER_RANDOM;
+    fatal("CUDA_HOST_ORDER=%s: use natural, reverse or random", e);
 }
 
 uint64_t splitmix64(uint64_t &s) {
@@ -151,6 +150,7 @@ struct block_state : block_view {
     std::vector<warp_state> warps;
     std::vector<int> runnable;
     size_t head = 0; // natural order: runnable is a FIFO from head
+    order_policy policy = ORDER_NATURAL;
     uint64_t rng = 0;
     char *dyn = nullptr;
     size_t dyn_bytes = 0;
@@ -342,7 +342,7 @@ static int pick(block_state *b) {
     const size_t avail = b->runnable.size() - b->head;
     if (!avail) return -1;
     int tid;
-    switch (order()) {
+    switch (b->policy) {
     case ORDER_NATURAL:
         tid = b->runnable[b->head++];
         if (b->head == b->runnable.size()) b->runnable.clear(), b->head = 0;
@@ -388,7 +388,8 @@ static void run_block(block_state &b) {
 }
 
 static void block_init(block_state &b, const launch_config &c, const std::function<void()> &body, long i,
-                       uint64_t seed) {
+                       uint64_t seed, order_policy policy) {
+    b.policy = policy;
     const dim3 g = c.grid, d = c.block;
     b.kernel = c.name;
     b.idx = uint3{(unsigned)(i % g.x), (unsigned)(i / g.x % g.y), (unsigned)(i / ((long)g.x * g.y))};
@@ -427,8 +428,9 @@ void run_grid(const launch_config &c, const std::function<void()> &body, uint64_
     const long nb = (long)c.grid.x * c.grid.y * c.grid.z;
     std::vector<long> blocks(nb);
     for (long i = 0; i < nb; i++) blocks[i] = i;
-    if (order() == ORDER_REVERSE) std::reverse(blocks.begin(), blocks.end());
-    else if (order() == ORDER_RANDOM) {
+    const order_policy policy = order();
+    if (policy == ORDER_REVERSE) std::reverse(blocks.begin(), blocks.end());
+    else if (policy == ORDER_RANDOM) {
         uint64_t s = seed;
         for (long i = nb - 1; i > 0; i--) std::swap(blocks[i], blocks[splitmix64(s) % (uint64_t)(i + 1)]);
     }
@@ -442,7 +444,7 @@ void run_grid(const launch_config &c, const std::function<void()> &body, uint64_
         block_view *saved_v = cur_block;
 #pragma omp for schedule(dynamic, 1)
         for (long q = 0; q < nb; q++) {
-            block_init(b, c, body, blocks[q], seed ^ ((uint64_t)blocks[q] * 0xD1B54A32D192ED03ull));
+            block_init(b, c, body, blocks[q], seed ^ ((uint64_t)blocks[q] * 0xD1B54A32D192ED03ull), policy);
             t_block = &b;
             cur_block = &b;
             run_block(b);
