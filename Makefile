@@ -185,7 +185,12 @@ test-emu: all emu emu-asan
 # Seeded bugs in kernels/, each built on a copy and run through the
 # emulated tests: every one must be caught (tests/cuda_host/mutants.sh).
 mutants: all emu
-	@bash tests/cuda_host/mutants.sh $(BUILD)
+	@$(PY) tests/cuda_host/mutants.py $(BUILD)
+
+# `make print-VAR`: a variable as make expands it (mutants.py reads the
+# layer's flags this way rather than keeping a copy).
+print-%:
+	@echo '$($*)'
 
 # On a GPU machine: every GPU test, then memcheck and racecheck on the op
 # and embed tests (the same script a carried bundle runs).

@@ -10,12 +10,11 @@ EMU := $(BUILD)/emu
 EMU_CXX ?= g++
 EMU_SRC := $(wildcard tests/cuda_host/*.cpp)
 EMU_KERNELS := train_kernels backend_cuda embed_cuda lt_epilogue
-EMU_BASE := -std=c++17 -ffp-contract=off -fno-math-errno -fopenmp -Wall -Wno-unused-function \
+EMU_BASE := -std=c++17 -ffp-contract=off -fno-math-errno -fopenmp -Wall -Werror=format -Wno-unused-function \
             -Itests/cuda_host -Ikernels -Iinclude -Isrc -MMD -MP
 EMU_FLAGS := -O2 -march=x86-64-v3 $(EMU_BASE)
-# Boost.Context's ucontext fibers carry AddressSanitizer's fiber annotations.
-EMU_ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -DBOOST_USE_UCONTEXT -DBOOST_USE_ASAN \
-                  $(EMU_BASE)
+# sched.cpp tells AddressSanitizer about every switch between fiber stacks.
+EMU_ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined $(EMU_BASE)
 EMU_LIBS := -lboost_context -lyaml -lcjson -llapacke -lopenblas -lz -lm -lcmocka -fopenmp
 # NVIDIA's curand_kernel.h, compiled as host code for the Philox test
 CUDA_INC := $(wildcard $(CUDA_HOME)/include/curand_kernel.h)

@@ -23,6 +23,9 @@
 #include <string>
 #include <sys/mman.h>
 #include <vector>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 namespace ctx = boost::context;
 
@@ -98,7 +101,10 @@ struct stack_pool {
 };
 static thread_local stack_pool t_stacks;
 
+// `where`, when set, learns the stack's lowest address (AddressSanitizer's
+// fiber annotations need it).
 struct pooled_stack {
+    const void **where = nullptr;
     ctx::stack_context allocate() {
         ctx::stack_context sc;
         const size_t n = stack_bytes();
@@ -113,6 +119,7 @@ struct pooled_stack {
             sc.sp = m + GUARD + n;
         }
         sc.size = n;
+        if (where) *where = (char *)sc.sp - n;
         return sc;
     }
     void deallocate(ctx::stack_context &sc) noexcept { t_stacks.free_tops.push_back(sc.sp); }
@@ -128,6 +135,8 @@ struct fiber_thread : thread_view {
     const char *site = nullptr;
     ctx::fiber self; // the thread, while it is suspended
     ctx::fiber back; // the scheduler, while the thread runs
+    const void *stack = nullptr; // its fiber stack's lowest address
+    void *fake = nullptr;        // AddressSanitizer's fake stack of this fiber
     // this thread's part in the warp collective in progress, and its result
     uint64_t value = 0, result = 0;
     int rule = 0, arg = 0, width = 32;
@@ -161,6 +170,26 @@ struct block_state : block_view {
 static thread_local block_state *t_block = nullptr;
 static thread_local fiber_thread *t_thread = nullptr;
 
+// AddressSanitizer must be told of every switch between stacks, or it takes
+// a fiber's frames for an overflow of the scheduler's (a no-op otherwise).
+#if defined(__SANITIZE_ADDRESS__)
+static thread_local const void *t_sched_bottom = nullptr;
+static thread_local size_t t_sched_size = 0;
+static void to_fiber_begin(fiber_thread *t, void **fake) {
+    __sanitizer_start_switch_fiber(fake, t->stack, stack_bytes());
+}
+static void to_fiber_end(void *fake) { __sanitizer_finish_switch_fiber(fake, nullptr, nullptr); }
+static void to_sched_begin(fiber_thread *t, bool exiting) {
+    __sanitizer_start_switch_fiber(exiting ? nullptr : &t->fake, t_sched_bottom, t_sched_size);
+}
+static void to_sched_end(fiber_thread *t) { __sanitizer_finish_switch_fiber(t->fake, &t_sched_bottom, &t_sched_size); }
+#else
+static void to_fiber_begin(fiber_thread *, void **) {}
+static void to_fiber_end(void *) {}
+static void to_sched_begin(fiber_thread *, bool) {}
+static void to_sched_end(fiber_thread *) {}
+#endif
+
 static const char *where(const block_state *b) {
     static thread_local char buf[256];
     snprintf(buf, sizeof buf, "kernel %s block (%u,%u,%u)", b->kernel, b->idx.x, b->idx.y, b->idx.z);
@@ -178,7 +207,11 @@ static void make_runnable(block_state *b, int tid) {
 }
 
 // Back to the scheduler; returns when the scheduler resumes this thread.
-static void yield(fiber_thread *t) { t->back = std::move(t->back).resume(); }
+static void yield(fiber_thread *t) {
+    to_sched_begin(t, false);
+    t->back = std::move(t->back).resume();
+    to_sched_end(t);
+}
 
 // ------------------------------------------------------------ barriers
 void syncthreads(const char *site) {
@@ -365,19 +398,27 @@ static void run_block(block_state &b) {
     long switches = 0;
     for (int tid; (tid = pick(&b)) >= 0;) {
         fiber_thread *t = &b.th[tid];
-        if (t->state == T_NEW || !t->self) {
-            t->self = ctx::fiber(std::allocator_arg, pooled_stack(), [t](ctx::fiber &&sched) {
+        if (t->state == T_NEW) {
+            pooled_stack alloc;
+            alloc.where = &t->stack;
+            t->self = ctx::fiber(std::allocator_arg, alloc, [t](ctx::fiber &&sched) {
+                t->fake = nullptr;
+                to_sched_end(t);
                 t->back = std::move(sched);
                 block_state *bb = t_block;
                 (*bb->body)();
                 thread_exit(bb, t);
+                to_sched_begin(t, true);
                 return std::move(t->back);
             });
         }
         t->state = T_RUNNABLE;
         t_thread = t;
         cur_thread = t;
+        void *fake = nullptr;
+        to_fiber_begin(t, &fake);
         t->self = std::move(t->self).resume();
+        to_fiber_end(fake);
         switches++;
     }
     t_thread = nullptr;

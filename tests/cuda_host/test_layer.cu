@@ -124,6 +124,11 @@ __global__ void dyn_read(const float *in, float *o, int n) {
         *o = s;
     }
 }
+__global__ void write_at(float *x, int i) { x[i] = 1.0f; }
+__global__ void dyn_write_at(int i) {
+    ML_DYN_SHARED(float, buf);
+    buf[i] = 1.0f;
+}
 __global__ void add_one(float *x, int n) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) x[i] += 1.0f;
 }
@@ -205,6 +210,14 @@ static void test_bugs_caught() {
               cublasSgemm(hb, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, host, 2, d, 2, &zero, d, 2);
           }),
           "GEMM on host memory");
+#if defined(__SANITIZE_ADDRESS__)
+    // out-of-bounds accesses in kernels: device memory and dynamic shared
+    // memory are exactly-sized host allocations, so AddressSanitizer sees them
+    CHECK(dies_with("heap-buffer-overflow", [] { ML_LAUNCH(write_at, 1, 1, 0, 0)(dev<float>(10), 10); }),
+          "a write one past a cudaMalloc allocation");
+    CHECK(dies_with("heap-buffer-overflow", [] { ML_LAUNCH(dyn_write_at, 1, 1, 64, 0)(16); }),
+          "a write one past the dynamic shared memory");
+#endif
     cudaFree(o);
 }
 
