@@ -15,6 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+ml_embed_opts ml_embed_opts_default(void) {
+    return (ml_embed_opts){.act_frac = 0.75, .max_examples = 100, .threshold = 0.5, .pre_mlp = 0, .samples = 4096,
+                           .seed = 0, .seed_set = 0, .feat_frac = 0.1, .similar = ML_SIMILAR_K, .probe = PROBE_TRAINING};
+}
+
 static void load_toy(ml_layer *L, const ml_st_file *f, const ml_embed_opts *o) {
     ml_checkpoint c;
     ml_checkpoint_read(&c, f);
@@ -26,6 +31,7 @@ static void load_toy(ml_layer *L, const ml_st_file *f, const ml_embed_opts *o) {
     L->act = r->act;
     uint64_t seed = o->seed_set ? o->seed : r->seed;
     L->N = N;
+    snprintf(L->run_id, sizeof L->run_id, "%s", r->id);
     L->toy_V = ml_malloc(sizeof(float) * (size_t)L->T * N); /* kept for the input-based truth */
     L->pre = ml_malloc(sizeof(float) * (size_t)L->T * m);
     ml_probe_inputs(&c, seed, o->probe, L->T, L->toy_V, L->pre); /* x = P v */
@@ -133,4 +139,16 @@ float *ml_layer_w_columns(const ml_layer *L) {
             for (int c = c0; c < d && c < c0 + 64; c++)
                 for (int j = j0; j < n && j < j0 + 64; j++) Wt[(size_t)j * d + c] = W[(size_t)c * n + j];
     return Wt;
+}
+
+void ml_embed_rows(const ml_layer *L, int pre_mlp, int j, const int64_t *rows, int n, float *E) {
+    const int d = L->d;
+    for (int a = 0; a < n; a++) {
+        const float *h = L->pre + (size_t)rows[a] * d;
+        float *e = E + (size_t)a * d;
+        if (pre_mlp)
+            for (int c = 0; c < d; c++) e[c] = h[c];
+        else
+            for (int c = 0; c < d; c++) e[c] = h[c] * L->W[(size_t)c * L->n + j];
+    }
 }

@@ -4,7 +4,6 @@
 #include "monolab/embed_pin.h"
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
-#include "monolab/toy_probe.h"
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,52 @@ static void settings_text(char *buf, size_t n, const char *input, const ml_embed
              abs ? abs : input, o->pre_mlp ? "pre-mlp" : "neuron", o->act_frac, o->max_examples, o->threshold,
              o->samples, seed, o->feat_frac, o->similar, ml_probe_name(o->probe));
     free(abs);
+}
+
+/* The reader of settings_text's lines: explore rebuilds exactly the layer
+ * that embed worked on from them (the same probe inputs for a toy model). */
+void ml_embed_settings_read(const char *dir, char *input, size_t input_n, ml_embed_opts *o) {
+    char path[ML_PATH_MAX];
+    snprintf(path, sizeof path, "%s/embed_settings.txt", dir);
+    char *text = ml_read_file(path, NULL);
+    if (!text) ml_die("%s: missing (is %s a `monolab embed` output folder of this version?)", path, dir);
+    *o = ml_embed_opts_default();
+    input[0] = 0;
+    int line = 0;
+    unsigned seen = 0;
+    static const char *const KEYS[] = {"input", "embedding", "act_frac", "max_examples", "threshold", "samples",
+                                       "seed", "feature_frac", "similar", "probe"};
+    enum { NK = sizeof KEYS / sizeof *KEYS };
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        char *v = strchr(l, '=');
+        int k = 0;
+        if (v) *v++ = 0;
+        while (v && k < NK && strcmp(l, KEYS[k])) k++;
+        if (!v || k == NK) ml_die("%s:%d: not a setting of this version of embed: '%s'", path, line, l);
+        int bad = 0;
+        char *end = v + strlen(v); /* numbers move it to where they end */
+        switch (k) {
+        case 0: snprintf(input, input_n, "%s", v); bad = !*v || strlen(v) >= input_n; break;
+        case 1: o->pre_mlp = !strcmp(v, "pre-mlp"); bad = !o->pre_mlp && strcmp(v, "neuron"); break;
+        case 2: o->act_frac = strtod(v, &end); break;
+        case 3: o->max_examples = (int)strtol(v, &end, 10); break;
+        case 4: o->threshold = strtod(v, &end); break;
+        case 5: o->samples = (int)strtol(v, &end, 10); break;
+        case 6:
+            o->seed_set = strcmp(v, "model") != 0;
+            if (o->seed_set) o->seed = strtoull(v, &end, 10);
+            break;
+        case 7: o->feat_frac = strtod(v, &end); break;
+        case 8: o->similar = (int)strtol(v, &end, 10); break;
+        case 9: bad = (int)(o->probe = (ml_probe)ml_enum_parse(ML_PROBE_NAMES, v)) < 0; break;
+        }
+        if (bad || !*v || *end) ml_die("%s:%d: bad value '%s' for %s", path, line, v, KEYS[k]);
+        seen |= 1u << k;
+    }
+    free(text);
+    for (int k = 0; k < NK; k++)
+        if (!(seen & 1u << k)) ml_die("%s: setting '%s' is missing", path, KEYS[k]);
 }
 
 /* The first line of a that differs from b's, into line (empty if none). */

@@ -411,18 +411,18 @@ static const char USAGE[] =
     "--runs picks the runs of the per-run figures (default: the most and least\n"
     "monosemantic). See README.md \"plot\" for the list of figures.\n";
 
+static const ml_cli_opt OPTS[] = {{"--runs", NULL, 1}, {NULL}};
+
 int ml_plot_main(int argc, char **argv) {
     const char *outdir = NULL, *runs_opt = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs_opt = argv[++i];
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("%s", USAGE);
-            return 0;
-        } else if (argv[i][0] == '-') ml_die("plot: unknown option '%s' (see monolab plot --help)", argv[i]);
-        else if (!outdir) outdir = argv[i];
-        else ml_die("plot: one OUTDIR at a time");
+    ml_cli cl = {"plot", USAGE, OPTS, argc, argv, 0};
+    char *v;
+    for (int k; (k = ml_cli_next(&cl, &v)) != ML_CLI_END;) {
+        if (k == 0) runs_opt = v;
+        else if (!outdir) outdir = v;
+        else ml_cli_usage_die("plot", "one OUTDIR at a time, got another:", v);
     }
-    if (!outdir) ml_die("plot: missing OUTDIR (see monolab plot --help)");
+    if (!outdir) ml_cli_usage_die("plot", "missing OUTDIR", NULL);
     if (system("gnuplot --version > /dev/null 2>&1") != 0)
         ml_die("plot: gnuplot not found; install it with: apt-get install gnuplot-nox");
     char path[4200];

@@ -2,6 +2,7 @@
  * (or reuse its checkpoint), train every SAE of the config's grid as one
  * group on the MLP's hidden layer, score each one (Foote 2024 Table 2) and
  * write saes.csv, train_log.csv, SAELens-layout checkpoints and config.yaml. */
+#include "monolab/cli.h"
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
 #include "monolab/idx.h"
@@ -17,7 +18,6 @@
 #include <string.h>
 
 #define N_CLASSES 10
-#define USAGE "usage: monolab sae CONFIG.yaml [key=value ...] [-o OUTDIR]"
 
 /* What the MLP checkpoint was trained with; a reused one must match. */
 static void mlp_key(const ml_sae_config *c, int d_in, char *buf, size_t n) {
@@ -94,35 +94,32 @@ static void write_checkpoint(const char *outdir, const char *id, const ml_sae_co
     cJSON_Delete(js);
 }
 
+static const char USAGE[] =
+    "usage: monolab sae CONFIG.yaml [key=value ...] [-o OUTDIR]\n"
+    "\n"
+    "Trains the base MLP on an MNIST-style dataset (data.dir), then every SAE of\n"
+    "the grid sae.ln x sae.l1 x seeds with the neuron-embedding loss, and scores\n"
+    "each as in Foote's Table 2. Keys and outputs: docs/sae.md.\n";
+
+static const ml_cli_opt OPTS[] = {{"--out", "-o", 1}, {NULL}};
+
 int ml_sae_main(int argc, char **argv) {
     const char *cfg_path = NULL, *outdir = NULL;
     char **over = ml_calloc((size_t)argc + 1, sizeof(char *));
     int n_over = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-o")) {
-            if (++i >= argc) ml_die("sae: -o needs a directory (" USAGE ")");
-            outdir = argv[i];
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf(USAGE "\n\n"
-                   "Trains the base MLP on an MNIST-style dataset (data.dir), then every SAE of\n"
-                   "the grid sae.ln x sae.l1 x seeds with the neuron-embedding loss, and scores\n"
-                   "each as in Foote's Table 2. Keys and outputs: docs/sae.md.\n");
-            return 0;
-        } else if (a[0] == '-') ml_die("sae: unknown option '%s' (" USAGE ")", a);
-        else if (!cfg_path) cfg_path = a;
-        else if (strchr(a, '=')) over[n_over++] = argv[i];
-        else ml_die("sae: unexpected argument '%s' (overrides look like key=value)", a);
+    ml_cli cl = {"sae", USAGE, OPTS, argc, argv, 0};
+    char *v;
+    for (int k; (k = ml_cli_next(&cl, &v)) != ML_CLI_END;) {
+        if (k == 0) outdir = v;
+        else ml_cli_config_arg("sae", v, &cfg_path, over, &n_over);
     }
-    if (!cfg_path) ml_die("sae: missing CONFIG.yaml (" USAGE ")");
+    if (!cfg_path) ml_cli_usage_die("sae", "missing CONFIG.yaml", NULL);
     ml_sae_config c;
     ml_sae_config_load(&c, cfg_path, n_over, over);
     free(over);
     char defdir[1100];
     if (!outdir) {
-        const char *s = strrchr(cfg_path, '/');
-        s = s ? s + 1 : cfg_path;
-        snprintf(defdir, sizeof defdir, "runs/%.*s", (int)strcspn(s, "."), s);
+        ml_default_outdir(defdir, sizeof defdir, "", cfg_path);
         outdir = defdir;
     }
     double t_start = ml_now();

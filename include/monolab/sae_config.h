@@ -3,7 +3,7 @@
  * sae.l1, sae.ln and seeds may be lists: their product is the group. */
 #ifndef MONOLAB_SAE_CONFIG_H
 #define MONOLAB_SAE_CONFIG_H
-#include "monolab/embed.h"
+#include "monolab/embed_layer.h"
 #include <stdint.h>
 
 typedef struct {

@@ -1,7 +1,7 @@
 /* The host side of SAE training and scoring, above the SAE backend. */
 #ifndef MONOLAB_SAE_TRAIN_H
 #define MONOLAB_SAE_TRAIN_H
-#include "monolab/embed.h"
+#include "monolab/embed_layer.h"
 #include "monolab/mlp.h"
 #include "monolab/sae.h"
 #include <stdio.h>
