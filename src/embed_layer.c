@@ -15,11 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-ml_embed_opts ml_embed_opts_default(void) {
-    return (ml_embed_opts){.act_frac = 0.75, .max_examples = 100, .threshold = 0.5, .pre_mlp = 0, .samples = 4096,
-                           .seed = 0, .seed_set = 0, .feat_frac = 0.1, .similar = ML_SIMILAR_K, .probe = PROBE_TRAINING};
-}
-
 static void load_toy(ml_layer *L, const ml_st_file *f, const ml_embed_opts *o) {
     ml_checkpoint c;
     ml_checkpoint_read(&c, f);

@@ -61,8 +61,13 @@ typedef struct {
     double *Z;    /* [(n-1) x 4] */
 } ml_neuron_result;
 
-/* The defaults of every option (README.md "embed"): the one place they live. */
-ml_embed_opts ml_embed_opts_default(void);
+/* The defaults of every option (README.md "embed"): the one place they
+ * live. Inline, so that the config loader (which sets sae's embed keys
+ * over them) needs no more of the embed subsystem than this header. */
+static inline ml_embed_opts ml_embed_opts_default(void) {
+    return (ml_embed_opts){.act_frac = 0.75, .max_examples = 100, .threshold = 0.5, .pre_mlp = 0, .samples = 4096,
+                           .seed = 0, .seed_set = 0, .feat_frac = 0.1, .similar = ML_SIMILAR_K, .probe = PROBE_TRAINING};
+}
 
 /* Exits 2 naming the file and the tensor or key at fault. */
 void ml_layer_load(ml_layer *L, const char *path, const ml_embed_opts *o);
