@@ -48,7 +48,6 @@ extern "C" {
 #include "monolab/common.h"
 #include "monolab/cuda_launch.h"
 #include "monolab/elementwise.h"
-#include "monolab/train.h"
 }
 
 struct kernel_variants {

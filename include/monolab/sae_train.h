@@ -2,7 +2,7 @@
 #ifndef MONOLAB_SAE_TRAIN_H
 #define MONOLAB_SAE_TRAIN_H
 #include "monolab/embed_layer.h"
-#include "monolab/mlp.h"
+#include "monolab/sae_mlp.h"
 #include "monolab/sae.h"
 #include <stdio.h>
 

@@ -1,7 +1,7 @@
 /* IDX reader (the MNIST file format: a big-endian header with magic
  * 0x0000 <type> <ndim>, ndim big-endian uint32 sizes, then the bytes).
  * zlib's gzread reads plain files unchanged, so one path serves both. */
-#include "monolab/idx.h"
+#include "monolab/sae_idx.h"
 #include "monolab/common.h"
 #include <stdio.h>
 #include <stdlib.h>
