@@ -48,7 +48,7 @@ int ml_analyze_main(int argc, char **argv) {
     }
     if (!o.ckpt) ml_cli_usage_die("analyze", "missing CKPT", NULL);
     if (!(o.on_frac > 0)) ml_cli_usage_die("analyze", "--on-frac must be in (0, 1], got 0", NULL);
-    char outbuf[4200];
+    char outbuf[ML_PATH_MAX];
     if (!o.out) {
         const char *slash = strrchr(o.ckpt, '/');
         snprintf(outbuf, sizeof outbuf, "%.*sanalysis.json", slash ? (int)(slash - o.ckpt + 1) : 0, o.ckpt);

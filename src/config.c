@@ -214,7 +214,7 @@ void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **o
 }
 
 void ml_config_check_pin(const ml_sweep_config *cfg, const char *dir, const char *advice) {
-    char path[4200];
+    char path[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/config.yaml", dir);
     char *old = ml_read_file(path, NULL);
     int differs = old && strcmp(old, cfg->resolved_yaml);
@@ -223,7 +223,7 @@ void ml_config_check_pin(const ml_sweep_config *cfg, const char *dir, const char
 }
 
 void ml_config_pin(const ml_sweep_config *cfg, const char *dir) {
-    char path[4200];
+    char path[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/config.yaml", dir);
     ml_atomic_file f; /* the exact text: ml_config_check_pin compares it byte for byte */
     ml_atomic_open(&f, path);

@@ -35,7 +35,7 @@ static double num_arg(const char *flag, const char *v, double lo, double hi) {
 
 static void write_outputs(const char *outdir, const ml_layer *L, const ml_selection *sel, const ml_neuron_result *res,
                           const ml_embed_opts *o) {
-    char path[4200];
+    char path[ML_PATH_MAX];
     ml_atomic_file f;
     snprintf(path, sizeof path, "%s/neurons.csv", outdir);
     ml_atomic_open(&f, path);
@@ -138,7 +138,7 @@ int ml_embed_main(int argc, char **argv) {
         }
     }
     if (!input) ml_cli_usage_die("embed", "missing INPUT", NULL);
-    char defdir[1024];
+    char defdir[ML_DIR_MAX];
     if (!outdir) {
         ml_default_outdir(defdir, sizeof defdir, run_prefix(input), input);
         outdir = defdir;

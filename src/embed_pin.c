@@ -82,7 +82,7 @@ static void first_difference(const char *a, const char *b, char *line, size_t n)
 }
 
 void ml_embed_pin_check(const char *outdir, const char *input, const ml_embed_opts *o) {
-    char path[4200], now[PATH_MAX + 512];
+    char path[ML_PATH_MAX], now[PATH_MAX + 512];
     settings_text(now, sizeof now, input, o);
     snprintf(path, sizeof path, "%s/embed_settings.txt", outdir);
     char *old = ml_read_file(path, NULL);
@@ -104,7 +104,7 @@ void ml_embed_pin_check(const char *outdir, const char *input, const ml_embed_op
 }
 
 void ml_embed_pin_write(const char *outdir, const char *input, const ml_embed_opts *o) {
-    char path[4200], now[PATH_MAX + 512];
+    char path[ML_PATH_MAX], now[PATH_MAX + 512];
     settings_text(now, sizeof now, input, o);
     ml_mkdirs(outdir);
     snprintf(path, sizeof path, "%s/embed_settings.txt", outdir);

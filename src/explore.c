@@ -80,7 +80,7 @@ int ml_explore_main(int argc, char **argv) {
     }
     if (!nd) ml_cli_usage_die("explore", "missing OUTDIR", NULL);
     if ((input || vocab) && nd > 1) ml_cli_usage_die("explore", "--input and --vocab apply to one OUTDIR, got", dirs[1]);
-    char defsite[4200];
+    char defsite[ML_PATH_MAX];
     if (!site) {
         snprintf(defsite, sizeof defsite, "%s/site", dirs[0]);
         site = defsite;

@@ -27,7 +27,7 @@ static void *st_raw(const ml_st_file *f, const char *name, ml_st_dtype dt, int n
 }
 
 static ml_csv read_csv(const char *dir, const char *name, const char *const *cols, int *idx, int ncols) {
-    char path[4200];
+    char path[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     ml_csv t;
     if (ml_csv_read(&t, path))
@@ -95,7 +95,7 @@ void ml_embed_out_load(ml_embed_out *e, const char *dir) {
     for (int j = 0; j < n; j++) e->cl_first[j + 1] += e->cl_first[j];
     ml_csv_free(&c);
 
-    char path[4200];
+    char path[ML_PATH_MAX];
     ml_st_file f;
     snprintf(path, sizeof path, "%s/similar.safetensors", dir);
     ml_st_open(&f, path);
@@ -160,7 +160,7 @@ static void load_tokens(ml_explore_src *s, const char *input, const char *vocab)
     const char *base = end;
     while (base > m && base[-1] != '/') base--;
     snprintf(s->name, sizeof s->name, "%.*s layer %s", (int)(end - base), base, layer ? layer : "?");
-    char path[8300];
+    char path[ML_PATH_MAX2];
     if (!vocab && vmeta && t) { /* the exporter's side file, beside the activation file */
         const char *slash = strrchr(input, '/');
         snprintf(path, sizeof path, "%.*s%s", slash ? (int)(slash - input + 1) : 0, input, vmeta);

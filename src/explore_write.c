@@ -192,7 +192,7 @@ static void index_json(ml_sbuf *b, int layer, const ml_embed_out *e, const ml_ex
 }
 
 void ml_explore_write_layer(const char *site, int layer, const ml_embed_out *e, const ml_explore_src *s) {
-    char dir[4200], path[4300];
+    char dir[ML_PATH_MAX], path[ML_PATH_MAX2];
     snprintf(dir, sizeof dir, "%s/data/L%d/n", site, layer);
     ml_mkdirs(dir);
     ml_sbuf b = {0};
@@ -204,7 +204,7 @@ void ml_explore_write_layer(const char *site, int layer, const ml_embed_out *e, 
 #pragma omp parallel
     {
         ml_sbuf nb = {0};
-        char p[4300];
+        char p[ML_PATH_MAX2];
 #pragma omp for schedule(dynamic, 64)
         for (int j = 0; j < e->n; j++) {
             nb.n = 0;

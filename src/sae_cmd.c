@@ -27,7 +27,7 @@ static void mlp_key(const ml_sae_config *c, int d_in, char *buf, size_t n) {
 
 /* The base MLP: loaded when its checkpoint exists, else trained and saved. */
 static void get_mlp(ml_mlp *m, const ml_sae_config *c, const ml_digits *train, const char *outdir) {
-    char path[2200], want[1400];
+    char path[ML_PATH_MAX], want[1400];
     if (c->mlp_checkpoint[0]) snprintf(path, sizeof path, "%s", c->mlp_checkpoint);
     else snprintf(path, sizeof path, "%s/mlp.safetensors", outdir);
     mlp_key(c, train->dim, want, sizeof want);
@@ -56,7 +56,7 @@ static void write_checkpoint(const char *outdir, const char *id, const ml_sae_co
                              double l1, double ln, uint64_t seed) {
     const int n = c->latents;
     const ml_sae_layout lay = ml_sae_layout_of(d, n);
-    char dir[2200], path[2300];
+    char dir[ML_PATH_MAX], path[ML_PATH_MAX2];
     snprintf(dir, sizeof dir, "%s/saes/%s", outdir, id);
     ml_mkdirs(dir);
     ml_st_tensor t[4] = {{"W_enc", ML_ST_F32, 2, {d, n}, P + lay.W_enc},
@@ -117,7 +117,7 @@ int ml_sae_main(int argc, char **argv) {
     ml_sae_config c;
     ml_sae_config_load(&c, cfg_path, n_over, over);
     free(over);
-    char defdir[1100];
+    char defdir[ML_DIR_MAX];
     if (!outdir) {
         ml_default_outdir(defdir, sizeof defdir, "", cfg_path);
         outdir = defdir;
@@ -130,7 +130,7 @@ int ml_sae_main(int argc, char **argv) {
     ml_mkdirs(outdir);
     ml_mlp mlp;
     get_mlp(&mlp, &c, &train, outdir); /* the last check that can fail: nothing is written before it */
-    char path[2200];
+    char path[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/config.yaml", outdir);
     ml_atomic_file af;
     ml_atomic_open(&af, path);

@@ -317,7 +317,7 @@ int ml_slurm_main(int argc, char **argv) {
     if (!o.config_path) ml_cli_usage_die("slurm", "missing CONFIG.yaml", NULL);
     if (!o.shards) ml_die("slurm: --shards N is required (the number of array tasks)");
     o.overrides = over;
-    char defdir[1024];
+    char defdir[ML_DIR_MAX];
     if (!o.outdir) {
         ml_default_outdir(defdir, sizeof defdir, "", o.config_path);
         o.outdir = defdir;

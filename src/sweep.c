@@ -175,11 +175,11 @@ static void sweep_run(sweep_opts *o) {
         ml_config_free(&cfg);
         return;
     }
-    char path[4200];
+    char path[ML_PATH_MAX];
     ml_mkdirs(o->outdir);
     ml_outdir_lock(o->outdir); /* before reading or writing anything in it */
     ml_config_check_pin(&cfg, o->outdir, "resume with the same config and overrides, or pick another -o");
-    char csv[4200];
+    char csv[ML_PATH_MAX];
     snprintf(csv, sizeof csv, "%s/runs.csv", o->outdir);
     if (!o->resume && ml_file_exists(csv))
         ml_die("%s already exists; pass --resume to continue that sweep or choose another -o", csv);
@@ -296,13 +296,13 @@ int ml_sweep_main(int argc, char **argv) {
     o.overrides = over;
     o.device = device;
     o.side_by_side = side_by_side_env(); /* a bad value exits 2 here, before anything is written */
-    char defdir[1024];
+    char defdir[ML_DIR_MAX];
     if (!outdir) {
         ml_default_outdir(defdir, sizeof defdir, "", o.config_path);
         outdir = defdir;
     }
     o.outdir = o.root = outdir;
-    char sharddir[4200];
+    char sharddir[ML_PATH_MAX];
     if (o.shard.count) {
         ml_shard_dir(sharddir, sizeof sharddir, outdir, o.shard.index);
         o.outdir = sharddir;

@@ -14,6 +14,9 @@
 /* A path built from one of those and another name (a file in a folder
  * that is itself a path built at run time). */
 #define ML_PATH_MAX2 (ML_PATH_MAX + 256)
+/* A folder name the program makes up itself (runs/<stem>): short enough
+ * that any file joined to it fits in ML_PATH_MAX. */
+#define ML_DIR_MAX 1024
 
 /* C11 _Noreturn, spelled so the CUDA (C++) sources can include this too. */
 #ifdef __cplusplus
