@@ -83,8 +83,7 @@ static void load_activations(ml_layer *L, const ml_st_file *f) {
             ml_die("%s: tensor 'doc_index' must have shape [%d] like pre_mlp's rows", path, L->T);
         L->doc = ml_malloc(sizeof(int64_t) * L->T);
         for (int t = 0; t < L->T; t++) {
-            if (di->dtype == ML_ST_I64) memcpy(&L->doc[t], f->data + di->offset + 8 * (size_t)t, 8);
-            else { int32_t x; memcpy(&x, f->data + di->offset + 4 * (size_t)t, 4); L->doc[t] = x; }
+            L->doc[t] = ml_st_int_at(f, di, (size_t)t);
             if (t && L->doc[t] < L->doc[t - 1])
                 ml_die("%s: tensor 'doc_index' must be non-decreasing (row %d goes back to document %lld)", path, t,
                        (long long)L->doc[t]);

@@ -147,11 +147,8 @@ static void load_tokens(ml_explore_src *s, const char *input, const char *vocab)
     const ml_st_entry *t = ml_st_find(&f, "token_ids");
     if (t) {
         s->tokens = ml_malloc(sizeof(int64_t) * (size_t)s->L.T);
-        for (int r = 0; r < s->L.T; r++) {
-            if (t->dtype == ML_ST_I64) memcpy(&s->tokens[r], f.data + t->offset + 8 * (size_t)r, 8);
-            else if (t->dtype == ML_ST_I32) { int32_t v; memcpy(&v, f.data + t->offset + 4 * (size_t)r, 4); s->tokens[r] = v; }
-            else ml_die("%s: tensor 'token_ids' must be I64 or I32", input);
-        }
+        if (t->dtype != ML_ST_I64 && t->dtype != ML_ST_I32) ml_die("%s: tensor 'token_ids' must be I64 or I32", input);
+        for (int r = 0; r < s->L.T; r++) s->tokens[r] = ml_st_int_at(&f, t, (size_t)r);
     }
     const char *model = ml_st_meta(&f, "model"), *layer = ml_st_meta(&f, "layer"), *vmeta = ml_st_meta(&f, "vocab");
     /* a local model directory is named by its last component, a hub name as it is */
