@@ -39,6 +39,7 @@
 //         GEMM's epilogue (DRELU), which lt_epilogue.cuh explains is not
 //         sound here.
 #include "cuda_check.h"
+#include "embed_cuda.cuh"
 #include "lt_epilogue.cuh"
 #include "train_kernels.cuh"
 #include <cstring>
@@ -47,7 +48,6 @@ extern "C" {
 #include "monolab/common.h"
 #include "monolab/cuda_launch.h"
 #include "monolab/elementwise.h"
-#include "monolab/train.h"
 }
 
 struct kernel_variants {

@@ -6,12 +6,12 @@
 // the distances, HAC, cut and metrics, with both condensed distance vectors
 // in shared memory (the HAC bodies are hac.h, shared with the CPU).
 #include "cuda_check.h"
+#include "embed_cuda.cuh"
 #include <algorithm>
 #include <cstring>
 #include <vector>
 extern "C" {
 #include "monolab/common.h"
-#include "monolab/embed.h"
 #include "monolab/embed_scan.h"
 #include "monolab/hac.h"
 }

@@ -31,25 +31,24 @@ static const char USAGE[] =
     "inputs, and the linear map of the always-on ones (active on >= --on-frac of\n"
     "inputs). Prints a table; writes analysis.json beside CKPT (or -o).\n";
 
+enum { OPT_OUT, OPT_SAMPLES, OPT_ON_FRAC };
+static const ml_cli_opt OPTS[] = {
+    [OPT_OUT] = {"--out", "-o", 1}, [OPT_SAMPLES] = {"--samples", NULL, 1}, [OPT_ON_FRAC] = {"--on-frac", NULL, 1}, {NULL}};
+
 int ml_analyze_main(int argc, char **argv) {
     opts o = {NULL, NULL, 8192, 0.99, 1e-4};
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("%s", USAGE);
-            return 0;
-        }
-        if (a[0] == '-' && i + 1 >= argc) ml_cli_usage_die("analyze", "missing value after", a);
-        if (!strcmp(a, "-o")) o.out = argv[++i];
-        else if (!strcmp(a, "--samples")) o.samples = (int)ml_cli_number("analyze", a, argv[++i], 1, 1e8);
-        else if (!strcmp(a, "--on-frac")) o.on_frac = ml_cli_number("analyze", a, argv[++i], 0, 1);
-        else if (a[0] == '-') ml_cli_usage_die("analyze", "unknown option", a);
-        else if (!o.ckpt) o.ckpt = a;
-        else ml_cli_usage_die("analyze", "one checkpoint at a time, got another:", a);
+    ml_cli cl = {"analyze", USAGE, OPTS, argc, argv, 0};
+    char *v;
+    for (int k; (k = ml_cli_next(&cl, &v)) != ML_CLI_END;) {
+        if (k == OPT_OUT) o.out = v;
+        else if (k == OPT_SAMPLES) o.samples = (int)ml_cli_number("analyze", "--samples", v, 1, 1e8);
+        else if (k == OPT_ON_FRAC) o.on_frac = ml_cli_number("analyze", "--on-frac", v, 0, 1);
+        else if (!o.ckpt) o.ckpt = v;
+        else ml_cli_usage_die("analyze", "one checkpoint at a time, got another:", v);
     }
     if (!o.ckpt) ml_cli_usage_die("analyze", "missing CKPT", NULL);
     if (!(o.on_frac > 0)) ml_cli_usage_die("analyze", "--on-frac must be in (0, 1], got 0", NULL);
-    char outbuf[4200];
+    char outbuf[ML_PATH_MAX];
     if (!o.out) {
         const char *slash = strrchr(o.ckpt, '/');
         snprintf(outbuf, sizeof outbuf, "%.*sanalysis.json", slash ? (int)(slash - o.ckpt + 1) : 0, o.ckpt);

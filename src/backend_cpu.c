@@ -10,6 +10,7 @@
 #include "monolab/backend.h"
 #include "monolab/common.h"
 #include "monolab/elementwise.h"
+#include "monolab/embed_cpu.h"
 #include "monolab/threads.h"
 #include <cblas.h>
 #include <math.h>

@@ -106,7 +106,7 @@ static int run_metadata(const ml_run *r, long done, char store[][64], const char
 
 void ml_checkpoint_write(const char *outdir, const ml_group *g, int gi, long done, const float *p) {
     const ml_run *r = g->runs[gi];
-    char dir[4096], path[4200];
+    char dir[4096], path[ML_PATH_MAX];
     snprintf(dir, sizeof dir, "%s/ckpt/%s", outdir, r->id);
     ml_mkdirs(dir);
     snprintf(path, sizeof path, "%s/step_%06ld.safetensors", dir, done);

@@ -5,6 +5,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+int ml_cli_next(ml_cli *c, char **val) {
+    *val = NULL;
+    if (c->i >= c->argc) return ML_CLI_END;
+    char *a = c->argv[c->i++];
+    if (a[0] != '-' || !a[1]) { /* "-" alone is a path (stdin), as elsewhere */
+        *val = a;
+        return ML_CLI_ARG;
+    }
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        printf("%s", c->usage);
+        exit(0);
+    }
+    size_t len = strcspn(a, "=");
+    for (int k = 0; c->opts[k].name; k++) {
+        const ml_cli_opt *o = &c->opts[k];
+        int is_long = strlen(o->name) == len && !strncmp(a, o->name, len);
+        int is_alias = o->alias && !strcmp(a, o->alias);
+        if (!is_long && !is_alias) continue;
+        if (is_long && a[len] == '=') {
+            if (!o->takes_value) ml_cli_usage_die(c->cmd, "this option takes no value:", a);
+            *val = a + len + 1;
+        } else if (o->takes_value) {
+            if (c->i >= c->argc) ml_cli_usage_die(c->cmd, "missing value after", a);
+            *val = c->argv[c->i++];
+        }
+        return k;
+    }
+    ml_die("%s: unknown option '%s' (see monolab %s --help)", c->cmd, a, c->cmd);
+}
+
 void ml_default_outdir(char *buf, size_t n, const char *prefix, const char *input) {
     const char *s = strrchr(input, '/');
     s = s ? s + 1 : input;

@@ -6,11 +6,9 @@
  * each other in runs.csv. */
 #include "monolab/config.h"
 #include "monolab/common.h"
+#include "monolab/config_schema.h"
 #include "monolab/fsutil.h"
-#include "monolab/yaml_tree.h"
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
+#include "monolab/strbuf.h"
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +45,6 @@ const ml_run_field ML_RUN_FIELDS[ML_N_RUN_FIELDS] = {
 };
 #define NFIELDS ML_N_RUN_FIELDS
 #define SCHEMA ML_RUN_FIELDS
-typedef ml_run_field field;
-static const char *const SECTIONS[] = {"model", "data", "train", "eval", NULL};
 
 int ml_run_out_dim(const ml_run *r) { return r->task == TASK_REPROJECTOR ? r->m : r->N; }
 
@@ -65,417 +61,160 @@ void ml_run_field_format(const ml_run *r, const ml_run_field *f, char *buf, size
     }
 }
 
-/* Where a node came from, for messages: "file:line", or the command line
- * (line 0) for values that came from key=value overrides. */
-static const char *where(const char *file, int line) {
-    static char buf[1024];
-    if (line > 0) snprintf(buf, sizeof buf, "%s:%d", file, line);
-    else snprintf(buf, sizeof buf, "command-line override");
-    return buf;
-}
-
-static const field *find_field(const char *path) {
-    for (int i = 0; i < NFIELDS; i++)
-        if (SCHEMA[i].path && !strcmp(SCHEMA[i].path, path)) return &SCHEMA[i];
-    return NULL;
-}
+typedef ml_run_field field;
 
 /* Top-level keys that are not grid fields. max_runs is a safety limit, not
  * part of the experiment: it is left out of the resolved config, so raising
  * it never blocks a --resume. */
-static int is_meta_key(const char *name) {
-    return !strcmp(name, "name") || !strcmp(name, "seeds") || !strcmp(name, "max_runs");
-}
+static const char *const EXTRA_KEYS[] = {"name", "seeds", "max_runs", NULL};
 #define DEFAULT_MAX_RUNS 1000000L
 
-static int is_section(const char *name) {
-    for (int i = 0; SECTIONS[i]; i++)
-        if (!strcmp(SECTIONS[i], name)) return 1;
-    return 0;
-}
+/* The config keys of the run-field table, as the loader's schema: every
+ * grid field may be a list (a grid axis). key_field[i] is keys[i]'s row
+ * of ML_RUN_FIELDS. */
+static ml_config_key keys[NFIELDS];
+static int key_field[NFIELDS];
+static ml_config_schema schema = {keys, 0, EXTRA_KEYS};
 
-/* "0.25", "1e-3" or "1/64". Returns 0 on success. */
-static int parse_number(const char *s, double *out) {
-    char *end;
-    errno = 0;
-    double a = strtod(s, &end);
-    if (end == s || errno) return -1;
-    if (*end == '/') {
-        const char *q = end + 1;
-        double b = strtod(q, &end);
-        if (end == q || b == 0) return -1;
-        a /= b;
-    }
-    while (isspace((unsigned char)*end)) end++;
-    if (*end) return -1;
-    *out = a;
-    return 0;
-}
-
-static int parse_int(const char *s, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || errno || *end) return -1;
-    *out = v;
-    return 0;
-}
-
-static void known_keys(char *buf, size_t n, const char *section) {
-    buf[0] = 0;
-    size_t sl = section ? strlen(section) : 0;
-    for (int i = 0; i < NFIELDS; i++) {
-        const char *p = SCHEMA[i].path;
-        if (!p) continue;
-        const char *dot = strchr(p, '.');
-        const char *leaf = NULL;
-        if (section && dot && (size_t)(dot - p) == sl && !strncmp(p, section, sl)) leaf = dot + 1;
-        if (!section && !dot) leaf = p;
-        if (leaf) {
-            strncat(buf, buf[0] ? ", " : "", n - strlen(buf) - 1);
-            strncat(buf, leaf, n - strlen(buf) - 1);
-        }
-    }
-    if (!section) strncat(buf, ", name, seeds, max_runs, model, data, train, eval", n - strlen(buf) - 1);
-}
-
-/* Check one scalar against its field and write it into run (if non-NULL). */
-static void apply_scalar(const field *f, const ynode *v, const char *file, ml_run *run) {
-    if (v->kind != YN_SCALAR)
-        ml_die("%s: '%s' must be a single value or a flat list", where(file, v->line), f->path);
-    const char *s = v->text;
-    char *base = (char *)run;
-    switch (f->kind) {
-    case RF_ENUM: {
-        int i = ml_enum_parse(f->names, s);
-        if (i >= 0) {
-            if (run) *(int *)(base + f->off) = i;
-            return;
-        }
-        char opts[256];
-        ml_enum_list(f->names, " | ", opts, sizeof opts);
-        ml_die("%s: '%s' must be one of %s, got '%s'", where(file, v->line), f->path, opts, s);
-    }
-    case RF_BATCH:
-        if (!strcmp(s, "auto")) {
-            if (run) *(int *)(base + f->off) = -1; /* resolved once k is known */
-            return;
-        }
-        /* fall through */
-    case RF_INT:
-    case RF_LONG: {
-        long x;
-        if (v->quoted || parse_int(s, &x))
-            ml_die("%s: '%s' must be an integer%s, got '%s'", where(file, v->line), f->path,
-                   f->kind == RF_BATCH ? " or \"auto\"" : "", s);
-        if (x < f->lo || x > f->hi)
-            ml_die("%s: '%s' must be in [%.0f, %.0f], got %ld", where(file, v->line), f->path, f->lo, f->hi, x);
-        if (!run) return;
-        if (f->kind == RF_LONG) *(long *)(base + f->off) = x;
-        else *(int *)(base + f->off) = (int)x;
-        return;
-    }
-    case RF_DOUBLE: {
-        double x;
-        if (v->quoted || parse_number(s, &x) || !isfinite(x))
-            ml_die("%s: '%s' must be a finite number, got '%s'", where(file, v->line), f->path, s);
-        if ((f->lo_open ? x <= f->lo : x < f->lo) || x > f->hi) {
-            if (f->hi >= BIG) ml_die("%s: '%s' must be >= %g, got %g", where(file, v->line), f->path, f->lo, x);
-            ml_die("%s: '%s' must be in %s%g, %g], got %g", where(file, v->line), f->path,
-                   f->lo_open ? "(" : "[", f->lo, f->hi, x);
-        }
-        if (run) *(double *)(base + f->off) = x;
-        return;
-    }
-    case RF_SEED:
-    case RF_OUT: break; /* not config keys */
-    }
-}
-
-static void validate_tree(const ynode *root, const char *file) {
-    if (root->kind != YN_MAP) ml_die("%s: a config must be a mapping of keys", where(file, root->line));
-    char known[1024];
-    for (int i = 0; i < root->n; i++) {
-        const char *key = root->keys[i];
-        const ynode *v = root->items[i];
-        if (is_meta_key(key)) continue;
-        if (is_section(key)) {
-            if (v->kind != YN_MAP) ml_die("%s: '%s' must be a mapping", where(file, root->key_lines[i]), key);
-            for (int j = 0; j < v->n; j++) {
-                char path[256];
-                snprintf(path, sizeof path, "%s.%s", key, v->keys[j]);
-                if (!find_field(path)) {
-                    known_keys(known, sizeof known, key);
-                    ml_die("%s: unknown key '%s' (known in %s: %s)", where(file, v->key_lines[j]), path, key, known);
-                }
-            }
-            continue;
-        }
-        if (!find_field(key)) {
-            known_keys(known, sizeof known, NULL);
-            ml_die("%s: unknown key '%s' (known: %s)", where(file, root->key_lines[i]), key, known);
-        }
-    }
+static void build_schema(void) {
+    if (schema.n_keys) return;
+    static const ml_key_type TYPE[] = {[RF_INT] = ML_KEY_INT, [RF_LONG] = ML_KEY_LONG, [RF_DOUBLE] = ML_KEY_DOUBLE,
+                                       [RF_ENUM] = ML_KEY_ENUM, [RF_BATCH] = ML_KEY_INT_OR_AUTO};
     for (int i = 0; i < NFIELDS; i++) {
         const field *f = &SCHEMA[i];
-        if (!f->path) continue;
-        const ynode *v = root;
-        char tmp[256];
-        snprintf(tmp, sizeof tmp, "%s", f->path);
-        for (char *tok = strtok(tmp, "."); tok && v; tok = strtok(NULL, ".")) v = yn_map_get(v, tok);
-        if (!v) continue;
-        if (v->kind == YN_SEQ) {
-            if (v->n == 0) ml_die("%s: '%s' is an empty list", where(file, v->line), f->path);
-            for (int j = 0; j < v->n; j++) apply_scalar(f, v->items[j], file, NULL);
-        } else {
-            apply_scalar(f, v, file, NULL);
-        }
+        if (!f->path) continue; /* seed, out: not config keys */
+        key_field[schema.n_keys] = i;
+        keys[schema.n_keys++] = (ml_config_key){f->path, TYPE[f->kind], f->off, 0, f->names, f->def,
+                                                f->lo, f->hi, f->lo_open, 1 << 30};
     }
 }
 
-/* "model.k=[64,128]" -> tree edit. The value is parsed as YAML so lists work. */
-static void apply_override(ynode *root, const char *text) {
-    const char *eq = strchr(text, '=');
-    if (!eq || eq == text) ml_die("override '%s' must look like key=value (e.g. train.lr=0.01)", text);
-    char key[256];
-    size_t kl = (size_t)(eq - text);
-    if (kl >= sizeof key) ml_die("override '%s': key too long", text);
-    memcpy(key, text, kl);
-    key[kl] = 0;
-    char origin_s[512];
-    snprintf(origin_s, sizeof origin_s, "override '%s'", text);
-    ynode *val = yn_parse_string(eq + 1, origin_s);
-    if (!val) ml_die("override '%s' has an empty value", text);
-    /* Mark as coming from the command line so messages say so. */
-    val->line = 0;
-    for (int i = 0; i < val->n; i++) val->items[i]->line = 0;
-    if (val->kind == YN_MAP && val->n == 0) ml_die("override '%s' has an empty value", text);
-    if (!is_meta_key(key) && !find_field(key)) {
-        char known[1024];
-        char sec[256];
-        const char *dot = strchr(key, '.');
-        snprintf(sec, sizeof sec, "%.*s", dot ? (int)(dot - key) : 0, key);
-        known_keys(known, sizeof known, dot && is_section(sec) ? sec : NULL);
-        ml_die("override '%s': unknown key '%s' (known: %s)", text, key, known);
-    }
-    ynode *node = root;
-    char tmp[256];
-    snprintf(tmp, sizeof tmp, "%s", key);
-    char *save = NULL;
-    char *tok = strtok_r(tmp, ".", &save);
-    for (char *nexttok; (nexttok = strtok_r(NULL, ".", &save)); tok = nexttok) {
-        ynode *child = yn_map_get(node, tok);
-        if (child && child->kind != YN_MAP) /* found by the config fuzzer: "model: [1]" + model.k=3 */
-            ml_die("override '%s': '%s' is not a mapping in the config (line %d)", text, tok, child->line);
-        if (!child) {
-            child = yn_new_map(0);
-            yn_map_set(node, tok, child, 0);
-        }
-        node = child;
-    }
-    yn_map_set(node, tok, val, 0);
+static long max_runs_of(const ynode *root, const char *path) {
+    static const ml_config_key MAX_RUNS = {"max_runs", ML_KEY_LONG, 0, 0, NULL, NULL, 1, 2147483647.0, 0, 0};
+    long max_runs = DEFAULT_MAX_RUNS;
+    const ynode *mr = yn_map_get(root, "max_runs");
+    if (mr) ml_config_value(&MAX_RUNS, mr, path, &max_runs);
+    return max_runs;
 }
 
-/* Line of a field's node for cross-field messages (0 = default/override). */
-static int line_of(const ynode *const *vals, const char *path) {
-    for (int i = 0; i < NFIELDS; i++)
-        if (SCHEMA[i].path && !strcmp(SCHEMA[i].path, path)) return vals[i] ? vals[i]->line : 0;
-    return 0;
-}
-
-static const ynode *get_path(const ynode *root, const char *path) {
-    if (!path) return NULL;
-    char tmp[256];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    const ynode *v = root;
-    for (char *tok = strtok(tmp, "."); tok && v; tok = strtok(NULL, ".")) v = yn_map_get(v, tok);
-    return v;
-}
-
-/* Grow-able string for the resolved YAML. */
-typedef struct { char *s; size_t n, cap; } sbuf;
-static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#include <stdarg.h>
-static void sb_add(sbuf *b, const char *fmt, ...) {
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        size_t room = b->cap - b->n;
-        int w = vsnprintf(b->s ? b->s + b->n : NULL, room, fmt, ap);
-        va_end(ap);
-        if ((size_t)w < room) { b->n += (size_t)w; return; }
-        b->cap = (b->cap + (size_t)w + 1) * 2;
-        b->s = realloc(b->s, b->cap);
-        if (!b->s) ml_fatal("out of memory");
-    }
-}
-
-static void sb_value(sbuf *b, const ynode *v, const char *def) {
-    if (!v) { sb_add(b, "%s", def); return; }
-    if (v->kind == YN_SCALAR) { sb_add(b, "%s", v->text); return; }
-    sb_add(b, "[");
-    for (int i = 0; i < v->n; i++) sb_add(b, "%s%s", i ? ", " : "", v->items[i]->text);
-    sb_add(b, "]");
-}
-
-static void quote_into(sbuf *b, const char *s) {
-    sb_add(b, "\"");
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') sb_add(b, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) sb_add(b, " ");
-        else sb_add(b, "%c", *s);
-    }
-    sb_add(b, "\"");
-}
-
-static char *basename_noext(const char *path) {
-    const char *s = strrchr(path, '/');
+static char *name_of(const ynode *root, const char *path) {
+    const ynode *name = yn_map_get(root, "name");
+    if (name && name->kind != YN_SCALAR) ml_die("%s: 'name' must be a string", ml_config_where(path, name->line));
+    if (name) return ml_strdup(name->text);
+    const char *s = strrchr(path, '/'); /* the config file's name without its extension */
     s = s ? s + 1 : path;
-    char *r = ml_strdup(s);
-    char *dot = strrchr(r, '.');
+    char *r = ml_strdup(s), *dot = strrchr(r, '.');
     if (dot && dot != r) *dot = 0;
     return r;
 }
 
+/* Line of a key's node for cross-field messages (0: default or override). */
+static int line_of(const ynode *const *vals, const char *path) {
+    for (int i = 0; i < schema.n_keys; i++)
+        if (!strcmp(keys[i].path, path)) return vals[i] ? vals[i]->line : 0;
+    return 0;
+}
+
+/* Cross-field rules that no single key can check. */
+static void check_run(const ml_run *run, const ynode *const *vals, const char *path) {
+    if (run->m > run->N)
+        ml_die("%s: model.m (%d) must be <= model.N (%d): the embedder P has orthonormal columns in R^N",
+               ml_config_where(path, line_of(vals, "model.m")), run->m, run->N);
+    if (run->decay * run->lr >= 1.0)
+        ml_die("%s: train.decay * train.lr must be < 1 (bias decay multiplies b1 by 1 - decay*lr), got %g",
+               ml_config_where(path, line_of(vals, "train.decay")), run->decay * run->lr);
+}
+
+/* Run r of the grid: the cartesian product in schema order, seeds innermost. */
+static void expand_run(ml_run *run, long r, const ynode *const *vals, const int *counts, const uint64_t *seeds,
+                       long n_seeds, ynode *const *defaults, const char *path) {
+    long rem = r / n_seeds;
+    int idx[NFIELDS];
+    for (int i = schema.n_keys - 1; i >= 0; i--) {
+        idx[i] = (int)(rem % counts[i]);
+        rem /= counts[i];
+    }
+    for (int i = 0; i < schema.n_keys; i++) {
+        const ynode *v = vals[i] ? vals[i] : defaults[i];
+        if (v->kind == YN_SEQ) v = v->items[idx[i]];
+        ml_config_value(&keys[i], v, path, (char *)run + keys[i].off);
+    }
+    run->seed = seeds ? seeds[r % n_seeds] : (uint64_t)(r % n_seeds);
+    run->index = (int)r;
+    snprintf(run->id, sizeof run->id, "r%06ld", r);
+    if (run->batch == -1) { /* "auto": hold B*k at 2^23 (docs/science.md §1.8) */
+        int lg = 0;
+        while ((1L << lg) < run->k) lg++;
+        run->batch = lg >= 23 ? 1 : 1 << (23 - lg);
+    }
+    check_run(run, vals, path);
+}
+
+/* The canonical resolved config: every key, defaults filled in, each value
+ * as the config wrote it. */
+static char *resolved_yaml(const char *name, const uint64_t *seeds, long n_seeds, const ynode *const *vals) {
+    ml_sbuf b = {0};
+    ml_sb_printf(&b, "name: \"");
+    for (const char *s = name; *s; s++) {
+        if (*s == '"' || *s == '\\') ml_sb_printf(&b, "\\%c", *s);
+        else ml_sb_printf(&b, "%c", (unsigned char)*s < 0x20 ? ' ' : *s);
+    }
+    ml_sb_printf(&b, "\"\nseeds: [");
+    for (long i = 0; i < n_seeds; i++)
+        ml_sb_printf(&b, "%s%llu", i ? ", " : "", seeds ? (unsigned long long)seeds[i] : (unsigned long long)i);
+    ml_sb_printf(&b, "]\n");
+    for (int i = 0; i < schema.n_keys; i++) {
+        const char *p = keys[i].path, *dot = strchr(p, '.');
+        const char *prev = i ? keys[i - 1].path : "", *pdot = strchr(prev, '.');
+        int new_section = dot && !(pdot && pdot - prev == dot - p && !strncmp(prev, p, (size_t)(dot - p)));
+        if (new_section) ml_sb_printf(&b, "%.*s:\n", (int)(dot - p), p);
+        ml_sb_printf(&b, dot ? "  %s: " : "%s: ", dot ? dot + 1 : p);
+        const ynode *v = vals[i];
+        if (!v) ml_sb_printf(&b, "%s", keys[i].def);
+        else if (v->kind == YN_SCALAR) ml_sb_printf(&b, "%s", v->text);
+        else {
+            ml_sb_printf(&b, "[");
+            for (int j = 0; j < v->n; j++) ml_sb_printf(&b, "%s%s", j ? ", " : "", v->items[j]->text);
+            ml_sb_printf(&b, "]");
+        }
+        ml_sb_printf(&b, "\n");
+    }
+    return b.p;
+}
+
 void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **overrides) {
     memset(cfg, 0, sizeof *cfg);
-    ynode *root = yn_parse_file(path);
-    /* An empty file most likely means the wrong file: running the defaults
-     * (the paper-scale model) would be a costly surprise. `{}` says "all
-     * defaults" on purpose. */
-    if (!root) ml_die("%s: the config is empty (no keys, only blank lines or comments); write {} to mean all defaults",
-                      path);
-    if (root->kind != YN_MAP)
-        ml_die("%s:%d: a config must be a mapping of keys, got a %s", path, root->line,
-               root->kind == YN_SEQ ? "list" : "single value");
-    for (int i = 0; i < n_over; i++) apply_override(root, overrides[i]);
-    validate_tree(root, path);
-
-    long max_runs = DEFAULT_MAX_RUNS;
-    const ynode *mr = yn_map_get(root, "max_runs");
-    if (mr && (mr->kind != YN_SCALAR || mr->quoted || parse_int(mr->text, &max_runs) || max_runs < 1 ||
-               max_runs > 2147483647L))
-        ml_die("%s: 'max_runs' must be an integer in [1, 2147483647]", where(path, mr->line));
-
-    /* name */
-    const ynode *name = yn_map_get(root, "name");
-    if (name && name->kind != YN_SCALAR) ml_die("%s: 'name' must be a string", where(path, name->line));
-    cfg->name = name ? ml_strdup(name->text) : basename_noext(path);
-
-    /* seeds */
-    const ynode *sv = yn_map_get(root, "seeds");
-    long n_seeds = 1;
-    uint64_t *seeds = NULL; /* a count is expanded after the grid-size check */
-    if (!sv) {
-        seeds = ml_calloc(1, sizeof *seeds);
-    } else if (sv->kind == YN_SCALAR) {
-        if (sv->quoted || parse_int(sv->text, &n_seeds) || n_seeds < 1)
-            ml_die("%s: 'seeds' must be a count >= 1 or a list of seeds, got '%s'", where(path, sv->line), sv->text);
-    } else if (sv->kind == YN_SEQ && sv->n > 0) {
-        n_seeds = sv->n;
-        seeds = ml_calloc((size_t)n_seeds, sizeof *seeds);
-        for (int i = 0; i < sv->n; i++) {
-            long x;
-            const ynode *it = sv->items[i];
-            if (it->kind != YN_SCALAR || it->quoted || parse_int(it->text, &x) || x < 0)
-                ml_die("%s: 'seeds' entries must be integers >= 0", where(path, it->line));
-            seeds[i] = (uint64_t)x;
-        }
-    } else {
-        ml_die("%s: 'seeds' must be a count >= 1 or a non-empty list", where(path, sv->line));
-    }
-
-    /* axes */
+    build_schema();
     const ynode *vals[NFIELDS];
+    ynode *root = ml_config_read(&schema, path, n_over, overrides, vals);
+    long max_runs = max_runs_of(root, path);
+    cfg->name = name_of(root, path);
+    uint64_t *seeds;
+    long n_seeds = ml_config_seeds(root, path, 0, &seeds);
+
     int counts[NFIELDS];
-    double total_d = n_seeds; /* exact far beyond any limit; only for the message */
-    for (int i = 0; i < NFIELDS; i++) {
-        vals[i] = get_path(root, SCHEMA[i].path);
+    double total = n_seeds; /* exact far beyond any limit; only for the message */
+    for (int i = 0; i < schema.n_keys; i++) {
         counts[i] = vals[i] && vals[i]->kind == YN_SEQ ? vals[i]->n : 1;
-        total_d *= counts[i];
+        total *= counts[i];
     }
-    if (total_d > (double)max_runs)
+    if (total > (double)max_runs)
         ml_die("%s: the grid expands to %.0f runs, more than max_runs = %ld; if you mean it, raise the limit "
                "(max_runs: N in the config, or the override max_runs=N)",
-               path, total_d, max_runs);
-    long total = (long)total_d;
-    if (!seeds) {
-        seeds = ml_calloc((size_t)n_seeds, sizeof *seeds);
-        for (long i = 0; i < n_seeds; i++) seeds[i] = (uint64_t)i;
-    }
+               path, total, max_runs);
     cfg->n_runs = (int)total;
     cfg->runs = ml_calloc((size_t)total, sizeof(ml_run));
     ynode *defaults[NFIELDS];
-    for (int i = 0; i < NFIELDS; i++) defaults[i] = SCHEMA[i].path ? yn_parse_string(SCHEMA[i].def, "schema default") : NULL;
-    int idx[NFIELDS + 1];
-    memset(idx, 0, sizeof idx);
-    for (long r = 0; r < total; r++) {
-        ml_run *run = &cfg->runs[r];
-        long rem = r;
-        int si = (int)(rem % n_seeds);
-        rem /= n_seeds;
-        for (int i = NFIELDS - 1; i >= 0; i--) {
-            idx[i] = (int)(rem % counts[i]);
-            rem /= counts[i];
-        }
-        for (int i = 0; i < NFIELDS; i++) {
-            if (!SCHEMA[i].path) continue;
-            const ynode *v = vals[i] ? vals[i] : defaults[i];
-            if (v->kind == YN_SEQ) v = v->items[idx[i]];
-            apply_scalar(&SCHEMA[i], v, path, run);
-        }
-        run->seed = seeds[si];
-        run->index = (int)r;
-        snprintf(run->id, sizeof run->id, "r%06ld", r);
-        if (run->batch == -1) { /* "auto": hold B*k at 2^23 (docs/science.md §1.8) */
-            int lg = 0;
-            while ((1L << lg) < run->k) lg++;
-            run->batch = lg >= 23 ? 1 : 1 << (23 - lg);
-        }
-        /* Cross-field rules that no single key can check. */
-        if (run->m > run->N)
-            ml_die("%s: model.m (%d) must be <= model.N (%d): the embedder P has orthonormal columns in R^N",
-                   where(path, line_of(vals, "model.m")), run->m, run->N);
-        if (run->decay * run->lr >= 1.0)
-            ml_die("%s: train.decay * train.lr must be < 1 (bias decay multiplies b1 by 1 - decay*lr), got %g",
-                   where(path, line_of(vals, "train.decay")), run->decay * run->lr);
-    }
-    for (int i = 0; i < NFIELDS; i++) yn_free(defaults[i]);
-
-    /* Canonical resolved config: every key, defaults filled in. */
-    sbuf b = {0};
-    sb_add(&b, "name: ");
-    quote_into(&b, cfg->name);
-    sb_add(&b, "\nseeds: [");
-    for (int i = 0; i < n_seeds; i++) sb_add(&b, "%s%llu", i ? ", " : "", (unsigned long long)seeds[i]);
-    sb_add(&b, "]\n");
-    const char *cur_section = "";
-    for (int i = 0; i < NFIELDS; i++) {
-        const char *p = SCHEMA[i].path;
-        if (!p) continue;
-        const char *dot = strchr(p, '.');
-        if (dot) {
-            if (strncmp(cur_section, p, (size_t)(dot - p)) || strlen(cur_section) != (size_t)(dot - p)) {
-                static char sec[64];
-                snprintf(sec, sizeof sec, "%.*s", (int)(dot - p), p);
-                cur_section = sec;
-                sb_add(&b, "%s:\n", sec);
-            }
-            sb_add(&b, "  %s: ", dot + 1);
-        } else {
-            cur_section = "";
-            sb_add(&b, "%s: ", p);
-        }
-        sb_value(&b, vals[i], SCHEMA[i].def);
-        sb_add(&b, "\n");
-    }
-    cfg->resolved_yaml = b.s;
+    for (int i = 0; i < schema.n_keys; i++) defaults[i] = yn_parse_string(keys[i].def, "schema default");
+    for (long r = 0; r < cfg->n_runs; r++) expand_run(&cfg->runs[r], r, vals, counts, seeds, n_seeds, defaults, path);
+    for (int i = 0; i < schema.n_keys; i++) yn_free(defaults[i]);
+    cfg->resolved_yaml = resolved_yaml(cfg->name, seeds, n_seeds, vals);
     free(seeds);
     yn_free(root);
 }
 
 void ml_config_check_pin(const ml_sweep_config *cfg, const char *dir, const char *advice) {
-    char path[4200];
+    char path[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/config.yaml", dir);
     char *old = ml_read_file(path, NULL);
     int differs = old && strcmp(old, cfg->resolved_yaml);
@@ -484,7 +223,7 @@ void ml_config_check_pin(const ml_sweep_config *cfg, const char *dir, const char
 }
 
 void ml_config_pin(const ml_sweep_config *cfg, const char *dir) {
-    char path[4200];
+    char path[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/config.yaml", dir);
     ml_atomic_file f; /* the exact text: ml_config_check_pin compares it byte for byte */
     ml_atomic_open(&f, path);

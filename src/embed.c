@@ -4,7 +4,6 @@
 #include "monolab/backend.h"
 #include "monolab/common.h"
 #include "monolab/cli.h"
-#include "monolab/embed.h"
 #include "monolab/embed_layer.h"
 #include "monolab/embed_pin.h"
 #include "monolab/embed_similar.h"
@@ -36,7 +35,7 @@ static double num_arg(const char *flag, const char *v, double lo, double hi) {
 
 static void write_outputs(const char *outdir, const ml_layer *L, const ml_selection *sel, const ml_neuron_result *res,
                           const ml_embed_opts *o) {
-    char path[4200];
+    char path[ML_PATH_MAX];
     ml_atomic_file f;
     snprintf(path, sizeof path, "%s/neurons.csv", outdir);
     ml_atomic_open(&f, path);
@@ -95,42 +94,51 @@ static const char *run_prefix(const char *input) {
     return prefix;
 }
 
+enum { OPT_OUT, OPT_DEVICE, OPT_EMBEDDING, OPT_ACT_FRAC, OPT_MAX_EXAMPLES, OPT_THRESHOLD, OPT_SAMPLES, OPT_SEED,
+       OPT_FEATURE_FRAC, OPT_SIMILAR, OPT_PROBE };
+static const ml_cli_opt OPTS[] = {
+    [OPT_OUT] = {"--out", "-o", 1},        [OPT_DEVICE] = {"--device", NULL, 1},
+    [OPT_EMBEDDING] = {"--embedding", NULL, 1}, [OPT_ACT_FRAC] = {"--act-frac", NULL, 1},
+    [OPT_MAX_EXAMPLES] = {"--max-examples", NULL, 1}, [OPT_THRESHOLD] = {"--threshold", NULL, 1},
+    [OPT_SAMPLES] = {"--samples", NULL, 1}, [OPT_SEED] = {"--seed", NULL, 1},
+    [OPT_FEATURE_FRAC] = {"--feature-frac", NULL, 1}, [OPT_SIMILAR] = {"--similar", NULL, 1},
+    [OPT_PROBE] = {"--probe", NULL, 1},    {NULL}};
+
 int ml_embed_main(int argc, char **argv) {
-    ml_embed_opts o = {0.75, 100, 0.5, 0, 4096, 0, 0, 0.1, ML_SIMILAR_K, PROBE_TRAINING};
+    ml_embed_opts o = ml_embed_opts_default();
     const char *input = NULL, *outdir = NULL, *device = "auto";
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("%s", USAGE);
-            return 0;
-        }
-        if (a[0] == '-' && !v) ml_cli_usage_die("embed", "missing value after", a);
-        if (!strcmp(a, "-o")) outdir = argv[++i];
-        else if (!strcmp(a, "--device")) device = argv[++i];
-        else if (!strcmp(a, "--embedding")) {
-            i++;
+    ml_cli cl = {"embed", USAGE, OPTS, argc, argv, 0};
+    char *v;
+    for (int k; (k = ml_cli_next(&cl, &v)) != ML_CLI_END;) {
+        const char *flag = k >= 0 ? OPTS[k].name : NULL;
+        switch (k) {
+        case OPT_OUT: outdir = v; break;
+        case OPT_DEVICE: device = v; break;
+        case OPT_EMBEDDING:
             if (!strcmp(v, "neuron")) o.pre_mlp = 0;
             else if (!strcmp(v, "pre-mlp")) o.pre_mlp = 1;
             else ml_cli_usage_die("embed", "--embedding must be neuron or pre-mlp, got", v);
-        } else if (!strcmp(a, "--act-frac")) o.act_frac = num_arg(a, argv[++i], 0, 1);
-        else if (!strcmp(a, "--max-examples")) o.max_examples = (int)num_arg(a, argv[++i], 1, 4096);
-        else if (!strcmp(a, "--threshold")) o.threshold = num_arg(a, argv[++i], 0, 2);
-        else if (!strcmp(a, "--samples")) o.samples = (int)num_arg(a, argv[++i], 1, 1e8);
-        else if (!strcmp(a, "--seed")) { o.seed = (uint64_t)num_arg(a, argv[++i], 0, 1e18); o.seed_set = 1; }
-        else if (!strcmp(a, "--feature-frac")) o.feat_frac = num_arg(a, argv[++i], 0, 1);
-        else if (!strcmp(a, "--similar")) o.similar = (int)num_arg(a, argv[++i], 0, 1000);
-        else if (!strcmp(a, "--probe")) {
-            int p = ml_enum_parse(ML_PROBE_NAMES, argv[++i]);
+            break;
+        case OPT_ACT_FRAC: o.act_frac = num_arg(flag, v, 0, 1); break;
+        case OPT_MAX_EXAMPLES: o.max_examples = (int)num_arg(flag, v, 1, 4096); break;
+        case OPT_THRESHOLD: o.threshold = num_arg(flag, v, 0, 2); break;
+        case OPT_SAMPLES: o.samples = (int)num_arg(flag, v, 1, 1e8); break;
+        case OPT_SEED: o.seed = (uint64_t)num_arg(flag, v, 0, 1e18); o.seed_set = 1; break;
+        case OPT_FEATURE_FRAC: o.feat_frac = num_arg(flag, v, 0, 1); break;
+        case OPT_SIMILAR: o.similar = (int)num_arg(flag, v, 0, 1000); break;
+        case OPT_PROBE: {
+            int p = ml_enum_parse(ML_PROBE_NAMES, v);
             if (p < 0) ml_cli_usage_die("embed", "--probe must be training, single or pair, got", v);
             o.probe = (ml_probe)p;
+            break;
         }
-        else if (a[0] == '-') ml_cli_usage_die("embed", "unknown option", a);
-        else if (!input) input = a;
-        else ml_cli_usage_die("embed", "one INPUT at a time, got another:", a);
+        default:
+            if (input) ml_cli_usage_die("embed", "one INPUT at a time, got another:", v);
+            input = v;
+        }
     }
     if (!input) ml_cli_usage_die("embed", "missing INPUT", NULL);
-    char defdir[1024];
+    char defdir[ML_DIR_MAX];
     if (!outdir) {
         ml_default_outdir(defdir, sizeof defdir, run_prefix(input), input);
         outdir = defdir;

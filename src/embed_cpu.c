@@ -24,8 +24,7 @@
  * Gram matrix by ssyrk, condensed cosine distances, then the shared HAC,
  * cut and metric bodies of hac.h (the CUDA twin runs the same ones). */
 #include "monolab/common.h"
-#include "monolab/embed.h"
-#include "monolab/embed_layer.h"
+#include "monolab/embed_cpu.h"
 #include "monolab/embed_scan.h"
 #include "monolab/hac.h"
 #include <cblas.h>
@@ -132,18 +131,6 @@ static void select_examples(const ml_layer *L, const ml_embed_opts *o, ml_select
 
 /* Shared with the similar-clusters stage (src/embed_similar.c), which
  * re-embeds each cluster's central example. */
-void ml_embed_rows(const ml_layer *L, int pre_mlp, int j, const int64_t *rows, int n, float *E) {
-    const int d = L->d;
-    for (int a = 0; a < n; a++) {
-        const float *h = L->pre + (size_t)rows[a] * d;
-        float *e = E + (size_t)a * d;
-        if (pre_mlp)
-            for (int c = 0; c < d; c++) e[c] = h[c];
-        else
-            for (int c = 0; c < d; c++) e[c] = h[c] * L->W[(size_t)c * L->n + j];
-    }
-}
-
 static void embed_cluster(const ml_layer *L, const ml_embed_opts *o, const ml_selection *sel, ml_neuron_result *res) {
     const int d = L->d, cap = o->max_examples;
     const size_t nc = (size_t)cap * (cap - 1) / 2 + 1;

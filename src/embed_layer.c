@@ -26,6 +26,7 @@ static void load_toy(ml_layer *L, const ml_st_file *f, const ml_embed_opts *o) {
     L->act = r->act;
     uint64_t seed = o->seed_set ? o->seed : r->seed;
     L->N = N;
+    snprintf(L->run_id, sizeof L->run_id, "%s", r->id);
     L->toy_V = ml_malloc(sizeof(float) * (size_t)L->T * N); /* kept for the input-based truth */
     L->pre = ml_malloc(sizeof(float) * (size_t)L->T * m);
     ml_probe_inputs(&c, seed, o->probe, L->T, L->toy_V, L->pre); /* x = P v */
@@ -82,8 +83,7 @@ static void load_activations(ml_layer *L, const ml_st_file *f) {
             ml_die("%s: tensor 'doc_index' must have shape [%d] like pre_mlp's rows", path, L->T);
         L->doc = ml_malloc(sizeof(int64_t) * L->T);
         for (int t = 0; t < L->T; t++) {
-            if (di->dtype == ML_ST_I64) memcpy(&L->doc[t], f->data + di->offset + 8 * (size_t)t, 8);
-            else { int32_t x; memcpy(&x, f->data + di->offset + 4 * (size_t)t, 4); L->doc[t] = x; }
+            L->doc[t] = ml_st_int_at(f, di, (size_t)t);
             if (t && L->doc[t] < L->doc[t - 1])
                 ml_die("%s: tensor 'doc_index' must be non-decreasing (row %d goes back to document %lld)", path, t,
                        (long long)L->doc[t]);
@@ -133,4 +133,16 @@ float *ml_layer_w_columns(const ml_layer *L) {
             for (int c = c0; c < d && c < c0 + 64; c++)
                 for (int j = j0; j < n && j < j0 + 64; j++) Wt[(size_t)j * d + c] = W[(size_t)c * n + j];
     return Wt;
+}
+
+void ml_embed_rows(const ml_layer *L, int pre_mlp, int j, const int64_t *rows, int n, float *E) {
+    const int d = L->d;
+    for (int a = 0; a < n; a++) {
+        const float *h = L->pre + (size_t)rows[a] * d;
+        float *e = E + (size_t)a * d;
+        if (pre_mlp)
+            for (int c = 0; c < d; c++) e[c] = h[c];
+        else
+            for (int c = 0; c < d; c++) e[c] = h[c] * L->W[(size_t)c * L->n + j];
+    }
 }

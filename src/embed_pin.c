@@ -4,7 +4,6 @@
 #include "monolab/embed_pin.h"
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
-#include "monolab/toy_probe.h"
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,52 @@ static void settings_text(char *buf, size_t n, const char *input, const ml_embed
     free(abs);
 }
 
+/* The reader of settings_text's lines: explore rebuilds exactly the layer
+ * that embed worked on from them (the same probe inputs for a toy model). */
+void ml_embed_settings_read(const char *dir, char *input, size_t input_n, ml_embed_opts *o) {
+    char path[ML_PATH_MAX];
+    snprintf(path, sizeof path, "%s/embed_settings.txt", dir);
+    char *text = ml_read_file(path, NULL);
+    if (!text) ml_die("%s: missing (is %s a `monolab embed` output folder of this version?)", path, dir);
+    *o = ml_embed_opts_default();
+    input[0] = 0;
+    int line = 0;
+    unsigned seen = 0;
+    static const char *const KEYS[] = {"input", "embedding", "act_frac", "max_examples", "threshold", "samples",
+                                       "seed", "feature_frac", "similar", "probe"};
+    enum { NK = sizeof KEYS / sizeof *KEYS };
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        char *v = strchr(l, '=');
+        int k = 0;
+        if (v) *v++ = 0;
+        while (v && k < NK && strcmp(l, KEYS[k])) k++;
+        if (!v || k == NK) ml_die("%s:%d: not a setting of this version of embed: '%s'", path, line, l);
+        int bad = 0;
+        char *end = v + strlen(v); /* numbers move it to where they end */
+        switch (k) {
+        case 0: snprintf(input, input_n, "%s", v); bad = !*v || strlen(v) >= input_n; break;
+        case 1: o->pre_mlp = !strcmp(v, "pre-mlp"); bad = !o->pre_mlp && strcmp(v, "neuron"); break;
+        case 2: o->act_frac = strtod(v, &end); break;
+        case 3: o->max_examples = (int)strtol(v, &end, 10); break;
+        case 4: o->threshold = strtod(v, &end); break;
+        case 5: o->samples = (int)strtol(v, &end, 10); break;
+        case 6:
+            o->seed_set = strcmp(v, "model") != 0;
+            if (o->seed_set) o->seed = strtoull(v, &end, 10);
+            break;
+        case 7: o->feat_frac = strtod(v, &end); break;
+        case 8: o->similar = (int)strtol(v, &end, 10); break;
+        case 9: bad = (int)(o->probe = (ml_probe)ml_enum_parse(ML_PROBE_NAMES, v)) < 0; break;
+        }
+        if (bad || !*v || *end) ml_die("%s:%d: bad value '%s' for %s", path, line, v, KEYS[k]);
+        seen |= 1u << k;
+    }
+    free(text);
+    for (int k = 0; k < NK; k++)
+        if (!(seen & 1u << k)) ml_die("%s: setting '%s' is missing", path, KEYS[k]);
+}
+
 /* The first line of a that differs from b's, into line (empty if none). */
 static void first_difference(const char *a, const char *b, char *line, size_t n) {
     line[0] = 0;
@@ -37,7 +82,7 @@ static void first_difference(const char *a, const char *b, char *line, size_t n)
 }
 
 void ml_embed_pin_check(const char *outdir, const char *input, const ml_embed_opts *o) {
-    char path[4200], now[PATH_MAX + 512];
+    char path[ML_PATH_MAX], now[PATH_MAX + 512];
     settings_text(now, sizeof now, input, o);
     snprintf(path, sizeof path, "%s/embed_settings.txt", outdir);
     char *old = ml_read_file(path, NULL);
@@ -59,7 +104,7 @@ void ml_embed_pin_check(const char *outdir, const char *input, const ml_embed_op
 }
 
 void ml_embed_pin_write(const char *outdir, const char *input, const ml_embed_opts *o) {
-    char path[4200], now[PATH_MAX + 512];
+    char path[ML_PATH_MAX], now[PATH_MAX + 512];
     settings_text(now, sizeof now, input, o);
     ml_mkdirs(outdir);
     snprintf(path, sizeof path, "%s/embed_settings.txt", outdir);

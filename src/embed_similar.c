@@ -142,7 +142,7 @@ void ml_similar_topk(const float *E, int64_t C, int d, const int *group, int k, 
  * metadata: `monolab explore` finds the tokens or features from them. */
 static void clusters_write(const char *outdir, const ml_cluster_table *t, const ml_selection *sel, const char *input,
                            const char *samples, const char *seed) {
-    char path[4200];
+    char path[ML_PATH_MAX];
     ml_atomic_file f;
     snprintf(path, sizeof path, "%s/clusters.csv", outdir);
     ml_atomic_open(&f, path);

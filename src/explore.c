@@ -62,28 +62,25 @@ static void plain(char *s) {
         if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) *s = '_';
 }
 
+enum { OPT_OUT, OPT_INPUT, OPT_VOCAB };
+static const ml_cli_opt OPTS[] = {
+    [OPT_OUT] = {"--out", "-o", 1}, [OPT_INPUT] = {"--input", NULL, 1}, [OPT_VOCAB] = {"--vocab", NULL, 1}, {NULL}};
+
 int ml_explore_main(int argc, char **argv) {
     const char *site = NULL, *input = NULL, *vocab = NULL;
     const char **dirs = ml_calloc((size_t)argc + 1, sizeof(char *));
     int nd = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-o") || !strcmp(a, "--input") || !strcmp(a, "--vocab")) {
-            if (i + 1 >= argc) ml_cli_usage_die("explore", "missing value after", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "-o")) site = v;
-            else if (!strcmp(a, "--input")) input = v;
-            else vocab = v;
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("%s", USAGE);
-            free(dirs);
-            return 0;
-        } else if (a[0] == '-') ml_cli_usage_die("explore", "unknown option", a);
-        else dirs[nd++] = a;
+    ml_cli cl = {"explore", USAGE, OPTS, argc, argv, 0};
+    char *v;
+    for (int k; (k = ml_cli_next(&cl, &v)) != ML_CLI_END;) {
+        if (k == OPT_OUT) site = v;
+        else if (k == OPT_INPUT) input = v;
+        else if (k == OPT_VOCAB) vocab = v;
+        else dirs[nd++] = v;
     }
     if (!nd) ml_cli_usage_die("explore", "missing OUTDIR", NULL);
     if ((input || vocab) && nd > 1) ml_cli_usage_die("explore", "--input and --vocab apply to one OUTDIR, got", dirs[1]);
-    char defsite[4200];
+    char defsite[ML_PATH_MAX];
     if (!site) {
         snprintf(defsite, sizeof defsite, "%s/site", dirs[0]);
         site = defsite;

@@ -2,9 +2,9 @@
  * safetensors, checked against each other) and the input it was computed
  * from (activation file with tokens and vocabulary, or toy checkpoint with
  * its sampled features). */
-#include "monolab/checkpoint.h"
 #include "monolab/common.h"
 #include "monolab/embed_layer.h"
+#include "monolab/embed_pin.h"
 #include "monolab/explore.h"
 #include "monolab/fsutil.h"
 #include "monolab/safetensors.h"
@@ -27,7 +27,7 @@ static void *st_raw(const ml_st_file *f, const char *name, ml_st_dtype dt, int n
 }
 
 static ml_csv read_csv(const char *dir, const char *name, const char *const *cols, int *idx, int ncols) {
-    char path[4200];
+    char path[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     ml_csv t;
     if (ml_csv_read(&t, path))
@@ -95,7 +95,7 @@ void ml_embed_out_load(ml_embed_out *e, const char *dir) {
     for (int j = 0; j < n; j++) e->cl_first[j + 1] += e->cl_first[j];
     ml_csv_free(&c);
 
-    char path[4200];
+    char path[ML_PATH_MAX];
     ml_st_file f;
     snprintf(path, sizeof path, "%s/similar.safetensors", dir);
     ml_st_open(&f, path);
@@ -103,13 +103,9 @@ void ml_embed_out_load(ml_embed_out *e, const char *dir) {
     e->k = si && si->ndim == 2 ? (int)si->shape[1] : 0;
     e->sim_idx = st_raw(&f, "similar_id", ML_ST_I64, 2, C);
     e->sim = st_raw(&f, "similarity", ML_ST_F32, 2, C);
-    const char *in = ml_st_meta(&f, "input"), *samples = ml_st_meta(&f, "samples"), *seed = ml_st_meta(&f, "seed");
-    if (!in || !samples || !seed) ml_die("%s: metadata 'input', 'samples' or 'seed' is missing", path);
-    snprintf(e->input, sizeof e->input, "%s", in);
-    e->samples = atoi(samples);
-    e->seed_set = strcmp(seed, "checkpoint") != 0;
-    e->seed = e->seed_set ? strtoull(seed, NULL, 10) : 0;
     ml_st_close(&f);
+
+    ml_embed_settings_read(dir, e->input, sizeof e->input, &e->opts); /* what embed worked on */
 
     snprintf(path, sizeof path, "%s/linkage.safetensors", dir);
     ml_st_open(&f, path);
@@ -151,11 +147,8 @@ static void load_tokens(ml_explore_src *s, const char *input, const char *vocab)
     const ml_st_entry *t = ml_st_find(&f, "token_ids");
     if (t) {
         s->tokens = ml_malloc(sizeof(int64_t) * (size_t)s->L.T);
-        for (int r = 0; r < s->L.T; r++) {
-            if (t->dtype == ML_ST_I64) memcpy(&s->tokens[r], f.data + t->offset + 8 * (size_t)r, 8);
-            else if (t->dtype == ML_ST_I32) { int32_t v; memcpy(&v, f.data + t->offset + 4 * (size_t)r, 4); s->tokens[r] = v; }
-            else ml_die("%s: tensor 'token_ids' must be I64 or I32", input);
-        }
+        if (t->dtype != ML_ST_I64 && t->dtype != ML_ST_I32) ml_die("%s: tensor 'token_ids' must be I64 or I32", input);
+        for (int r = 0; r < s->L.T; r++) s->tokens[r] = ml_st_int_at(&f, t, (size_t)r);
     }
     const char *model = ml_st_meta(&f, "model"), *layer = ml_st_meta(&f, "layer"), *vmeta = ml_st_meta(&f, "vocab");
     /* a local model directory is named by its last component, a hub name as it is */
@@ -164,7 +157,7 @@ static void load_tokens(ml_explore_src *s, const char *input, const char *vocab)
     const char *base = end;
     while (base > m && base[-1] != '/') base--;
     snprintf(s->name, sizeof s->name, "%.*s layer %s", (int)(end - base), base, layer ? layer : "?");
-    char path[8300];
+    char path[ML_PATH_MAX2];
     if (!vocab && vmeta && t) { /* the exporter's side file, beside the activation file */
         const char *slash = strrchr(input, '/');
         snprintf(path, sizeof path, "%.*s%s", slash ? (int)(slash - input + 1) : 0, input, vmeta);
@@ -176,21 +169,15 @@ static void load_tokens(ml_explore_src *s, const char *input, const char *vocab)
 
 void ml_explore_src_load(ml_explore_src *s, const ml_embed_out *e, const char *input, const char *vocab) {
     memset(s, 0, sizeof *s);
-    ml_embed_opts o = {0.75, 100, 0.5, 0, e->samples, e->seed, e->seed_set, 0.1, 0, PROBE_TRAINING};
-    ml_layer_load(&s->L, input, &o);
+    ml_layer_load(&s->L, input, &e->opts); /* embed's own inputs: the same probe, samples and seed */
     if (s->L.n != e->n)
         ml_die("%s: has %d neurons but %s/neurons.csv has %d (pass the embed input with --input)", input, s->L.n,
                e->dir, e->n);
-    if (s->L.true_features) { /* toy: the same inputs embed drew, with their features */
-        ml_checkpoint c;
-        ml_checkpoint_load(&c, input);
-        s->N = c.run.N;
-        s->V = ml_malloc(sizeof(float) * (size_t)s->L.T * s->N);
-        float *X = ml_malloc(sizeof(float) * (size_t)s->L.T * c.run.m);
-        ml_checkpoint_inputs(&c, e->seed_set ? e->seed : c.run.seed, s->L.T, s->V, X);
-        free(X);
-        snprintf(s->name, sizeof s->name, "toy %s", c.run.id);
-        ml_checkpoint_free(&c);
+    if (s->L.toy_V) { /* toy: the features behind each of those inputs */
+        s->N = s->L.N;
+        s->V = s->L.toy_V;
+        s->L.toy_V = NULL;
+        snprintf(s->name, sizeof s->name, "toy %s", s->L.run_id);
     } else {
         load_tokens(s, input, vocab);
     }

@@ -9,55 +9,31 @@
 #include "monolab/embed_layer.h"
 #include "monolab/explore.h"
 #include "monolab/fsutil.h"
+#include "monolab/strbuf.h"
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    char *p;
-    size_t n, cap;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n) {
-    if (b->n + n + 1 > b->cap) {
-        b->cap = 2 * (b->n + n + 1) + 4096;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p) ml_fatal("out of memory");
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-}
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(sbuf *b, const char *fmt, ...) {
-    char tmp[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    sb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
 /* JSON has no NaN: undefined metrics become null. */
-static void sb_num(sbuf *b, double x) {
-    if (isfinite(x)) sb_printf(b, "%.4g", x);
-    else sb_put(b, "null", 4);
+static void sb_num(ml_sbuf *b, double x) {
+    if (isfinite(x)) ml_sb_printf(b, "%.4g", x);
+    else ml_sb_put(b, "null", 4);
 }
 
-static void sb_str(sbuf *b, const char *s) {
-    sb_put(b, "\"", 1);
+static void sb_str(ml_sbuf *b, const char *s) {
+    ml_sb_put(b, "\"", 1);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') { sb_put(b, "\\", 1); sb_put(b, s, 1); }
-        else if (c == '\n') sb_put(b, "\\n", 2);
-        else if (c < 0x20) sb_printf(b, "\\u%04x", c);
-        else sb_put(b, s, 1);
+        if (c == '"' || c == '\\') { ml_sb_put(b, "\\", 1); ml_sb_put(b, s, 1); }
+        else if (c == '\n') ml_sb_put(b, "\\n", 2);
+        else if (c < 0x20) ml_sb_printf(b, "\\u%04x", c);
+        else ml_sb_put(b, s, 1);
     }
-    sb_put(b, "\"", 1);
+    ml_sb_put(b, "\"", 1);
 }
 
-static void write_file(const char *path, const sbuf *b) {
+static void write_file(const char *path, const ml_sbuf *b) {
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(b->p, 1, b->n, f) != b->n || fclose(f)) ml_fatal("cannot write '%s'", path);
 }
@@ -83,39 +59,39 @@ static float dot(const float *x, const float *y, int n) {
     return s;
 }
 
-static void example_json(sbuf *b, const ml_embed_out *e, const ml_explore_src *s, const float *wj, int j,
+static void example_json(ml_sbuf *b, const ml_embed_out *e, const ml_explore_src *s, const float *wj, int j,
                          int64_t a) {
     const ml_layer *L = &s->L;
-    sb_printf(b, "{\"id\":%lld,\"row\":%lld,\"act\":", (long long)e->ex_id[a], (long long)e->ex_row[a]);
+    ml_sb_printf(b, "{\"id\":%lld,\"row\":%lld,\"act\":", (long long)e->ex_id[a], (long long)e->ex_row[a]);
     sb_num(b, e->ex_act[a]);
     if (s->V) { /* toy: the active features and their values */
-        sb_put(b, ",\"f\":[", 6);
+        ml_sb_put(b, ",\"f\":[", 6);
         const float *v = s->V + (size_t)e->ex_row[a] * s->N;
         for (int i = 0, first = 1; i < s->N; i++)
             if (v[i] != 0) {
-                sb_printf(b, "%s[%d,", first ? "" : ",", i);
+                ml_sb_printf(b, "%s[%d,", first ? "" : ",", i);
                 sb_num(b, v[i]);
-                sb_put(b, "]", 1);
+                ml_sb_put(b, "]", 1);
                 first = 0;
             }
-        sb_put(b, "]}", 2);
+        ml_sb_put(b, "]}", 2);
         return;
     }
     int64_t lo, hi;
     token_window(L, e->ex_row[a], &lo, &hi);
-    sb_printf(b, ",\"key\":%lld,\"t\":[", (long long)(e->ex_row[a] - lo));
+    ml_sb_printf(b, ",\"key\":%lld,\"t\":[", (long long)(e->ex_row[a] - lo));
     for (int64_t r = lo; r <= hi; r++) {
         /* the key row's activation is known (examples.csv); the others are computed */
         float act = r == e->ex_row[a] ? e->ex_act[a] : ml_act_any(L->act, dot(L->pre + (size_t)r * L->d, wj, L->d) + L->b[j]);
-        sb_put(b, r > lo ? ",[" : "[", r > lo ? 2 : 1);
+        ml_sb_put(b, r > lo ? ",[" : "[", r > lo ? 2 : 1);
         if (s->tokens && s->vocab && s->tokens[r] >= 0 && s->tokens[r] < s->n_vocab) sb_str(b, s->vocab[s->tokens[r]]);
-        else if (s->tokens) sb_printf(b, "\"#%lld\"", (long long)s->tokens[r]);
-        else sb_printf(b, "\"row %lld\"", (long long)r);
-        sb_put(b, ",", 1);
+        else if (s->tokens) ml_sb_printf(b, "\"#%lld\"", (long long)s->tokens[r]);
+        else ml_sb_printf(b, "\"row %lld\"", (long long)r);
+        ml_sb_put(b, ",", 1);
         sb_num(b, act);
-        sb_put(b, "]", 1);
+        ml_sb_put(b, "]", 1);
     }
-    sb_put(b, "]}", 2);
+    ml_sb_put(b, "]}", 2);
 }
 
 /* Examples shown for a cluster: the central one first, then the others by
@@ -137,32 +113,32 @@ static int shown_examples(const ml_embed_out *e, int j, int c, int central, int 
     return k + 1;
 }
 
-static void neuron_json(sbuf *b, int layer, const ml_embed_out *e, const ml_explore_src *s, const float *Wt, int j) {
+static void neuron_json(ml_sbuf *b, int layer, const ml_embed_out *e, const ml_explore_src *s, const float *Wt, int j) {
     const ml_csv *t = &e->neurons;
-    sb_printf(b, "ML.neuron({\"layer\":%d,\"n\":%d,\"stats\":{", layer, j);
+    ml_sb_printf(b, "ML.neuron({\"layer\":%d,\"n\":%d,\"stats\":{", layer, j);
     for (int c = 0; c < t->n_cols; c++) {
-        sb_printf(b, "%s", c ? "," : "");
+        ml_sb_printf(b, "%s", c ? "," : "");
         sb_str(b, t->cols[c]);
-        sb_put(b, ":", 1);
+        ml_sb_put(b, ":", 1);
         sb_num(b, strtod(t->rows[j][c], NULL));
     }
     int64_t f = e->ex_first[j], n = e->ex_first[j + 1] - f;
-    sb_put(b, "},\"labels\":[", 12);
-    for (int64_t a = 0; a < n; a++) sb_printf(b, "%s%d", a ? "," : "", e->ex_cluster[f + a]);
-    sb_put(b, "],\"Z\":[", 7);
+    ml_sb_put(b, "},\"labels\":[", 12);
+    for (int64_t a = 0; a < n; a++) ml_sb_printf(b, "%s%d", a ? "," : "", e->ex_cluster[f + a]);
+    ml_sb_put(b, "],\"Z\":[", 7);
     for (int64_t r = e->z_off[j]; r < e->z_off[j + 1]; r++) {
         const double *z = e->Z + 4 * r;
-        sb_printf(b, "%s[%d,%d,", r > e->z_off[j] ? "," : "", (int)z[0], (int)z[1]);
+        ml_sb_printf(b, "%s[%d,%d,", r > e->z_off[j] ? "," : "", (int)z[0], (int)z[1]);
         sb_num(b, z[2]);
-        sb_printf(b, ",%d]", (int)z[3]);
+        ml_sb_printf(b, ",%d]", (int)z[3]);
     }
-    sb_put(b, "],\"clusters\":[", 14);
+    ml_sb_put(b, "],\"clusters\":[", 14);
     int shown[ML_EXPLORE_SHOWN];
     for (int64_t q = e->cl_first[j]; q < e->cl_first[j + 1]; q++) {
         int c = (int)(q - e->cl_first[j]);
-        sb_printf(b, "%s{\"size\":%d,\"intra\":", c ? "," : "", e->cl_size[q]);
+        ml_sb_printf(b, "%s{\"size\":%d,\"intra\":", c ? "," : "", e->cl_size[q]);
         sb_num(b, e->cl_intra[q]);
-        sb_put(b, ",\"similar\":[", 12);
+        ml_sb_put(b, ",\"similar\":[", 12);
         for (int i = 0, first = 1; i < e->k; i++) {
             int64_t o = e->sim_idx[q * e->k + i];
             if (o < 0) continue;
@@ -173,53 +149,53 @@ static void neuron_json(sbuf *b, int layer, const ml_embed_out *e, const ml_expl
                 else hi = mid;
                 on = lo;
             }
-            sb_printf(b, "%s[%d,%lld,", first ? "" : ",", on, (long long)(o - e->cl_first[on]));
+            ml_sb_printf(b, "%s[%d,%lld,", first ? "" : ",", on, (long long)(o - e->cl_first[on]));
             sb_num(b, e->sim[q * e->k + i]);
-            sb_put(b, "]", 1);
+            ml_sb_put(b, "]", 1);
             first = 0;
         }
-        sb_put(b, "],\"ex\":[", 8);
+        ml_sb_put(b, "],\"ex\":[", 8);
         int k = shown_examples(e, j, c, e->cl_central[q], shown);
         for (int i = 0; i < k; i++) {
-            if (i) sb_put(b, ",", 1);
+            if (i) ml_sb_put(b, ",", 1);
             example_json(b, e, s, Wt + (size_t)j * s->L.d, j, f + shown[i]);
         }
-        sb_put(b, "]}", 2);
+        ml_sb_put(b, "]}", 2);
     }
-    sb_put(b, "]});\n", 5);
+    ml_sb_put(b, "]});\n", 5);
 }
 
-static void index_json(sbuf *b, int layer, const ml_embed_out *e, const ml_explore_src *s) {
+static void index_json(ml_sbuf *b, int layer, const ml_embed_out *e, const ml_explore_src *s) {
     const ml_csv *t = &e->neurons;
-    sb_printf(b, "ML.index({\"layer\":%d,\"name\":", layer);
+    ml_sb_printf(b, "ML.index({\"layer\":%d,\"name\":", layer);
     sb_str(b, s->name);
     const char *shape = strchr(s->L.desc, ':'); /* the desc's shapes, after its (long) model name */
-    sb_put(b, ",\"desc\":", 8);
+    ml_sb_put(b, ",\"desc\":", 8);
     sb_str(b, shape ? shape + 2 : s->L.desc);
-    sb_printf(b, ",\"toy\":%s,\"tokens\":%s,\"threshold\":", s->V ? "true" : "false", s->tokens ? "true" : "false");
+    ml_sb_printf(b, ",\"toy\":%s,\"tokens\":%s,\"threshold\":", s->V ? "true" : "false", s->tokens ? "true" : "false");
     sb_num(b, e->threshold);
-    sb_put(b, ",\"cols\":[", 9);
+    ml_sb_put(b, ",\"cols\":[", 9);
     for (int c = 0; c < t->n_cols; c++) {
-        if (c) sb_put(b, ",", 1);
+        if (c) ml_sb_put(b, ",", 1);
         sb_str(b, t->cols[c]);
     }
-    sb_put(b, "],\"rows\":[", 10);
+    ml_sb_put(b, "],\"rows\":[", 10);
     for (int r = 0; r < t->n_rows; r++) {
-        sb_put(b, r ? ",[" : "[", r ? 2 : 1);
+        ml_sb_put(b, r ? ",[" : "[", r ? 2 : 1);
         for (int c = 0; c < t->n_cols; c++) {
-            if (c) sb_put(b, ",", 1);
+            if (c) ml_sb_put(b, ",", 1);
             sb_num(b, strtod(t->rows[r][c], NULL));
         }
-        sb_put(b, "]", 1);
+        ml_sb_put(b, "]", 1);
     }
-    sb_put(b, "]});\n", 5);
+    ml_sb_put(b, "]});\n", 5);
 }
 
 void ml_explore_write_layer(const char *site, int layer, const ml_embed_out *e, const ml_explore_src *s) {
-    char dir[4200], path[4300];
+    char dir[ML_PATH_MAX], path[ML_PATH_MAX2];
     snprintf(dir, sizeof dir, "%s/data/L%d/n", site, layer);
     ml_mkdirs(dir);
-    sbuf b = {0};
+    ml_sbuf b = {0};
     index_json(&b, layer, e, s);
     snprintf(path, sizeof path, "%s/data/L%d/index.js", site, layer);
     write_file(path, &b);
@@ -227,8 +203,8 @@ void ml_explore_write_layer(const char *site, int layer, const ml_embed_out *e, 
     float *Wt = ml_layer_w_columns(&s->L); /* w_j is read once per token shown */
 #pragma omp parallel
     {
-        sbuf nb = {0};
-        char p[4300];
+        ml_sbuf nb = {0};
+        char p[ML_PATH_MAX2];
 #pragma omp for schedule(dynamic, 64)
         for (int j = 0; j < e->n; j++) {
             nb.n = 0;

@@ -1,12 +1,13 @@
 /* OUTDIR/loss/RUN_ID.csv: step, the batch's squared-error loss and the
  * scheduled lr, every log_every steps. */
 #include "monolab/loss_log.h"
+#include "monolab/common.h"
 #include "monolab/fsutil.h"
 #include <stdio.h>
 
 void ml_loss_log_write(const char *outdir, const ml_group *g, const ml_train_result *res) {
     for (int gi = 0; gi < g->G; gi++) {
-        char path[4200];
+        char path[ML_PATH_MAX];
         snprintf(path, sizeof path, "%s/loss/%s.csv", outdir, g->runs[gi]->id);
         ml_atomic_file f;
         ml_atomic_open(&f, path);

@@ -258,14 +258,11 @@ static const char USAGE[] =
 
 int ml_merge_main(int argc, char **argv) {
     const char *outdir = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("%s", USAGE);
-            return 0;
-        }
-        if (argv[i][0] == '-') ml_die("merge: unknown option '%s' (see monolab merge --help)", argv[i]);
-        if (outdir) ml_die("merge: one OUTDIR only (got '%s' and '%s')", outdir, argv[i]);
-        outdir = argv[i];
+    static const ml_cli_opt none[] = {{NULL}};
+    ml_cli cl = {"merge", USAGE, none, argc, argv, 0};
+    for (char *v; ml_cli_next(&cl, &v) != ML_CLI_END;) {
+        if (outdir) ml_die("merge: one OUTDIR only (got '%s' and '%s')", outdir, v);
+        outdir = v;
     }
     if (!outdir) ml_die("merge: missing OUTDIR (see monolab merge --help)");
     merge(outdir);

@@ -96,7 +96,7 @@ static void combo_label(const plotter *p, int r, int skip, char *buf, size_t n) 
 }
 
 static FILE *open_fig(plotter *p, const char *name, const char *ext) {
-    char path[4200];
+    char path[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s.%s", p->figdir, name, ext);
     FILE *f = fopen(path, "w");
     if (!f) ml_fatal("cannot write '%s'", path);
@@ -137,7 +137,7 @@ static int write_loss_block(const plotter *p, FILE *d, const int *rows, int n) {
     double *vals = NULL;
     long *steps = NULL;
     for (int q = 0; q < n; q++) {
-        char path[4200];
+        char path[ML_PATH_MAX];
         snprintf(path, sizeof path, "%s/loss/%s.csv", p->outdir, p->t.rows[rows[q]][p->c_id]);
         ml_csv l;
         if (ml_csv_read(&l, path)) continue;
@@ -411,21 +411,21 @@ static const char USAGE[] =
     "--runs picks the runs of the per-run figures (default: the most and least\n"
     "monosemantic). See README.md \"plot\" for the list of figures.\n";
 
+static const ml_cli_opt OPTS[] = {{"--runs", NULL, 1}, {NULL}};
+
 int ml_plot_main(int argc, char **argv) {
     const char *outdir = NULL, *runs_opt = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs_opt = argv[++i];
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("%s", USAGE);
-            return 0;
-        } else if (argv[i][0] == '-') ml_die("plot: unknown option '%s' (see monolab plot --help)", argv[i]);
-        else if (!outdir) outdir = argv[i];
-        else ml_die("plot: one OUTDIR at a time");
+    ml_cli cl = {"plot", USAGE, OPTS, argc, argv, 0};
+    char *v;
+    for (int k; (k = ml_cli_next(&cl, &v)) != ML_CLI_END;) {
+        if (k == 0) runs_opt = v;
+        else if (!outdir) outdir = v;
+        else ml_cli_usage_die("plot", "one OUTDIR at a time, got another:", v);
     }
-    if (!outdir) ml_die("plot: missing OUTDIR (see monolab plot --help)");
+    if (!outdir) ml_cli_usage_die("plot", "missing OUTDIR", NULL);
     if (system("gnuplot --version > /dev/null 2>&1") != 0)
         ml_die("plot: gnuplot not found; install it with: apt-get install gnuplot-nox");
-    char path[4200];
+    char path[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/saes.csv", outdir);
     if (ml_file_exists(path)) return ml_plot_sae(outdir); /* a `monolab sae` folder */
     plotter p = {0};
@@ -478,7 +478,7 @@ int ml_plot_main(int argc, char **argv) {
              COL("task"), COL("N"), COL("m"), k_varies ? "" : " k=", k_varies ? "" : COL("k"), COL("steps"),
              one_batch ? COL("batch") : "2^(23-ceil(log2 k))", n_seeds, n_seeds == 1 ? "" : "s", p.t.n_rows);
 #undef COL
-    char figdir[4200];
+    char figdir[ML_PATH_MAX];
     snprintf(figdir, sizeof figdir, "%s/figures", outdir);
     ml_mkdirs(figdir);
     p.figdir = figdir;
@@ -494,7 +494,7 @@ int ml_plot_main(int argc, char **argv) {
     }
     fig_scatter(&p);
     /* sfa heatmaps: the runs named, else the most and least monosemantic */
-    char ck[4200];
+    char ck[ML_PATH_MAX];
     if (runs_opt) {
         char *list = ml_strdup(runs_opt), *save = NULL;
         for (char *id = strtok_r(list, ",", &save); id; id = strtok_r(NULL, ",", &save)) {

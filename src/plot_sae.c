@@ -44,7 +44,7 @@ static void run_gnuplot(const char *figdir, const char *name) {
 }
 
 static FILE *open_in(const char *dir, const char *name, const char *ext) {
-    char path[4300];
+    char path[ML_PATH_MAX2];
     snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
     FILE *f = fopen(path, "w");
     if (!f) ml_fatal("cannot write '%s'", path);
@@ -64,7 +64,7 @@ static void write_script(const char *figdir, const char *name, int w, int h, con
 }
 
 int ml_plot_sae(const char *outdir) {
-    char path[4200], figdir[4200];
+    char path[ML_PATH_MAX], figdir[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/saes.csv", outdir);
     ml_csv t;
     if (ml_csv_read(&t, path)) ml_die("plot: %s not found", path);

@@ -2,10 +2,11 @@
  * (or reuse its checkpoint), train every SAE of the config's grid as one
  * group on the MLP's hidden layer, score each one (Foote 2024 Table 2) and
  * write saes.csv, train_log.csv, SAELens-layout checkpoints and config.yaml. */
+#include "monolab/cli.h"
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
-#include "monolab/idx.h"
-#include "monolab/mlp.h"
+#include "monolab/sae_idx.h"
+#include "monolab/sae_mlp.h"
 #include "monolab/safetensors.h"
 #include "monolab/sae.h"
 #include "monolab/sae_config.h"
@@ -17,7 +18,6 @@
 #include <string.h>
 
 #define N_CLASSES 10
-#define USAGE "usage: monolab sae CONFIG.yaml [key=value ...] [-o OUTDIR]"
 
 /* What the MLP checkpoint was trained with; a reused one must match. */
 static void mlp_key(const ml_sae_config *c, int d_in, char *buf, size_t n) {
@@ -27,7 +27,7 @@ static void mlp_key(const ml_sae_config *c, int d_in, char *buf, size_t n) {
 
 /* The base MLP: loaded when its checkpoint exists, else trained and saved. */
 static void get_mlp(ml_mlp *m, const ml_sae_config *c, const ml_digits *train, const char *outdir) {
-    char path[2200], want[1400];
+    char path[ML_PATH_MAX], want[1400];
     if (c->mlp_checkpoint[0]) snprintf(path, sizeof path, "%s", c->mlp_checkpoint);
     else snprintf(path, sizeof path, "%s/mlp.safetensors", outdir);
     mlp_key(c, train->dim, want, sizeof want);
@@ -56,7 +56,7 @@ static void write_checkpoint(const char *outdir, const char *id, const ml_sae_co
                              double l1, double ln, uint64_t seed) {
     const int n = c->latents;
     const ml_sae_layout lay = ml_sae_layout_of(d, n);
-    char dir[2200], path[2300];
+    char dir[ML_PATH_MAX], path[ML_PATH_MAX2];
     snprintf(dir, sizeof dir, "%s/saes/%s", outdir, id);
     ml_mkdirs(dir);
     ml_st_tensor t[4] = {{"W_enc", ML_ST_F32, 2, {d, n}, P + lay.W_enc},
@@ -94,35 +94,32 @@ static void write_checkpoint(const char *outdir, const char *id, const ml_sae_co
     cJSON_Delete(js);
 }
 
+static const char USAGE[] =
+    "usage: monolab sae CONFIG.yaml [key=value ...] [-o OUTDIR]\n"
+    "\n"
+    "Trains the base MLP on an MNIST-style dataset (data.dir), then every SAE of\n"
+    "the grid sae.ln x sae.l1 x seeds with the neuron-embedding loss, and scores\n"
+    "each as in Foote's Table 2. Keys and outputs: docs/sae.md.\n";
+
+static const ml_cli_opt OPTS[] = {{"--out", "-o", 1}, {NULL}};
+
 int ml_sae_main(int argc, char **argv) {
     const char *cfg_path = NULL, *outdir = NULL;
     char **over = ml_calloc((size_t)argc + 1, sizeof(char *));
     int n_over = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-o")) {
-            if (++i >= argc) ml_die("sae: -o needs a directory (" USAGE ")");
-            outdir = argv[i];
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf(USAGE "\n\n"
-                   "Trains the base MLP on an MNIST-style dataset (data.dir), then every SAE of\n"
-                   "the grid sae.ln x sae.l1 x seeds with the neuron-embedding loss, and scores\n"
-                   "each as in Foote's Table 2. Keys and outputs: docs/sae.md.\n");
-            return 0;
-        } else if (a[0] == '-') ml_die("sae: unknown option '%s' (" USAGE ")", a);
-        else if (!cfg_path) cfg_path = a;
-        else if (strchr(a, '=')) over[n_over++] = argv[i];
-        else ml_die("sae: unexpected argument '%s' (overrides look like key=value)", a);
+    ml_cli cl = {"sae", USAGE, OPTS, argc, argv, 0};
+    char *v;
+    for (int k; (k = ml_cli_next(&cl, &v)) != ML_CLI_END;) {
+        if (k == 0) outdir = v;
+        else ml_cli_config_arg("sae", v, &cfg_path, over, &n_over);
     }
-    if (!cfg_path) ml_die("sae: missing CONFIG.yaml (" USAGE ")");
+    if (!cfg_path) ml_cli_usage_die("sae", "missing CONFIG.yaml", NULL);
     ml_sae_config c;
     ml_sae_config_load(&c, cfg_path, n_over, over);
     free(over);
-    char defdir[1100];
+    char defdir[ML_DIR_MAX];
     if (!outdir) {
-        const char *s = strrchr(cfg_path, '/');
-        s = s ? s + 1 : cfg_path;
-        snprintf(defdir, sizeof defdir, "runs/%.*s", (int)strcspn(s, "."), s);
+        ml_default_outdir(defdir, sizeof defdir, "", cfg_path);
         outdir = defdir;
     }
     double t_start = ml_now();
@@ -133,7 +130,7 @@ int ml_sae_main(int argc, char **argv) {
     ml_mkdirs(outdir);
     ml_mlp mlp;
     get_mlp(&mlp, &c, &train, outdir); /* the last check that can fail: nothing is written before it */
-    char path[2200];
+    char path[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/config.yaml", outdir);
     ml_atomic_file af;
     ml_atomic_open(&af, path);

@@ -3,7 +3,7 @@
  * model is produced by the same operations in the same order whatever G
  * or the thread count is, so an SAE trained alone and inside a group is
  * bit-identical (tests/test_sae_group.c). */
-#include "monolab/adam.h"
+#include "monolab/sae_adam.h"
 #include "monolab/common.h"
 #include "monolab/sae.h"
 #include "monolab/sae_ln.h"

@@ -4,7 +4,7 @@
 #include "monolab/common.h"
 #include "monolab/philox.h"
 #include "monolab/progress.h"
-#include "monolab/shuffle.h"
+#include "monolab/sae_shuffle.h"
 #include <stdlib.h>
 
 void ml_sae_train(const ml_sae_backend *be, const ml_sae_group *g, const float *init, const float *data, int n_rows,

@@ -191,3 +191,14 @@ float *ml_st_get_f32(const ml_st_file *f, const char *name, int want_ndim, const
     }
     return out;
 }
+
+int64_t ml_st_int_at(const ml_st_file *f, const ml_st_entry *t, size_t i) {
+    if (t->dtype == ML_ST_I64) {
+        int64_t v;
+        memcpy(&v, f->data + t->offset + 8 * i, 8); /* unaligned: memcpy */
+        return v;
+    }
+    int32_t v;
+    memcpy(&v, f->data + t->offset + 4 * i, 4);
+    return v;
+}

@@ -94,7 +94,7 @@ char *ml_shard_manifest(const ml_sweep_config *cfg, const int *shard_of, int ind
 }
 
 int ml_shard_read_manifest(const char *dir, ml_shard *s, char *why, size_t n) {
-    char path[4200];
+    char path[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/shard.txt", dir);
     char *text = ml_read_file(path, NULL);
     if (!text) {
@@ -111,7 +111,7 @@ int ml_shard_read_manifest(const char *dir, ml_shard *s, char *why, size_t n) {
 
 int ml_shard_prepare(const ml_sweep_config *cfg, const ml_shard *s, const char *root, const char *dir,
                      unsigned char *skip) {
-    char path[4200];
+    char path[ML_PATH_MAX];
     ml_config_check_pin(cfg, root, "use the same config and overrides for every shard, or another -o");
     int *shard_of = ml_malloc(sizeof(int) * (size_t)(cfg->n_runs ? cfg->n_runs : 1));
     ml_shard_assign(cfg, s->count, shard_of);

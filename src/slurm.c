@@ -262,18 +262,6 @@ static const char USAGE[] =
     "prints the sbatch line, and with --submit runs it. --gpus-per-task 0 asks for\n"
     "no GPU. The time limit comes from the largest shard's FLOP at --tflops.\n";
 
-static const char *value(int argc, char **argv, int *i, const char *name) {
-    size_t n = strlen(name);
-    if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (++*i >= argc) ml_die("%s needs a value (see monolab slurm --help)", name);
-    return argv[*i];
-}
-
-static int is_opt(const char *a, const char *name) {
-    size_t n = strlen(name);
-    return !strncmp(a, name, n) && (a[n] == 0 || a[n] == '=');
-}
-
 static long int_value(const char *name, const char *v, long lo, long hi) {
     char *end;
     long x = strtol(v, &end, 10);
@@ -281,54 +269,55 @@ static long int_value(const char *name, const char *v, long lo, long hi) {
     return x;
 }
 
+enum { OPT_OUT, OPT_SHARDS, OPT_PARTITION, OPT_ACCOUNT, OPT_GPUS, OPT_TIME, OPT_TFLOPS, OPT_DEVICE, OPT_SUBMIT };
+static const ml_cli_opt OPTS[] = {
+    [OPT_OUT] = {"--out", "-o", 1},          [OPT_SHARDS] = {"--shards", NULL, 1},
+    [OPT_PARTITION] = {"--partition", NULL, 1}, [OPT_ACCOUNT] = {"--account", NULL, 1},
+    [OPT_GPUS] = {"--gpus-per-task", NULL, 1}, [OPT_TIME] = {"--time", NULL, 1},
+    [OPT_TFLOPS] = {"--tflops", NULL, 1},    [OPT_DEVICE] = {"--device", NULL, 1},
+    [OPT_SUBMIT] = {"--submit", NULL, 0},    {NULL}};
+
 int ml_slurm_main(int argc, char **argv) {
     slurm_opts o = {0};
     o.device = "auto";
     o.gpus_per_task = 1;
     o.tflops = DEFAULT_TFLOPS;
     char **over = ml_calloc((size_t)argc + 1, sizeof(char *));
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("%s", USAGE);
-            exit(0);
-        } else if (!strcmp(a, "-o") || is_opt(a, "--out")) {
-            o.outdir = value(argc, argv, &i, a[1] == 'o' ? "-o" : "--out");
-        } else if (is_opt(a, "--shards")) {
-            o.shards = (int)int_value("--shards", value(argc, argv, &i, "--shards"), 1, 1000000);
-        } else if (is_opt(a, "--partition")) {
-            o.partition = value(argc, argv, &i, "--partition");
-        } else if (is_opt(a, "--account")) {
-            o.account = value(argc, argv, &i, "--account");
-        } else if (is_opt(a, "--gpus-per-task")) {
-            o.gpus_per_task = (int)int_value("--gpus-per-task", value(argc, argv, &i, "--gpus-per-task"), 0, 64);
-        } else if (is_opt(a, "--time")) {
-            o.time = value(argc, argv, &i, "--time");
+    ml_cli cl = {"slurm", USAGE, OPTS, argc, argv, 0};
+    char *v;
+    for (int k; (k = ml_cli_next(&cl, &v)) != ML_CLI_END;) {
+        switch (k) {
+        case OPT_OUT: o.outdir = v; break;
+        case OPT_SHARDS: o.shards = (int)int_value("--shards", v, 1, 1000000); break;
+        case OPT_PARTITION: o.partition = v; break;
+        case OPT_ACCOUNT: o.account = v; break;
+        case OPT_GPUS: o.gpus_per_task = (int)int_value("--gpus-per-task", v, 0, 64); break;
+        case OPT_TIME:
+            o.time = v;
             if (!*o.time || strspn(o.time, "0123456789:-") != strlen(o.time))
                 ml_die("--time needs [D-]HH:MM:SS, got '%s'", o.time);
-        } else if (is_opt(a, "--tflops")) {
-            const char *v = value(argc, argv, &i, "--tflops");
+            break;
+        case OPT_TFLOPS: {
             char *end;
             o.tflops = strtod(v, &end);
             if (!*v || *end || !(o.tflops > 0) || !isfinite(o.tflops))
                 ml_die("--tflops needs a positive rate in TFLOP/s, got '%s'", v);
             o.tflops_given = 1;
-        } else if (is_opt(a, "--device")) {
-            o.device = value(argc, argv, &i, "--device");
+            break;
+        }
+        case OPT_DEVICE:
+            o.device = v;
             if (strcmp(o.device, "auto") && strcmp(o.device, "cpu") && strcmp(o.device, "cuda"))
                 ml_die("--device needs auto, cpu or cuda, got '%s'", o.device);
-        } else if (!strcmp(a, "--submit")) {
-            o.submit = 1;
-        } else if (a[0] == '-') {
-            ml_die("slurm: unknown option '%s' (see monolab slurm --help)", a);
-        } else {
-            ml_cli_config_arg("slurm", argv[i], &o.config_path, over, &o.n_over);
+            break;
+        case OPT_SUBMIT: o.submit = 1; break;
+        default: ml_cli_config_arg("slurm", v, &o.config_path, over, &o.n_over);
         }
     }
-    if (!o.config_path) ml_die("slurm: missing CONFIG.yaml (see monolab slurm --help)");
+    if (!o.config_path) ml_cli_usage_die("slurm", "missing CONFIG.yaml", NULL);
     if (!o.shards) ml_die("slurm: --shards N is required (the number of array tasks)");
     o.overrides = over;
-    char defdir[1024];
+    char defdir[ML_DIR_MAX];
     if (!o.outdir) {
         ml_default_outdir(defdir, sizeof defdir, "", o.config_path);
         o.outdir = defdir;

@@ -175,11 +175,11 @@ static void sweep_run(sweep_opts *o) {
         ml_config_free(&cfg);
         return;
     }
-    char path[4200];
+    char path[ML_PATH_MAX];
     ml_mkdirs(o->outdir);
     ml_outdir_lock(o->outdir); /* before reading or writing anything in it */
     ml_config_check_pin(&cfg, o->outdir, "resume with the same config and overrides, or pick another -o");
-    char csv[4200];
+    char csv[ML_PATH_MAX];
     snprintf(csv, sizeof csv, "%s/runs.csv", o->outdir);
     if (!o->resume && ml_file_exists(csv))
         ml_die("%s already exists; pass --resume to continue that sweep or choose another -o", csv);
@@ -270,48 +270,39 @@ static const char USAGE[] =
     "OUTDIR/shards/I (auto: the Slurm array task); `monolab merge OUTDIR` combines\n"
     "the shards. See README.md for the config schema and output files.\n";
 
+enum { OPT_OUT, OPT_DEVICE, OPT_RESUME, OPT_DRY_RUN, OPT_SHARD };
+static const ml_cli_opt OPTS[] = {[OPT_OUT] = {"--out", "-o", 1},      [OPT_DEVICE] = {"--device", NULL, 1},
+                                  [OPT_RESUME] = {"--resume", NULL, 0}, [OPT_DRY_RUN] = {"--dry-run", NULL, 0},
+                                  [OPT_SHARD] = {"--shard", NULL, 1},   {NULL}};
+
 int ml_sweep_main(int argc, char **argv) {
     sweep_opts o = {0};
     const char *device = "auto";
     char **over = ml_calloc((size_t)argc, sizeof(char *));
-    char *outdir = NULL;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
-            if (++i >= argc) ml_die("%s needs a directory", a);
-            outdir = argv[i];
-        } else if (!strcmp(a, "--device")) {
-            if (++i >= argc) ml_die("--device needs auto, cpu or cuda");
-            device = argv[i];
-        } else if (!strncmp(a, "--device=", 9)) {
-            device = a + 9;
-        } else if (!strcmp(a, "--resume")) {
-            o.resume = 1;
-        } else if (!strcmp(a, "--dry-run")) {
-            o.dry_run = 1;
-        } else if (!strcmp(a, "--shard") || !strncmp(a, "--shard=", 8)) {
-            if (!a[7] && ++i >= argc) ml_die("--shard needs I/N or auto");
-            ml_shard_parse(&o.shard, a[7] ? a + 8 : argv[i]);
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("%s", USAGE);
-            exit(0);
-        } else if (a[0] == '-') {
-            ml_die("sweep: unknown option '%s' (see monolab --help)", a);
-        } else {
-            ml_cli_config_arg("sweep", argv[i], &o.config_path, over, &o.n_over);
+    const char *outdir = NULL;
+    ml_cli cl = {"sweep", USAGE, OPTS, argc, argv, 0};
+    char *v;
+    for (int k; (k = ml_cli_next(&cl, &v)) != ML_CLI_END;) {
+        switch (k) {
+        case OPT_OUT: outdir = v; break;
+        case OPT_DEVICE: device = v; break;
+        case OPT_RESUME: o.resume = 1; break;
+        case OPT_DRY_RUN: o.dry_run = 1; break;
+        case OPT_SHARD: ml_shard_parse(&o.shard, v); break;
+        default: ml_cli_config_arg("sweep", v, &o.config_path, over, &o.n_over);
         }
     }
-    if (!o.config_path) ml_die("sweep: missing CONFIG.yaml (see monolab --help)");
+    if (!o.config_path) ml_cli_usage_die("sweep", "missing CONFIG.yaml", NULL);
     o.overrides = over;
     o.device = device;
     o.side_by_side = side_by_side_env(); /* a bad value exits 2 here, before anything is written */
-    char defdir[1024];
+    char defdir[ML_DIR_MAX];
     if (!outdir) {
         ml_default_outdir(defdir, sizeof defdir, "", o.config_path);
         outdir = defdir;
     }
     o.outdir = o.root = outdir;
-    char sharddir[4200];
+    char sharddir[ML_PATH_MAX];
     if (o.shard.count) {
         ml_shard_dir(sharddir, sizeof sharddir, outdir, o.shard.index);
         o.outdir = sharddir;

@@ -99,7 +99,7 @@ void ml_toy_summary(const char *outdir, const ml_layer *L, const ml_selection *s
            exact(use, L->true_features, res, n), agree(use, L->input_features, nc, n),
            exact(use, L->input_features, res, n));
     char *text = cJSON_Print(js);
-    char path[4200];
+    char path[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/summary.json", outdir);
     ml_atomic_write_text(path, text);
     free(text);

@@ -7,11 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-double ml_schedule(ml_sched kind, int t_max, long t) {
-    if (kind == SCHED_CONSTANT) return 1.0;
-    return 0.5 * (1.0 + cos(M_PI * (double)t / (double)t_max));
-}
-
 int ml_checkpoint_due(ml_ckpt policy, long done, long steps) {
     if (policy == CKPT_NONE) return 0;
     if (done == steps) return 1;

@@ -6,8 +6,8 @@
  *   saedump mlp OUT STEPS        MLP training steps
  *   saedump digits DIR SPLIT     ml_digits_load summary: n dim sum(x) sum(y) x[0..3] */
 #include "monolab/common.h"
-#include "monolab/idx.h"
-#include "monolab/mlp.h"
+#include "monolab/sae_idx.h"
+#include "monolab/sae_mlp.h"
 #include "monolab/philox.h"
 #include "monolab/safetensors.h"
 #include "monolab/sae.h"

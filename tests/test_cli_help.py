@@ -47,14 +47,43 @@ def test_help_exits_0_and_agrees_with_the_table_and_readme(monolab, cmd):
 
 @pytest.mark.parametrize("args,msg", [
     (["analyze", "x.safetensors", "--samples", "1e4x"], "analyze: --samples must be a number in [1, 1e+08], got '1e4x'"),
-    (["analyze", "x.safetensors", "--frob", "1"], "analyze: unknown option --frob"),
+    (["analyze", "x.safetensors", "--frob", "1"], "analyze: unknown option '--frob'"),
     (["analyze", "x.safetensors", "--samples"], "analyze: missing value after --samples"),
     (["embed", "x.safetensors", "--act-frac", "2"], "embed: --act-frac must be a number in [0, 1], got '2'"),
     (["plot", "--frob"], "plot: unknown option '--frob'"),
-    (["explore", "--frob"], "explore: unknown option --frob"),
+    (["explore", "--frob"], "explore: unknown option '--frob'"),
 ])
 def test_bad_options_exit_2_naming_them(monolab, tmp_path, args, msg):
     r = run([monolab, *args], cwd=tmp_path)
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("\n") == 1 and msg in r.stderr, r.stderr
     assert os.listdir(tmp_path) == []
+
+
+COMMANDS = ["sweep", "merge", "slurm", "embed", "explore", "sae", "plot", "analyze"]
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_one_parser_one_set_of_usage_errors(monolab, tmp_path, cmd):
+    """Every command parses its options the same way and says so the same way."""
+    r = run([monolab, cmd, "x", "--frob"], cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr == f"monolab: {cmd}: unknown option '--frob' (see monolab {cmd} --help)\n", r.stderr
+    if cmd not in ("merge", "plot"):  # the commands with -o
+        r = run([monolab, cmd, "x", "-o"], cwd=tmp_path)
+        assert r.returncode == 2 and r.stderr == f"monolab: {cmd}: missing value after -o (see monolab {cmd} --help)\n", r.stderr
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("cmd,opt", [("sweep", "--device=cpu"), ("embed", "--device=cpu"), ("embed", "--samples=10"),
+                                     ("analyze", "--samples=10"), ("explore", "--input=y"), ("sae", "--out=o"),
+                                     ("slurm", "--shards=2"), ("plot", "--runs=r000000")])
+def test_opt_equals_value_everywhere(monolab, tmp_path, cmd, opt):
+    """`--opt=value` is `--opt value` in every command: the error is about the
+    missing input file, never about the option."""
+    r = run([monolab, cmd, "missing.x", opt], cwd=tmp_path)
+    assert r.returncode == 2 and "missing.x" in r.stderr and "option" not in r.stderr and "value" not in r.stderr, r.stderr
+
+
+def test_flag_takes_no_value(monolab, tmp_path):
+    r = run([monolab, "sweep", "x.yaml", "--resume=yes"], cwd=tmp_path)
+    assert r.returncode == 2 and "sweep: this option takes no value: --resume=yes" in r.stderr, r.stderr

@@ -72,3 +72,40 @@ def test_architecture_has_a_paragraph_per_source_file():
     assert len(sources) > 20
     missing = [rel for rel in sources if "**`" + rel + "`**" not in arch]
     assert missing == []
+
+
+def code():
+    """(rel, text) of every source file the binary is built from."""
+    return [(rel, read(rel)) for rel in tracked_files()
+            if rel.startswith(("src/", "kernels/", "include/")) and rel.endswith((".c", ".h", ".cu", ".cuh"))]
+
+
+def user_docs():
+    return read("README.md") + read("docs/architecture.md") + read("docs/sae.md")
+
+
+def test_every_environment_variable_the_code_reads_is_documented():
+    names = {n for _, text in code() for n in re.findall(r'getenv\("([A-Z0-9_]+)"\)', text)} - {"PATH"}
+    assert {"MONOLAB_KERNELS", "MONOLAB_MEM_GB", "MONOLAB_SIDE_BY_SIDE"} <= names
+    docs = user_docs()
+    assert sorted(n for n in names if not re.search(r"\b" + n + r"\b", docs)) == []
+
+
+def test_every_kernel_variant_is_documented():
+    src = read("kernels/backend_cuda.cu")
+    parser = src[src.index('getenv("MONOLAB_KERNELS")'):]
+    parser = parser[:parser.index("return v;\n}")]
+    variants = set(re.findall(r'!strcmp\(t, "([a-z]+)"\)', parser))
+    assert {"gather", "streams", "lt"} <= variants
+    arch = read("docs/architecture.md")
+    listed = arch[arch.index("`MONOLAB_KERNELS`"):][:400]
+    assert sorted(v for v in variants | {"ref", "fast"} if "`" + v + "`" not in listed) == []
+
+
+def test_every_output_file_is_listed():
+    """Each file name a command builds into a folder ("%s/neurons.csv") is named in the docs."""
+    names = {n for rel, text in code() if rel.startswith("src/")
+             for n in re.findall(r'"%s/(?:[a-z_]+/)*([a-z_]+\.(?:csv|json|safetensors|txt|yaml|sbatch|js))"', text)}
+    assert {"neurons.csv", "clusters.csv", "similar.safetensors", "embed_settings.txt", "saes.csv"} <= names
+    docs = user_docs()
+    assert sorted(n for n in names if n not in docs) == []

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "monolab/elementwise.h"
-#include "monolab/embed.h"
+#include "monolab/embed_cpu.h"
 #include "monolab/embed_layer.h"
 #include "monolab/embed_scan.h"
 #include "monolab/model_init.h"
@@ -100,7 +100,9 @@ static int float_rule_differences(const ml_layer *L, const ml_layer *P) {
 }
 
 static void run(const ml_layer *L, int threads, double act_frac, ml_selection *sel, ml_neuron_result *res) {
-    ml_embed_opts o = {act_frac, CAP, 0.5, 0, 0, 0, 0, 0.1, 0, PROBE_TRAINING};
+    ml_embed_opts o = ml_embed_opts_default();
+    o.act_frac = act_frac;
+    o.max_examples = CAP;
     double t1, t2;
     omp_set_num_threads(threads);
     ml_embed_cpu(L, &o, sel, res, &t1, &t2);

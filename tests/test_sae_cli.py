@@ -148,7 +148,29 @@ def test_bad_config_exits_2(tiny, tmp_path, monolab):
     assert r.returncode == 2 and "unknown key 'sae.lamda'" in r.stderr
     cfg.write_text(cfg.read_text().replace("latents: 48", "latents: many"))
     r = run([monolab, "sae", str(cfg)])
-    assert r.returncode == 2 and f"{cfg}:8: 'sae.latents' must be a number" in r.stderr
+    assert r.returncode == 2 and f"{cfg}:8: 'sae.latents' must be an integer, got 'many'" in r.stderr
+
+
+@pytest.mark.parametrize("text,over,msg", [
+    ("", [], "empty.yaml: the config is empty"),
+    ("# only a comment\n", [], "empty.yaml: the config is empty"),
+    ("- 1\n", [], "empty.yaml:1: a config must be a mapping of keys, got a list"),
+    ("sae:\n  latents: 8\n", ["sae.ln="], "override 'sae.ln=' has an empty value"),
+    ("sae:\n  latents: 8\n", ["mlp=3"], "unknown key 'mlp'"),
+    ("sae: [1]\n", ["sae.ln=1"], "override 'sae.ln=1': 'sae' is not a mapping in the config (line 1)"),
+    ("sae:\n  ln: []\n", [], "empty.yaml:2: 'sae.ln' is an empty list"),
+    ("sae:\n  latents: [8, 16]\n", [], "empty.yaml:2: 'sae.latents' must be a single value, not a list"),
+    ("seeds: 0\n", [], "empty.yaml:1: 'seeds' must be a count from 1 to 256"),
+])
+def test_bad_sae_config_exits_2_with_one_line(tmp_path, monolab, text, over, msg):
+    """The sae config goes through the sweep's loader: the inputs that crashed
+    the old sae loader (an empty file, an empty override) are refused."""
+    cfg = tmp_path / "empty.yaml"
+    cfg.write_text(text)
+    r = run([monolab, "sae", str(cfg), *over, "-o", str(tmp_path / "out")])
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and msg in r.stderr, r.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def read_csv(path):

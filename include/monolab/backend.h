@@ -5,7 +5,7 @@
  * the read-out calls copy back. */
 #ifndef MONOLAB_BACKEND_H
 #define MONOLAB_BACKEND_H
-#include "monolab/embed.h"
+#include "monolab/embed_layer.h"
 #include "monolab/group.h"
 #include <stddef.h>
 #include <stdint.h>
@@ -46,7 +46,7 @@ typedef struct ml_backend {
      * same on every run on the same kind of device. */
     size_t (*memory_budget)(void);
     /* `monolab embed` on this backend: selection, embedding and clustering
-     * of every neuron of a layer (ml_embed_cpu / ml_embed_cuda in embed.h). */
+     * of every neuron of a layer (ml_embed_cpu in embed_cpu.h, ml_embed_cuda in kernels/embed_cuda.cuh). */
     void (*embed)(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
                   double *t_select, double *t_cluster);
     /* Optional: one whole training step, the same as sample(TRAIN, step),

@@ -3,6 +3,7 @@
  * table. Returns the exit code; bad usage exits 2 through ml_die. */
 #ifndef MONOLAB_CLI_H
 #define MONOLAB_CLI_H
+#include "monolab/common.h"
 #include <stddef.h>
 
 int ml_sweep_main(int argc, char **argv);   /* src/sweep.c */
@@ -13,6 +14,31 @@ int ml_sae_main(int argc, char **argv);     /* src/sae_cmd.c */
 int ml_explore_main(int argc, char **argv); /* src/explore.c */
 int ml_merge_main(int argc, char **argv);   /* src/merge.c */
 int ml_slurm_main(int argc, char **argv);   /* src/slurm.c */
+
+/* The one option parser of every command. A command lists its options in
+ * a table ending with {NULL}; ml_cli_next walks argv and returns, for each
+ * argument, the index of its option in the table with the value in *val
+ * (NULL for a flag), ML_CLI_ARG for a positional argument (in *val), or
+ * ML_CLI_END. The rules are the same everywhere: a long option takes its
+ * value as `--opt value` or `--opt=value`, a short alias as `-o value`;
+ * -h and --help print usage and exit 0; an unknown option, a missing value
+ * or a value given to a flag exit 2 as "cmd: ... (see monolab cmd --help)". */
+typedef struct {
+    const char *name;  /* "--device" */
+    const char *alias; /* "-o", or NULL */
+    int takes_value;
+} ml_cli_opt;
+
+typedef struct {
+    const char *cmd, *usage; /* usage: the whole --help text */
+    const ml_cli_opt *opts;
+    int argc;
+    char **argv;
+    int i; /* next argument; 0 to start */
+} ml_cli;
+
+enum { ML_CLI_END = -1, ML_CLI_ARG = -2 };
+int ml_cli_next(ml_cli *c, char **val);
 
 /* Where a command writes when -o is not given: runs/<prefix><stem>, the
  * stem being input's file name up to its first dot (src/cli.c). */
@@ -29,6 +55,6 @@ void ml_cli_config_arg(const char *cmd, char *arg, const char **config_path, cha
 double ml_cli_number(const char *cmd, const char *flag, const char *v, double lo, double hi);
 
 /* Bad usage of cmd: "cmd: msg[ arg] (see monolab cmd --help)", exit 2. */
-void ml_cli_usage_die(const char *cmd, const char *msg, const char *arg);
+ML_NORETURN void ml_cli_usage_die(const char *cmd, const char *msg, const char *arg);
 
 #endif

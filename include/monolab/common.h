@@ -7,6 +7,17 @@
 
 #define ML_EXIT_USAGE 2
 
+/* A buffer for a path built from a folder and a file name: PATH_MAX (4096)
+ * and room for the name. snprintf cuts anything longer, and then opening
+ * the cut path fails naming it: never a silent write elsewhere. */
+#define ML_PATH_MAX 4200
+/* A path built from one of those and another name (a file in a folder
+ * that is itself a path built at run time). */
+#define ML_PATH_MAX2 (ML_PATH_MAX + 256)
+/* A folder name the program makes up itself (runs/<stem>): short enough
+ * that any file joined to it fits in ML_PATH_MAX. */
+#define ML_DIR_MAX 1024
+
 /* C11 _Noreturn, spelled so the CUDA (C++) sources can include this too. */
 #ifdef __cplusplus
 #define ML_NORETURN [[noreturn]]

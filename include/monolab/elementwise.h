@@ -85,6 +85,19 @@ ML_HD float ml_lamb_ratio(double p2, double a2) {
     return (pn == 0.0f || an == 0.0f) ? 1.0f : pn / an;
 }
 
+/* lr multiplier for 0-based step t: (1 + cos(pi t / T_max)) / 2, or 1.
+ * Here, beside the optimiser's other per-step numbers, so that the CUDA
+ * backend's step table and the training loop share it without the backend
+ * reaching up into the loop (src/train.c). */
+ML_HD double ml_schedule(ml_sched kind, int t_max, long t) {
+    if (kind == SCHED_CONSTANT) return 1.0;
+    return 0.5 * (1.0 + cos(M_PI * (double)t / (double)t_max));
+}
+
+/* Bias decay is on during the first half of training: t < steps/2
+ * (docs/science.md §1.7). */
+ML_HD int ml_decay_on(long t, long steps) { return 2 * t < steps; }
+
 /* The bias-decay factor b1 is multiplied by after a step in the first half
  * of training: it uses the base lr, not the scheduled one (docs/science.md §1.7). */
 ML_HD float ml_bias_decay_factor(float decay, float lr) { return 1.0f - decay * lr; }

@@ -5,7 +5,8 @@
  * the first one's results. */
 #ifndef MONOLAB_EMBED_PIN_H
 #define MONOLAB_EMBED_PIN_H
-#include "monolab/embed.h"
+#include "monolab/embed_layer.h"
+#include <stddef.h>
 
 /* Exits 2 (one line, nothing written) when outdir holds embed outputs of
  * another input or other settings, or outputs that recorded none. The same
@@ -14,5 +15,8 @@ void ml_embed_pin_check(const char *outdir, const char *input, const ml_embed_op
 /* Creates outdir and writes outdir/embed_settings.txt: the input's absolute
  * path and every option, one key=value a line. */
 void ml_embed_pin_write(const char *outdir, const char *input, const ml_embed_opts *o);
+/* Reads outdir/embed_settings.txt back: the input (as recorded: absolute)
+ * into input, every option into *o. Exits 2 naming the file and line. */
+void ml_embed_settings_read(const char *outdir, char *input, size_t input_n, ml_embed_opts *o);
 
 #endif

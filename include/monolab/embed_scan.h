@@ -19,7 +19,7 @@
 #ifndef MONOLAB_EMBED_SCAN_H
 #define MONOLAB_EMBED_SCAN_H
 #include "monolab/elementwise.h"
-#include "monolab/embed.h"
+#include "monolab/embed_layer.h"
 #include <stdint.h>
 
 typedef struct {

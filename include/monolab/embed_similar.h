@@ -4,10 +4,8 @@
  * of other neurons by cosine similarity of their central embeddings. */
 #ifndef MONOLAB_EMBED_SIMILAR_H
 #define MONOLAB_EMBED_SIMILAR_H
-#include "monolab/embed.h"
+#include "monolab/embed_layer.h"
 #include <stdint.h>
-
-#define ML_SIMILAR_K 20
 
 typedef struct {
     int64_t C;          /* clusters over all neurons, neuron-major, cluster label order */

@@ -6,7 +6,8 @@
 #ifndef MONOLAB_EXPLORE_H
 #define MONOLAB_EXPLORE_H
 #include "monolab/csv_table.h"
-#include "monolab/embed.h"
+#include "monolab/common.h"
+#include "monolab/embed_layer.h"
 #include <stdint.h>
 
 #define ML_EXPLORE_SHOWN 20   /* examples shown per cluster */
@@ -15,7 +16,7 @@
 
 /* One embed output folder, its numbers parsed, neuron-major. */
 typedef struct {
-    char dir[4096], input[4096];
+    char dir[4096], input[ML_PATH_MAX];
     ml_csv neurons;         /* neurons.csv as written by embed */
     int n;                  /* neurons */
     int64_t *ex_first;      /* [n+1] rows of examples.csv per neuron */
@@ -32,9 +33,7 @@ typedef struct {
     int64_t *z_off;         /* [n+1] rows of Z per neuron */
     double *Z;              /* [rows][4] */
     double threshold;
-    int samples;            /* toy: inputs drawn by embed, and their key */
-    uint64_t seed;
-    int seed_set;
+    ml_embed_opts opts;     /* embed_settings.txt: what embed worked on, input included */
 } ml_embed_out;
 
 /* What the examples were: the layer's inputs, and their tokens or, for toy

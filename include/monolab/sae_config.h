@@ -3,8 +3,11 @@
  * sae.l1, sae.ln and seeds may be lists: their product is the group. */
 #ifndef MONOLAB_SAE_CONFIG_H
 #define MONOLAB_SAE_CONFIG_H
-#include "monolab/embed.h"
+#include "monolab/embed_layer.h"
 #include <stdint.h>
+
+#define ML_SAE_MAX_COEFS 64  /* values of sae.l1, of sae.ln */
+#define ML_SAE_MAX_SEEDS 256
 
 typedef struct {
     char name[128];
@@ -17,8 +20,8 @@ typedef struct {
     double sae_lr;
     long ln_start;
     int n_l1, n_ln, n_seeds;
-    double l1[64], ln[64];
-    uint64_t seeds[256];
+    double l1[ML_SAE_MAX_COEFS], ln[ML_SAE_MAX_COEFS];
+    uint64_t seeds[ML_SAE_MAX_SEEDS];
     ml_embed_opts embed;
     char *resolved_yaml; /* canonical text for OUTDIR/config.yaml */
 } ml_sae_config;

@@ -1,8 +1,8 @@
 /* The host side of SAE training and scoring, above the SAE backend. */
 #ifndef MONOLAB_SAE_TRAIN_H
 #define MONOLAB_SAE_TRAIN_H
-#include "monolab/embed.h"
-#include "monolab/mlp.h"
+#include "monolab/embed_layer.h"
+#include "monolab/sae_mlp.h"
 #include "monolab/sae.h"
 #include <stdio.h>
 

@@ -68,5 +68,8 @@ const ml_st_entry *ml_st_find(const ml_st_file *f, const char *name);
  * in which case NULL is returned. */
 float *ml_st_get_f32(const ml_st_file *f, const char *name, int want_ndim, const int64_t *want_shape, int optional);
 const char *ml_st_meta(const ml_st_file *f, const char *key);
+/* Element i of integer tensor t (I64 or I32; the caller checked which),
+ * widened to int64: doc_index and token_ids come in either. */
+int64_t ml_st_int_at(const ml_st_file *f, const ml_st_entry *t, size_t i);
 
 #endif

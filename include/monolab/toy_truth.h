@@ -4,7 +4,7 @@
  * agreement in src/toy_summary.c. */
 #ifndef MONOLAB_TOY_TRUTH_H
 #define MONOLAB_TOY_TRUTH_H
-#include "monolab/embed.h"
+#include "monolab/embed_layer.h"
 
 /* Weight-based truth: out[j] = #{i : S[j,i] >= frac * max_i S[j,i]}, 0 when
  * that maximum is <= 0. S is [k][N]. */

@@ -2,14 +2,11 @@
 #ifndef MONOLAB_TRAIN_H
 #define MONOLAB_TRAIN_H
 #include "monolab/backend.h"
+#include "monolab/elementwise.h"
 #include "monolab/metrics.h"
 
-/* lr multiplier for 0-based step t: (1 + cos(pi t / T_max)) / 2, or 1. */
-double ml_schedule(ml_sched kind, int t_max, long t);
-
-/* Bias decay is on during the first half of training: t < steps/2
- * (docs/science.md §1.7). */
-static inline int ml_decay_on(long t, long steps) { return 2 * t < steps; }
+/* The schedule and the decay window are elementwise.h's ml_schedule and
+ * ml_decay_on, shared with the CUDA backend's step table. */
 
 /* True if a checkpoint is due after `done` completed steps (0 = init). */
 int ml_checkpoint_due(ml_ckpt policy, long done, long steps);

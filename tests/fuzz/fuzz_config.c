@@ -1,6 +1,7 @@
-/* libFuzzer target for the config loader and key=value overrides: any bytes
- * as the YAML file (up to the first NUL), then up to 8 NUL-separated
- * overrides. Every input must either load or be refused through ml_die /
+/* libFuzzer target for the config loader (src/config_schema.c) and
+ * key=value overrides, through both schemas that use it: the sweep's and
+ * the sae's. Any bytes as the YAML file (up to the first NUL), then up to 8
+ * NUL-separated overrides; the same input goes to both. Every input must either load or be refused through ml_die /
  * ml_fatal (caught here with a die hook); ASan and UBSan catch the rest.
  * Build and run with `make fuzz-config` (or `make fuzz`, which runs both
  * targets); the seed corpus is tests/fuzz/corpus_config.
@@ -10,6 +11,7 @@
  * by design, and longjmp-ing out of ml_die leaks them here. */
 #include "monolab/common.h"
 #include "monolab/config.h"
+#include "monolab/sae_config.h"
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         ml_config_load(&cfg, cfg_path, n_over, over);
         if (cfg.n_runs < 1 || cfg.n_runs > 4096 || !cfg.resolved_yaml) abort();
         ml_config_free(&cfg);
+    }
+    /* The sae schema has no max_runs: the limit override is left out. */
+    static ml_sae_config sae;
+    if (!setjmp(back)) {
+        ml_sae_config_load(&sae, cfg_path, n_over - 1, over);
+        if (sae.n_seeds < 1 || sae.n_l1 < 1 || sae.n_ln < 1 || !sae.resolved_yaml) abort();
+        ml_sae_config_free(&sae);
     }
     free(rest);
     return 0;

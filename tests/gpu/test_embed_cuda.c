@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "monolab/backend.h"
-#include "monolab/embed.h"
 #include "monolab/embed_layer.h"
 #include "monolab/elementwise.h"
 #include "monolab/model_init.h"
@@ -114,7 +113,8 @@ static void test_twins(void **s) {
             for (int pre = 0; pre < 2; pre++) {
                 ml_layer L;
                 make_layer(&L, 3000, 48, quick ? 100 : 300, acts[ai], docs, 1);
-                ml_embed_opts o = {0.75, 100, 0.5, pre, 0, 0, 0, 0.1, 0, PROBE_TRAINING};
+                ml_embed_opts o = ml_embed_opts_default();
+                o.pre_mlp = pre;
                 compare(&L, &o, 1);
                 ml_layer_free(&L);
             }
@@ -127,7 +127,7 @@ static void test_big_and_max_act(void **s) {
     if (getenv("MONOLAB_GPU_QUICK")) skip();
     ml_layer L;
     make_layer(&L, 9000, 32, 2100, ACT_RELU, 1, 1);
-    ml_embed_opts o = {0.75, 100, 0.5, 0, 0, 0, 0, 0.1, 0, PROBE_TRAINING};
+    ml_embed_opts o = ml_embed_opts_default();
     compare(&L, &o, 1);
     L.max_act = malloc(sizeof(float) * L.n);
     for (int j = 0; j < L.n; j++) L.max_act[j] = 2.0f + 0.5f * (j % 7); /* a reference set's maxima */
@@ -154,7 +154,8 @@ static void test_adversarial(void **s) {
         for (int t = 0; t < T; t++)
             for (int c = 0; c < d; c++) L.pre[t * d + c] = dirs[(t * 7 + t / 3) % 4][c] * (1.0f + (t % 3));
         for (int j = 0; j < n; j++) L.b[j] = 0.0f;
-        ml_embed_opts o = {0.75, 100, 0.5, pre, 0, 0, 0, 0.1, 0, PROBE_TRAINING};
+        ml_embed_opts o = ml_embed_opts_default();
+        o.pre_mlp = pre;
         compare(&L, &o, 1);
         ml_layer_free(&L);
     }
@@ -184,7 +185,7 @@ static void test_inexact(void **s) {
                 L.pre[(size_t)t * L.d + L.d - 1] = -L.pre[(size_t)t * L.d];
             }
             for (int j = 0; j < L.n; j++) L.W[j] = L.W[(size_t)(L.d - 1) * L.n + j] = 1.0f;
-            ml_embed_opts o = {0.75, 100, 0.5, 0, 0, 0, 0, 0.1, 0, PROBE_TRAINING};
+            ml_embed_opts o = ml_embed_opts_default();
             compare(&L, &o, 0);
             ml_layer_free(&L);
         }

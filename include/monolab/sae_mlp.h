@@ -1,9 +1,9 @@
 /* The base model of `monolab sae` (Foote 2024 §4, docs/science.md §2.5): an MLP
  * d_in -> hidden (ReLU) -> n_out trained with cross-entropy and Adam. Its
  * hidden layer is what the sparse autoencoders reconstruct. */
-#ifndef MONOLAB_MLP_H
-#define MONOLAB_MLP_H
-#include "monolab/idx.h"
+#ifndef MONOLAB_SAE_MLP_H
+#define MONOLAB_SAE_MLP_H
+#include "monolab/sae_idx.h"
 #include <stdint.h>
 
 typedef struct {

@@ -1,7 +1,7 @@
 /* IDX reader (the MNIST file format: a big-endian header with magic
  * 0x0000 <type> <ndim>, ndim big-endian uint32 sizes, then the bytes).
  * zlib's gzread reads plain files unchanged, so one path serves both. */
-#include "monolab/idx.h"
+#include "monolab/sae_idx.h"
 #include "monolab/common.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +77,7 @@ static void find_file(char *out, size_t n, const char *dir, const char *split, c
 }
 
 void ml_digits_load(ml_digits *d, const char *dir, const char *split, int n_classes) {
-    char pi[4200], pl[4200];
+    char pi[ML_PATH_MAX], pl[ML_PATH_MAX];
     find_file(pi, sizeof pi, dir, split, "images-idx3-ubyte");
     find_file(pl, sizeof pl, dir, split, "labels-idx1-ubyte");
     ml_idx im, lb;

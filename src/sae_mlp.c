@@ -1,11 +1,11 @@
 /* The base MLP of `monolab sae`: forward, cross-entropy gradient, Adam,
  * training loop and checkpoint. Single model, BLAS does the products. */
-#include "monolab/mlp.h"
-#include "monolab/adam.h"
+#include "monolab/sae_mlp.h"
+#include "monolab/sae_adam.h"
 #include "monolab/common.h"
 #include "monolab/philox.h"
 #include "monolab/safetensors.h"
-#include "monolab/shuffle.h"
+#include "monolab/sae_shuffle.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* MNIST-format (IDX) files, gzipped or not, and the MNIST-style dataset
  * layout built from them: train/t10k images and labels in one folder. */
-#ifndef MONOLAB_IDX_H
-#define MONOLAB_IDX_H
+#ifndef MONOLAB_SAE_IDX_H
+#define MONOLAB_SAE_IDX_H
 #include <stdint.h>
 
 /* One unsigned-byte IDX tensor: dims[0] items of dims[1]*...*dims[ndim-1]. */

@@ -1,4 +1,4 @@
-#include "monolab/shuffle.h"
+#include "monolab/sae_shuffle.h"
 #include "monolab/philox.h"
 
 void ml_permutation(uint64_t seed, uint32_t stream, uint32_t step, int n, int *perm) {

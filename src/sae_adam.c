@@ -1,4 +1,4 @@
-#include "monolab/adam.h"
+#include "monolab/sae_adam.h"
 #include "monolab/elementwise.h"
 #include <math.h>
 
