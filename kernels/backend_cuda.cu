@@ -438,6 +438,24 @@ const ml_backend ml_backend_cuda = {
     cuda_side_by_side,
 };
 
+int ml_cuda_device_id(ml_device_id *id) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+        cudaGetLastError(); /* clear the sticky error */
+        return 0;
+    }
+    cudaDeviceProp p;
+    cudaCheck(cudaGetDeviceProperties(&p, 0));
+    memset(id, 0, sizeof *id);
+    snprintf(id->name, sizeof id->name, "%s", p.name);
+    for (int i = 0; i < 16; i++) snprintf(id->uuid + 2 * i, 3, "%02x", (unsigned char)p.uuid.bytes[i]);
+    id->cc_major = p.major;
+    id->cc_minor = p.minor;
+    cudaCheck(cudaDriverGetVersion(&id->driver));
+    cudaCheck(cudaRuntimeGetVersion(&id->runtime));
+    return 1;
+}
+
 const ml_backend *ml_backend_cuda_get(char *reason, size_t len) {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);

@@ -9,3 +9,8 @@ const ml_backend *ml_backend_cuda_get(char *reason, size_t len) {
     return NULL;
 }
 
+
+int ml_cuda_device_id(ml_device_id *id) {
+    (void)id;
+    return 0;
+}

@@ -1,14 +1,78 @@
-/* --device auto|cpu|cuda -> a backend, the same way for sweep and embed. */
+/* --device auto|cpu|cuda -> a backend, the same way for every command
+ * (docs/architecture.md "Choosing the device").
+ *
+ * auto uses a CUDA device only when it has passed `monolab selftest` for
+ * this build, this GPU, driver and runtime, and this kernel variant set
+ * (device_stamp.h). Without such a stamp it runs the quick self-test
+ * first, in a child process, so that a CUDA error or a fault in it cannot
+ * take the user's command down; a failure or a crash means the CPU, said
+ * in one line. --device cuda runs on the GPU without asking, with a
+ * warning when the GPU has no passing stamp. */
 #include "monolab/backend.h"
 #include "monolab/common.h"
+#include "monolab/device_stamp.h"
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
-/* The CUDA backend compiles and has its GPU tests written, but has not yet
- * passed `make test-gpu` on a GPU (see bench/RESULTS.md). Until it has,
- * `auto` keeps to the CPU reference and only an explicit --device cuda
- * runs it. Set to 1 in the commit that records a passing GPU run. */
-#define ML_CUDA_VALIDATED 0
+/* `monolab selftest --device cuda --quick` in a child; its output goes to
+ * the stamp's folder as selftest-last.log. The child writes the stamp on
+ * pass or fail; a crash leaves none, so the parent records it. */
+static void selftest_in_child(const ml_stamp_key *k) {
+    char path[ML_PATH_MAX], log[ML_PATH_MAX + 32];
+    int have_dir = ml_stamp_path(k, path, sizeof path);
+    snprintf(log, sizeof log, "%s", have_dir ? path : "/dev/null");
+    if (have_dir) strcpy(strrchr(log, '/'), "/selftest-last.log");
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) ml_die("fork for the GPU self-test failed");
+    if (pid == 0) {
+        FILE *f = freopen(log, "w", stdout);
+        if (!f) f = freopen("/dev/null", "w", stdout);
+        dup2(fileno(stdout), 2);
+        execl("/proc/self/exe", "monolab", "selftest", "--device", "cuda", "--quick", (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0) {}
+    if (WIFSIGNALED(st)) {
+        char why[128];
+        snprintf(why, sizeof why, "the self-test crashed (signal %d)", WTERMSIG(st));
+        ml_stamp_write(k, 0, why);
+    } else if (WIFEXITED(st) && WEXITSTATUS(st) > 1) {
+        char why[128];
+        snprintf(why, sizeof why, "the self-test could not run (exit %d)", WEXITSTATUS(st));
+        ml_stamp_write(k, 0, why);
+    }
+}
+
+/* auto with a CUDA device present: the GPU if its stamp passes. */
+static const ml_backend *auto_choice(const ml_backend *cuda, const char *reason) {
+    ml_stamp_key k;
+    char date[40] = "", summary[400] = "";
+    if (!ml_stamp_key_now(&k)) return &ml_backend_cpu;
+    ml_stamp_state s = ml_stamp_read(&k, date, sizeof date, summary, sizeof summary);
+    if (s == ML_STAMP_NONE) {
+        fprintf(stderr, "[monolab] first use of this GPU by this build (%s): checking it against the CPU with "
+                        "`monolab selftest --quick`, once (seconds) ...\n", reason);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        selftest_in_child(&k);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        s = ml_stamp_read(&k, date, sizeof date, summary, sizeof summary);
+        if (s == ML_STAMP_PASS)
+            fprintf(stderr, "[monolab] the GPU passed its self-test in %.0f s; using it\n",
+                    (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    }
+    if (s == ML_STAMP_PASS) return cuda;
+    fprintf(stderr, "[monolab] using the CPU: the GPU %s its self-test%s%s (%s); `monolab selftest --device cuda` "
+                    "shows the details\n", s == ML_STAMP_FAIL ? "failed" : "has no record of",
+            date[0] ? " on " : "", date, summary[0] ? summary : "no verdict was recorded");
+    return &ml_backend_cpu;
+}
 
 const ml_backend *ml_backend_pick(const char *device) {
     char reason[256] = "";
@@ -17,16 +81,17 @@ const ml_backend *ml_backend_pick(const char *device) {
     const ml_backend *cuda = ml_backend_cuda_get(reason, sizeof reason);
     if (!strcmp(device, "cuda")) {
         if (!cuda) ml_die("--device cuda: %s", reason);
+        ml_stamp_key k;
+        char date[40] = "";
+        ml_stamp_state s = ml_stamp_key_now(&k) ? ml_stamp_read(&k, date, sizeof date, NULL, 0) : ML_STAMP_NONE;
+        if (s != ML_STAMP_PASS)
+            fprintf(stderr, "[monolab] warning: --device cuda on a GPU that %s (`monolab selftest` checks it)\n",
+                    s == ML_STAMP_FAIL ? "FAILED its self-test" : "has not passed a self-test with this build");
         return cuda;
     }
     if (!cuda) {
         fprintf(stderr, "[monolab] no CUDA backend (%s); using the CPU backend\n", reason);
         return &ml_backend_cpu;
     }
-    if (!ML_CUDA_VALIDATED) {
-        fprintf(stderr, "[monolab] GPU found (%s), but the CUDA backend is not yet validated on a GPU; using the CPU "
-                        "backend (pass --device cuda to run it anyway)\n", reason);
-        return &ml_backend_cpu;
-    }
-    return cuda;
+    return auto_choice(cuda, reason);
 }

@@ -4,6 +4,7 @@
 #include "monolab/backend.h"
 #include "monolab/cli.h"
 #include "monolab/common.h"
+#include "monolab/device_stamp.h"
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +29,23 @@ static int info_main(int argc, char **argv) {
            wait ? wait : spin ? "" : "libgomp default", wait && spin ? "," : "", spin ? "GOMP_SPINCOUNT=" : "",
            spin ? spin : "");
     const ml_backend *cuda = ml_backend_cuda_get(reason, sizeof reason);
-    if (cuda) printf("cuda backend: %s\n", reason);
-    else printf("cuda backend: unavailable (%s)\n", reason);
+    if (!cuda) {
+        printf("cuda backend: unavailable (%s)\n", reason);
+        return 0;
+    }
+    printf("cuda backend: %s\n", reason);
+    ml_stamp_key k;
+    char date[40] = "", summary[400] = "", path[ML_PATH_MAX] = "";
+    ml_stamp_state s = ml_stamp_key_now(&k) ? ml_stamp_read(&k, date, sizeof date, summary, sizeof summary)
+                                            : ML_STAMP_NONE;
+    ml_stamp_path(&k, path, sizeof path);
+    if (s == ML_STAMP_NONE)
+        printf("  self-test: none for this build, GPU, driver and kernels (%s); --device auto runs it first\n",
+               k.kernels);
+    else
+        printf("  self-test: %s on %s (%s); kernels %s; %s\n  --device auto uses %s\n",
+               s == ML_STAMP_PASS ? "passed" : "FAILED", date, summary, k.kernels, path,
+               s == ML_STAMP_PASS ? "this GPU" : "the CPU");
     return 0;
 }
 
@@ -51,6 +67,7 @@ static const struct {
     {"sae", ml_sae_main, "CONFIG.yaml [key=value ...] [-o OUTDIR]"},
     {"plot", ml_plot_main, "OUTDIR [--runs r000001,...]"},
     {"analyze", ml_analyze_main, "CKPT [-o analysis.json] [--samples 8192] [--on-frac 0.99]"},
+    {"selftest", ml_selftest_main, "[--device cuda|cpu] [--quick|--full]"},
     {"info", info_main, ""},
 };
 #define N_COMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))

@@ -74,4 +74,14 @@ const ml_backend *ml_backend_pick(const char *device);
 /* NULL when built without CUDA or when no device is usable; reason gets why. */
 const ml_backend *ml_backend_cuda_get(char *reason, size_t len);
 
+/* What identifies the CUDA device a self-test stamp is for
+ * (src/device_stamp.c): its name and UUID, compute capability, and the
+ * driver's and runtime's versions. 0 when there is no usable device. */
+typedef struct {
+    char name[256];
+    char uuid[40]; /* 32 hex digits */
+    int cc_major, cc_minor, driver, runtime;
+} ml_device_id;
+int ml_cuda_device_id(ml_device_id *id);
+
 #endif
