@@ -13,7 +13,7 @@ DEB_PKGS := libyaml-dev libcjson-dev libopenblas-dev liblapacke-dev libcmocka-de
             python3-torch python3-pytest slurmctld slurmd slurm-client munge \
             python3-pip python3-regex python3-tqdm python3-filelock python3-requests python3-yaml \
             python3-packaging python3-typing-extensions chromium chromium-driver python3-selenium \
-            python3-matplotlib
+            python3-matplotlib python3-pandas python3-nbclient python3-nbformat python3-ipykernel
 
 # The Hugging Face stack for scripts/export_activations.py's test: no Debian
 # package has transformers, and its newest releases need a newer torch than
@@ -76,7 +76,7 @@ GPU_TEST_CU := $(wildcard tests/gpu/*.cu)
 GPU_TEST_C := $(wildcard tests/gpu/*.c)
 GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%) $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/gpu/%)
 
-.PHONY: all run test test-gpu nvcc-check bench deps clean figures figures-quick fuzz fuzz-safetensors fuzz-config gpu-bundle ne-truth
+.PHONY: all python run test test-gpu nvcc-check bench deps clean figures figures-quick fuzz fuzz-safetensors fuzz-config gpu-bundle ne-truth
 all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump $(BUILD)/tests/saedump
 
 # Install what is missing (root), or say exactly what to run.
@@ -132,6 +132,10 @@ gpu-bundle: all $(TEST_BIN) nvcc-check
 $(BUILD)/bench/%: bench/%.c $(BACKEND_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc $^ -o $@ $(LDLIBS)
+
+# The Python package (python/monolab) into PY's environment, editable.
+python:
+	$(PY) -m pip install --no-deps -e python
 
 run: all
 	rm -rf runs/quickstart
