@@ -42,7 +42,7 @@ LIB_SRC := $(filter-out src/main.c src/backend_cuda_stub.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 # The CUDA backend is built whenever nvcc is found, unless NO_CUDA=1; the
 # binary still runs without a GPU or driver (cudart is linked statically and
-# --device auto falls back to the CPU with a notice).
+# --device auto falls back to the CPU; `monolab info` says why).
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 NVFLAGS := -O3 -std=c++17 --fmad=false -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Iinclude -Isrc
 ifneq ($(NVCC),)

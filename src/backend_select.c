@@ -19,10 +19,7 @@ const ml_backend *ml_backend_pick(const char *device) {
         if (!cuda) ml_die("--device cuda: %s", reason);
         return cuda;
     }
-    if (!cuda) {
-        fprintf(stderr, "[monolab] no CUDA backend (%s); using the CPU backend\n", reason);
-        return &ml_backend_cpu;
-    }
+    if (!cuda) return &ml_backend_cpu; /* said by `monolab info`, not by every command on a CPU machine */
     if (!ML_CUDA_VALIDATED) {
         fprintf(stderr, "[monolab] GPU found (%s), but the CUDA backend is not yet validated on a GPU; using the CPU "
                         "backend (pass --device cuda to run it anyway)\n", reason);
