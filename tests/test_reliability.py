@@ -66,13 +66,16 @@ def csv_rows(data):
 
 def assert_no_torn_files(out, ref):
     """After a kill: whatever is visible under a final name is complete, so
-    it equals the reference byte for byte (runs.csv: a prefix of its rows)."""
+    it equals the reference byte for byte (runs.csv: a prefix of its rows;
+    a loss log of a group cut short: a prefix of its lines, as written live)."""
     for name, data in outputs(out).items():
         if re.search(r"\.tmp\d+$", name) or name == ".monolab.lock":
             continue  # temporary names are allowed to be partial
         if name == "runs.csv":
             got, want = csv_rows(data), csv_rows(ref[name])
             assert got == want[:len(got)], "runs.csv rows differ from the reference"
+        elif name.startswith("loss/"):
+            assert data.endswith(b"\n") and ref[name].startswith(data), f"{name} is not a prefix of whole rows"
         else:
             assert data == ref[name], f"{name} is visible but differs from the reference (torn?)"
 
@@ -141,6 +144,27 @@ def test_sigkill_anywhere_then_resume_is_identical(monolab, reference, tmp_path,
         env = dict(os.environ, MONOLAB_TEST_KILL_AT=f"{event}:{when}")
         r = run(sweep_cmd(monolab, cfg, out), env=env)
         assert r.returncode == -signal.SIGKILL, f"the hook did not fire: rc {r.returncode} {r.stderr[-500:]}"
+    assert_no_torn_files(out, ref)
+    r = run(sweep_cmd(monolab, cfg, out, "--resume"))
+    assert r.returncode == 0, r.stderr
+    assert_same_as_reference(out, ref)
+
+
+def test_loss_logs_grow_while_a_group_trains(monolab, reference, tmp_path):
+    """With live writes at every log interval (MONOLAB_LIVE_LOG_S=0), a
+    group killed mid-training has left its loss logs so far: whole rows, a
+    prefix of the finished logs; resuming ends identical to the reference."""
+    cfg, ref, _ = reference
+    out = str(tmp_path / "out")
+    env = dict(os.environ, MONOLAB_LIVE_LOG_S="0", MONOLAB_TEST_KILL_AT=f"step:{STEPS + 100}")  # group 2, step 100
+    r = run(sweep_cmd(monolab, cfg, out), env=env)
+    assert r.returncode == -signal.SIGKILL, r.stderr[-500:]
+    assert len(csv_rows(open(os.path.join(out, "runs.csv"), "rb").read())) == 1 + 4  # group 2 unfinished
+    group2 = [n for n in sorted(os.listdir(os.path.join(out, "loss")))][4:8]
+    assert len(group2) == 4
+    for n in group2:
+        lines = open(os.path.join(out, "loss", n)).read().splitlines()
+        assert 2 <= len(lines) - 1 < STEPS // 16 + 1, (n, len(lines))  # some rows, not all
     assert_no_torn_files(out, ref)
     r = run(sweep_cmd(monolab, cfg, out, "--resume"))
     assert r.returncode == 0, r.stderr
