@@ -90,7 +90,14 @@ def test_embed_refuses_a_folder_of_another_input_or_settings(monolab, tmp_path):
     one_line_2(r, f"{out} holds the embed output of another input or other settings "
                   f"(there input={tmp_path / a}, here input={tmp_path / b})")
     r = run([monolab, "embed", a, "--samples", "256", "-o", str(out), "--threshold", "0.4"], cwd=tmp_path)
-    one_line_2(r, "(there threshold=0.5, here threshold=0.4)")
+    one_line_2(r, "(there threshold=0.5, here threshold=0.4); pass -o " + f"{out}_2 or remove that folder")
+    assert digest(out) == before
+    # the default folder taken by other settings: a fresh suffix, said on stderr
+    r = run([monolab, "embed", a, "--samples", "256", "--threshold", "0.4"], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "runs/embed_r000000_step_000064 holds the embedding of another input or other settings: writing to " \
+           "runs/embed_r000000_step_000064_2" in r.stderr
+    assert "threshold=0.4\n" in (tmp_path / "runs" / "embed_r000000_step_000064_2" / "embed_settings.txt").read_text()
     assert digest(out) == before
     r = run([monolab, "embed", a, "--samples", "256", "-o", str(out)], cwd=tmp_path)
     assert r.returncode == 0, r.stderr
