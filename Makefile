@@ -76,7 +76,7 @@ GPU_TEST_CU := $(wildcard tests/gpu/*.cu)
 GPU_TEST_C := $(wildcard tests/gpu/*.c)
 GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%) $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/gpu/%)
 
-.PHONY: all python run test test-gpu nvcc-check bench deps clean figures figures-quick fuzz fuzz-safetensors fuzz-config gpu-bundle ne-truth
+.PHONY: all install python run test test-gpu nvcc-check bench deps clean figures figures-quick fuzz fuzz-safetensors fuzz-config gpu-bundle ne-truth
 all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump $(BUILD)/tests/saedump
 
 # Install what is missing (root), or say exactly what to run.
@@ -132,6 +132,15 @@ gpu-bundle: all $(TEST_BIN) nvcc-check
 $(BUILD)/bench/%: bench/%.c $(BACKEND_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc $^ -o $@ $(LDLIBS)
+
+# `monolab` onto PATH: the binary (the explorer's page is linked into it)
+# and a copy of that page for restyling; DESTDIR for packagers.
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/monolab/explorer
+	install -m 755 $(BUILD)/monolab $(DESTDIR)$(PREFIX)/bin/monolab
+	install -m 644 $(addprefix share/explorer/,$(EXPLORER_ASSETS)) $(DESTDIR)$(PREFIX)/share/monolab/explorer/
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/monolab"
 
 # The Python package (python/monolab) into PY's environment, editable.
 python:
