@@ -13,7 +13,7 @@ DEB_PKGS := libyaml-dev libcjson-dev libopenblas-dev liblapacke-dev libcmocka-de
             python3-torch python3-pytest slurmctld slurmd slurm-client munge \
             python3-pip python3-regex python3-tqdm python3-filelock python3-requests python3-yaml \
             python3-packaging python3-typing-extensions chromium chromium-driver python3-selenium \
-            python3-matplotlib
+            python3-matplotlib python3-pandas python3-nbclient python3-nbformat python3-ipykernel
 
 # The Hugging Face stack for scripts/export_activations.py's test: no Debian
 # package has transformers, and its newest releases need a newer torch than
@@ -42,7 +42,7 @@ LIB_SRC := $(filter-out src/main.c src/backend_cuda_stub.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 # The CUDA backend is built whenever nvcc is found, unless NO_CUDA=1; the
 # binary still runs without a GPU or driver (cudart is linked statically and
-# --device auto falls back to the CPU with a notice).
+# --device auto falls back to the CPU; `monolab info` says why).
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 NVFLAGS := -O3 -std=c++17 --fmad=false -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Iinclude -Isrc
 ifneq ($(NVCC),)
@@ -78,7 +78,7 @@ GPU_TEST_CU := $(wildcard tests/gpu/*.cu)
 GPU_TEST_C := $(wildcard tests/gpu/*.c)
 GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%) $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/gpu/%)
 
-.PHONY: all run test test-gpu test-emu emu emu-asan mutants nvcc-check bench deps clean figures figures-quick fuzz fuzz-safetensors fuzz-config gpu-bundle ne-truth
+.PHONY: all install python run test test-gpu test-emu emu emu-asan mutants nvcc-check bench deps clean figures figures-quick fuzz fuzz-safetensors fuzz-config gpu-bundle ne-truth
 all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump $(BUILD)/tests/saedump
 
 # Install what is missing (root), or say exactly what to run.
@@ -134,6 +134,19 @@ gpu-bundle: all $(TEST_BIN) nvcc-check
 $(BUILD)/bench/%: bench/%.c $(BACKEND_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc $^ -o $@ $(LDLIBS)
+
+# `monolab` onto PATH: the binary (the explorer's page is linked into it)
+# and a copy of that page for restyling; DESTDIR for packagers.
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/monolab/explorer
+	install -m 755 $(BUILD)/monolab $(DESTDIR)$(PREFIX)/bin/monolab
+	install -m 644 $(addprefix share/explorer/,$(EXPLORER_ASSETS)) $(DESTDIR)$(PREFIX)/share/monolab/explorer/
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/monolab"
+
+# The Python package (python/monolab) into PY's environment, editable.
+python:
+	$(PY) -m pip install --no-deps -e python
 
 run: all
 	rm -rf runs/quickstart

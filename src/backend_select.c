@@ -89,9 +89,6 @@ const ml_backend *ml_backend_pick(const char *device) {
                     s == ML_STAMP_FAIL ? "FAILED its self-test" : "has not passed a self-test with this build");
         return cuda;
     }
-    if (!cuda) {
-        fprintf(stderr, "[monolab] no CUDA backend (%s); using the CPU backend\n", reason);
-        return &ml_backend_cpu;
-    }
+    if (!cuda) return &ml_backend_cpu; /* said by `monolab info`, not by every command on a CPU machine */
     return auto_choice(cuda, reason);
 }

@@ -81,8 +81,37 @@ static void first_difference(const char *a, const char *b, char *line, size_t n)
     }
 }
 
+/* The first folder outdir, outdir_2, outdir_3, ... that is free or holds this very embedding. */
+static void free_name(const char *outdir, const char *input, const ml_embed_opts *o, char *buf, size_t n) {
+    snprintf(buf, n, "%s", outdir);
+    for (int s = 2; !ml_embed_pin_usable(buf, input, o); s++) snprintf(buf, n, "%s_%d", outdir, s);
+}
+
+int ml_embed_pin_usable(const char *outdir, const char *input, const ml_embed_opts *o) {
+    char path[ML_PATH_MAX2], now[PATH_MAX + 512];
+    settings_text(now, sizeof now, input, o);
+    snprintf(path, sizeof path, "%s/embed_settings.txt", outdir);
+    char *old = ml_read_file(path, NULL);
+    if (old) {
+        int same = !strcmp(old, now);
+        free(old);
+        return same;
+    }
+    snprintf(path, sizeof path, "%s/neurons.csv", outdir);
+    return !ml_file_exists(path);
+}
+
+void ml_embed_pin_default(char *outdir, size_t n, const char *input, const ml_embed_opts *o) {
+    char fresh[ML_PATH_MAX];
+    free_name(outdir, input, o, fresh, sizeof fresh);
+    if (strcmp(fresh, outdir))
+        fprintf(stderr, "[monolab] %s holds the embedding of another input or other settings: writing to %s\n", outdir, fresh);
+    snprintf(outdir, n, "%s", fresh);
+}
+
 void ml_embed_pin_check(const char *outdir, const char *input, const ml_embed_opts *o) {
-    char path[ML_PATH_MAX], now[PATH_MAX + 512];
+    char path[ML_PATH_MAX], now[PATH_MAX + 512], fresh[ML_PATH_MAX];
+    free_name(outdir, input, o, fresh, sizeof fresh);
     settings_text(now, sizeof now, input, o);
     snprintf(path, sizeof path, "%s/embed_settings.txt", outdir);
     char *old = ml_read_file(path, NULL);
@@ -92,14 +121,14 @@ void ml_embed_pin_check(const char *outdir, const char *input, const ml_embed_op
         first_difference(now, old, is, sizeof is);
         free(old);
         if (was[0] || is[0])
-            ml_die("%s holds the embed output of another input or other settings (there %s, here %s); choose "
-                   "another -o or remove that folder",
-                   outdir, was[0] ? was : "(none)", is[0] ? is : "(none)");
+            ml_die("%s holds the embed output of another input or other settings (there %s, here %s); pass "
+                   "-o %s or remove that folder",
+                   outdir, was[0] ? was : "(none)", is[0] ? is : "(none)", fresh);
     } else {
         snprintf(path, sizeof path, "%s/neurons.csv", outdir);
         if (ml_file_exists(path))
             ml_die("%s holds embed output that does not say what it was made from (no embed_settings.txt); "
-                   "choose another -o or remove that folder", outdir);
+                   "pass -o %s or remove that folder", outdir, fresh);
     }
 }
 

@@ -10,37 +10,26 @@
 #include "monolab/fsutil.h"
 #include "monolab/metrics.h"
 #include "monolab/plot_sae.h"
-#include "monolab/yaml_tree.h"
+#include "monolab/plot_fig.h"
+#include "monolab/plot_table.h"
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define FIG_W 900
-#define FIG_H 600
-#define MAX_CURVES 10
-
-/* The hyperparameters that may be swept, and whether an axis over them is
- * log, are the ML_RF_PLOT fields of config.h's run-field table. */
-#define N_HYPER ML_N_RUN_FIELDS
-
+/* Everything a figure's data blocks need: the rows and the figure's choices. */
 typedef struct {
-    const char *outdir, *figdir;
-    ml_csv t;
-    int c_id, c_seed, c_mono, c_eval;
-    int n_swept;
-    int swept[N_HYPER];    /* column indices */
-    int swept_log[N_HYPER];
-    char caption[512];
-    int n_files;           /* figures written */
+    const ml_plot_table *p;
+    const char *figdir;
+    int n_files;           /* pages written */
+    int xc, ycol;          /* the figure's x variable (-1: none) and metric */
+    const char **xs;       /* xc's sorted values */
+    int nx, numeric;
+    double zero_pos;       /* where x = 0 is drawn on a log axis */
+    int logx;
+    int *rep;              /* a row of each curve's setting */
 } plotter;
-
-static int is_number(const char *s) {
-    char *end;
-    strtod(s, &end);
-    return *s && !*end;
-}
 
 static double num(const char *s) { return strtod(s, NULL); }
 
@@ -62,68 +51,8 @@ static int stats(double *v, int n, double *med, double *lo, double *hi) {
     return k;
 }
 
-/* Distinct values of a column, numeric order when numeric. */
-static int distinct(const ml_csv *t, int col, const char **out) {
-    int n = 0;
-    for (int r = 0; r < t->n_rows; r++) {
-        const char *v = t->rows[r][col];
-        int seen = 0;
-        for (int i = 0; i < n && !seen; i++) seen = !strcmp(out[i], v);
-        if (!seen) out[n++] = v;
-    }
-    int numeric = 1;
-    for (int i = 0; i < n; i++) numeric &= is_number(out[i]);
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0; j--) {
-            int gt = numeric ? num(out[j - 1]) > num(out[j]) : strcmp(out[j - 1], out[j]) > 0;
-            if (!gt) break;
-            const char *x = out[j];
-            out[j] = out[j - 1];
-            out[j - 1] = x;
-        }
-    return n;
-}
-
-/* "k=64, lr=0.01" for the swept columns of row r except `skip`. */
-static void combo_label(const plotter *p, int r, int skip, char *buf, size_t n) {
-    buf[0] = 0;
-    for (int i = 0; i < p->n_swept; i++) {
-        int c = p->swept[i];
-        if (c == skip) continue;
-        size_t l = strlen(buf);
-        snprintf(buf + l, n - l, "%s%s=%s", l ? ", " : "", p->t.cols[c], p->t.rows[r][c]);
-    }
-}
-
-static FILE *open_fig(plotter *p, const char *name, const char *ext) {
-    char path[ML_PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s.%s", p->figdir, name, ext);
-    FILE *f = fopen(path, "w");
-    if (!f) ml_fatal("cannot write '%s'", path);
-    return f;
-}
-
-static void gp_begin(plotter *p, FILE *g, const char *name, const char *title) {
-    fprintf(g, "# monolab plot: %s\nset terminal pngcairo size %d,%d noenhanced font 'Sans,11'\n", name, FIG_W, FIG_H);
-    fprintf(g, "set output '%s.png'\nset title \"%s\"\nset bmargin 5\nset key outside right top\nset grid\n", name, title);
-    fprintf(g, "set label 99 \"%s\" at screen 0.01,0.02 font ',8' tc rgb '#555555'\n", p->caption);
-}
-
-/* Same figure again as SVG, then run gnuplot on the script. */
-static void gp_end(plotter *p, FILE *g, const char *name) {
-    fprintf(g, "set terminal svg size %d,%d noenhanced font 'Sans,11' background rgb 'white'\nset output '%s.svg'\nreplot\n",
-            FIG_W, FIG_H, name);
-    fclose(g);
-    char cmd[8600];
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot '%s.gp' 2> '%s.log'", p->figdir, name, name);
-    int rc = system(cmd);
-    if (rc != 0) ml_fatal("gnuplot failed on %s/%s.gp (see %s.log)", p->figdir, name, name);
-    p->n_files++;
-    fprintf(stderr, "[monolab] %s/%s.png and .svg\n", p->figdir, name);
-}
-
 /* Rows that match row `ref` on every swept column except `skip`. */
-static int same_setting(const plotter *p, int r, int ref, int skip) {
+static int same_setting(const ml_plot_table *p, int r, int ref, int skip) {
     for (int i = 0; i < p->n_swept; i++) {
         int c = p->swept[i];
         if (c != skip && strcmp(p->t.rows[r][c], p->t.rows[ref][c])) return 0;
@@ -131,14 +60,18 @@ static int same_setting(const plotter *p, int r, int ref, int skip) {
     return 1;
 }
 
+static void loss_path(const ml_plot_table *p, int r, char *path, size_t n) {
+    snprintf(path, n, "%s/loss/%s.csv", p->dirs[p->src[r]], p->t.rows[r][p->c_id]);
+}
+
 /* Loss logs of the given rows: per logged step the median, min and max. */
-static int write_loss_block(const plotter *p, FILE *d, const int *rows, int n) {
+static void write_loss_block(const ml_plot_table *p, FILE *d, const int *rows, int n) {
     int n_steps = 0, got = 0;
     double *vals = NULL;
     long *steps = NULL;
     for (int q = 0; q < n; q++) {
         char path[ML_PATH_MAX];
-        snprintf(path, sizeof path, "%s/loss/%s.csv", p->outdir, p->t.rows[rows[q]][p->c_id]);
+        loss_path(p, rows[q], path, sizeof path);
         ml_csv l;
         if (ml_csv_read(&l, path)) continue;
         if (!got) {
@@ -155,152 +88,238 @@ static int write_loss_block(const plotter *p, FILE *d, const int *rows, int n) {
         double med, lo, hi;
         if (stats(vals + (size_t)s * n, got, &med, &lo, &hi)) fprintf(d, "%ld %.6g %.6g %.6g\n", steps[s], med, lo, hi);
     }
-    fprintf(d, "\n\n");
     free(vals);
     free(steps);
-    return got;
+}
+
+/* The rows of loss curve c: x value c, the other swept variables at rep[0]. */
+static int loss_rows(const plotter *pl, int v, int *rows) {
+    const ml_plot_table *p = pl->p;
+    int n = 0;
+    for (int r = 0; r < p->t.n_rows; r++)
+        if ((pl->xc < 0 || !strcmp(p->t.rows[r][pl->xc], pl->xs[v])) && same_setting(p, r, pl->rep[0], pl->xc)) rows[n++] = r;
+    return n;
+}
+
+static void loss_block(void *ctx, FILE *d, int c) {
+    plotter *pl = ctx;
+    int *rows = ml_malloc(sizeof(int) * (size_t)pl->p->t.n_rows);
+    int n = loss_rows(pl, pl->rep[1 + c], rows);
+    write_loss_block(pl->p, d, rows, n);
+    free(rows);
+}
+
+/* "k=64, lr=0.01" for the swept columns of row r except `skip`. */
+static void combo_label(const ml_plot_table *p, int r, int skip, char *buf, size_t n) {
+    buf[0] = 0;
+    for (int i = 0; i < p->n_swept; i++) {
+        int c = p->swept[i];
+        if (c == skip) continue;
+        size_t l = strlen(buf);
+        snprintf(buf + l, n - l, "%s%s=%s", l ? ", " : "", p->t.cols[c], p->t.rows[r][c]);
+    }
 }
 
 /* Training loss against step, one curve per value of swept variable xi
  * (-1: all runs as one curve); the other swept variables are held at the
  * setting of the most monosemantic run; seeds form a min-max band around
- * the median. */
-static void fig_loss(plotter *p, int xi, int ref) {
+ * the median. Values whose runs left no loss log have no curve. */
+static void fig_loss(plotter *pl, int xi, int ref) {
+    const ml_plot_table *p = pl->p;
     const ml_csv *t = &p->t;
     int xc = xi >= 0 ? p->swept[xi] : -1;
     const char **xs = ml_calloc((size_t)t->n_rows + 1, sizeof(char *));
-    int nx = xc >= 0 ? distinct(t, xc, xs) : 1;
+    int nx = xc >= 0 ? ml_plot_distinct(t, xc, xs) : 1;
     int *rows = ml_malloc(sizeof(int) * (size_t)t->n_rows);
-    char name[128], held[512];
+    int *rep = ml_malloc(sizeof(int) * (size_t)(nx + 1)); /* rep[0]: the held setting; rep[1 + c]: curve c's x index */
+    const char **vals = ml_calloc((size_t)nx, sizeof(char *));
+    pl->xc = xc;
+    pl->xs = xs;
+    pl->rep = rep;
+    rep[0] = ref;
+    int n_curves = 0;
+    for (int v = 0; v < nx; v++) {
+        int n = loss_rows(pl, v, rows), logged = 0;
+        for (int q = 0; q < n && !logged; q++) {
+            char path[ML_PATH_MAX];
+            loss_path(p, rows[q], path, sizeof path);
+            logged = ml_file_exists(path);
+        }
+        if (!logged) continue;
+        vals[n_curves] = xc >= 0 ? xs[v] : "all runs";
+        rep[1 + n_curves++] = v;
+    }
+    char name[128], held[512], title[768];
     snprintf(name, sizeof name, xc >= 0 ? "loss_by_%s" : "loss", xc >= 0 ? t->cols[xc] : "");
     combo_label(p, ref, xc, held, sizeof held);
-    FILE *d = open_fig(p, name, "dat");
-    int blocks = 0;
-    const char **titles = ml_calloc((size_t)nx, sizeof(char *));
-    for (int v = 0; v < nx && blocks < MAX_CURVES; v++) {
-        int n = 0;
-        for (int r = 0; r < t->n_rows; r++)
-            if ((xc < 0 || !strcmp(t->rows[r][xc], xs[v])) && same_setting(p, r, ref, xc)) rows[n++] = r;
-        fprintf(d, "# %s=%s\n", xc >= 0 ? t->cols[xc] : "all", xc >= 0 ? xs[v] : "runs");
-        if (n && write_loss_block(p, d, rows, n)) titles[blocks++] = xc >= 0 ? xs[v] : "all runs";
-    }
-    fclose(d);
-    if (!blocks) {
-        fprintf(stderr, "[monolab] no loss logs in %s/loss: skipping %s\n", p->outdir, name);
+    if (!n_curves) {
+        fprintf(stderr, "[monolab] no loss logs in %s/loss: skipping %s\n", p->dirs[0], name);
     } else {
-        FILE *g = open_fig(p, name, "gp");
-        char title[768];
         snprintf(title, sizeof title, "Training loss by %s (median, min-max over seeds)%s%s", xc >= 0 ? t->cols[xc] : "run",
                  held[0] ? "\\n" : "", held);
-        gp_begin(p, g, name, title);
-        fprintf(g, "set xlabel 'step'\nset ylabel 'loss (squared error per sample)'\nset logscale y\n");
-        if (xc >= 0) fprintf(g, "set key title '%s'\n", t->cols[xc]);
-        fprintf(g, "set style fill transparent solid 0.15 noborder\nplot ");
-        for (int b = 0; b < blocks; b++)
-            fprintf(g, "%s'%s.dat' index %d using 1:3:4 with filledcurves lc %d notitle, '' index %d using 1:2 with lines lw 1.5 lc %d title \"%s\"",
-                    b ? ", \\\n     " : "", name, b, b + 1, b, b + 1, titles[b]);
-        fprintf(g, "\n");
-        gp_end(p, g, name);
+        const char *var = xc >= 0 ? t->cols[xc] : "runs";
+        int facetable = 0; /* the curve variable itself: panels of it would hold one curve each */
+        ml_fig f = {pl->figdir, name, title, p->caption,
+                    "set xlabel 'step'\nset ylabel 'loss (squared error per sample)'\nset logscale y\n"
+                    "set style fill transparent solid 0.15 noborder\n",
+                    n_curves, 1, &var, vals, &facetable,
+                    "using 1:3:4 with filledcurves", "using 1:2 with lines lw 1.5", loss_block, pl};
+        pl->n_files += ml_fig_draw(&f);
     }
-    free(titles);
+    free(vals);
+    free(rep);
     free(xs);
     free(rows);
 }
 
+static void vs_block(void *ctx, FILE *d, int c) {
+    plotter *pl = ctx;
+    const ml_plot_table *p = pl->p;
+    const ml_csv *t = &p->t;
+    double *v = ml_malloc(sizeof(double) * (size_t)t->n_rows);
+    for (int xv = 0; xv < pl->nx; xv++) {
+        int n = 0;
+        for (int r = 0; r < t->n_rows; r++)
+            if (!strcmp(t->rows[r][pl->xc], pl->xs[xv]) && same_setting(p, r, pl->rep[c], pl->xc))
+                v[n++] = num(t->rows[r][pl->ycol]);
+        double med, lo, hi;
+        if (!stats(v, n, &med, &lo, &hi)) continue;
+        double x = pl->numeric ? num(pl->xs[xv]) : 0;
+        double pos = !pl->numeric ? xv : pl->logx && x <= 0 ? pl->zero_pos : x;
+        fprintf(d, "%s %.6g %.6g %.6g %d %.9g\n", pl->numeric ? pl->xs[xv] : "0", med, lo, hi, xv, pos);
+        if (pl->logx && x <= 0) fprintf(d, "\n"); /* no line across the axis break */
+    }
+    free(v);
+}
+
 /* A metric against one swept variable: median and min-max over seeds, one
- * curve per setting of the other swept variables. */
-static void fig_vs(plotter *p, int xi, int ycol, const char *yname, const char *ylabel) {
+ * curve per setting of the other swept variables (faceted when there are
+ * more than a panel shows). Columns: x, median, min, max, x index, the
+ * position drawn. */
+static void fig_vs(plotter *pl, int xi, int ycol, const char *yname, const char *ylabel) {
+    const ml_plot_table *p = pl->p;
     const ml_csv *t = &p->t;
     int xc = p->swept[xi];
     const char **xs = ml_calloc((size_t)t->n_rows, sizeof(char *));
-    int nx = distinct(t, xc, xs);
+    int nx = ml_plot_distinct(t, xc, xs);
     int numeric = 1;
-    for (int i = 0; i < nx; i++) numeric &= is_number(xs[i]);
-    int logx = numeric && p->swept_log[xi];
-    for (int i = 0; i < nx && logx; i++) logx = num(xs[i]) > 0;
-    char **labels = ml_calloc((size_t)t->n_rows, sizeof(char *));
-    int n_lab = 0;
+    for (int i = 0; i < nx; i++) numeric &= ml_plot_is_number(xs[i]);
+    int logx = numeric && p->swept_log[xi] && num(xs[nx - 1]) > 0 && num(xs[0]) >= 0;
+    /* curves: the distinct settings of the other swept variables, in grid order */
+    int n_vars = p->n_swept - 1;
+    const char **var_names = ml_calloc((size_t)n_vars + 1, sizeof(char *));
+    for (int i = 0, v = 0; i < p->n_swept; i++)
+        if (i != xi) var_names[v++] = t->cols[p->swept[i]];
+    int *rep = ml_malloc(sizeof(int) * (size_t)t->n_rows), n_curves = 0;
+    const char **vals = ml_calloc((size_t)t->n_rows * (n_vars + 1), sizeof(char *));
     for (int r = 0; r < t->n_rows; r++) {
-        char lab[512];
-        combo_label(p, r, xc, lab, sizeof lab);
-        int i;
-        for (i = 0; i < n_lab && strcmp(labels[i], lab); i++) {}
-        if (i == n_lab) labels[n_lab++] = ml_strdup(lab);
+        int c = 0;
+        while (c < n_curves && !same_setting(p, r, rep[c], xc)) c++;
+        if (c < n_curves) continue;
+        rep[n_curves] = r;
+        for (int i = 0, v = 0; i < p->n_swept; i++)
+            if (i != xi) vals[n_curves * n_vars + v++] = t->rows[r][p->swept[i]];
+        n_curves++;
     }
-    if (n_lab > MAX_CURVES) n_lab = MAX_CURVES; /* the first settings; the .dat says which */
-    char name[128];
-    snprintf(name, sizeof name, "%s_vs_%s", yname, t->cols[xc]);
-    FILE *d = open_fig(p, name, "dat");
-    double *v = ml_malloc(sizeof(double) * (size_t)t->n_rows);
-    for (int ci = 0; ci < n_lab; ci++) {
-        fprintf(d, "# %s\n", labels[ci]);
-        for (int xv = 0; xv < nx; xv++) {
-            int n = 0;
-            for (int r = 0; r < t->n_rows; r++) {
-                char lab[512];
-                if (strcmp(t->rows[r][xc], xs[xv])) continue;
-                combo_label(p, r, xc, lab, sizeof lab);
-                if (!strcmp(lab, labels[ci])) v[n++] = num(t->rows[r][ycol]);
-            }
-            double med, lo, hi;
-            if (stats(v, n, &med, &lo, &hi))
-                fprintf(d, "%s %.6g %.6g %.6g %d\n", numeric ? xs[xv] : "0", med, lo, hi, xv);
-        }
-        fprintf(d, "\n\n");
-    }
-    fclose(d);
-    FILE *g = open_fig(p, name, "gp");
-    char title[256];
-    snprintf(title, sizeof title, "%s against %s (median, min-max over seeds)", ylabel, t->cols[xc]);
-    gp_begin(p, g, name, title);
+    char *setup = NULL;
+    size_t setup_len = 0;
+    FILE *g = open_memstream(&setup, &setup_len);
     fprintf(g, "set xlabel '%s'\nset ylabel '%s'\n", t->cols[xc], ylabel);
-    if (logx) /* a little room either side of the extreme values */
-        fprintf(g, "set logscale x\nset xrange [%g:%g]\n", num(xs[0]) / 1.25, num(xs[nx - 1]) * 1.25);
+    double zero_pos = 0;
+    if (logx) {
+        double *xv = ml_malloc(sizeof(double) * (size_t)nx);
+        for (int i = 0; i < nx; i++) xv[i] = num(xs[i]);
+        zero_pos = ml_fig_logx(g, xv, nx);
+        free(xv);
+    }
     if (!numeric) {
         fprintf(g, "set xtics (");
         for (int i = 0; i < nx; i++) fprintf(g, "%s\"%s\" %d", i ? ", " : "", xs[i], i);
         fprintf(g, ")\nset xrange [-0.5:%d.5]\n", nx - 1);
     }
-    fprintf(g, "set offsets %s, graph 0.05, graph 0.05\nplot ", logx || !numeric ? "0, 0" : "graph 0.02, graph 0.02");
-    for (int ci = 0; ci < n_lab; ci++)
-        fprintf(g, "%s'%s.dat' index %d using %s:2:3:4 with yerrorlines lw 1.5 pt 7 ps 0.8 title \"%s\"",
-                ci ? ", \\\n     " : "", name, ci, numeric ? "1" : "5", labels[ci][0] ? labels[ci] : "all runs");
-    fprintf(g, "\n");
-    gp_end(p, g, name);
-    for (int i = 0; i < n_lab; i++) free(labels[i]);
-    free(labels);
+    /* one y range for every panel, so that small multiples compare at a glance */
+    double ylo = INFINITY, yhi = -INFINITY;
+    for (int r = 0; r < t->n_rows; r++) {
+        double y = num(t->rows[r][ycol]);
+        if (isfinite(y)) ylo = y < ylo ? y : ylo, yhi = y > yhi ? y : yhi;
+    }
+    if (ylo > 0 && yhi > 1e3 * ylo) /* a loss that blew up would flatten every other point */
+        fprintf(g, "set logscale y\nset yrange [%.9g:%.9g]\n", ylo / 1.25, yhi * 1.25);
+    else if (yhi > ylo) fprintf(g, "set yrange [%.9g:%.9g]\n", ylo - 0.05 * (yhi - ylo), yhi + 0.05 * (yhi - ylo));
+    fprintf(g, "set offsets %s, %s\n", logx || !numeric ? "0, 0" : "graph 0.02, graph 0.02",
+            yhi > ylo ? "0, 0" : "graph 0.05, graph 0.05");
+    fclose(g);
+    char name[128], title[256];
+    snprintf(name, sizeof name, "%s_vs_%s", yname, t->cols[xc]);
+    snprintf(title, sizeof title, "%s against %s (median, min-max over seeds)", ylabel, t->cols[xc]);
+    *pl = (plotter){p, pl->figdir, pl->n_files, xc, ycol, xs, nx, numeric, zero_pos, logx, rep};
+    ml_fig f = {pl->figdir, name, title, p->caption, setup, n_curves, n_vars, var_names, vals, NULL,
+                NULL, "using 6:2:3:4 with yerrorlines lw 1.5 pt 7 ps 0.8", vs_block, pl};
+    pl->n_files += ml_fig_draw(&f);
+    free(setup);
+    free(vals);
+    free(rep);
+    free(var_names);
     free(xs);
-    free(v);
+}
+
+static void scatter_block(void *ctx, FILE *d, int c) {
+    plotter *pl = ctx;
+    const ml_plot_table *p = pl->p;
+    for (int r = 0; r < p->t.n_rows; r++) {
+        if (pl->xc >= 0 && strcmp(p->t.rows[r][pl->xc], pl->xs[c])) continue;
+        double x = num(p->t.rows[r][p->c_eval]);
+        if (!isfinite(x)) continue;
+        fprintf(d, "%s %s %s %.9g\n", p->t.rows[r][p->c_eval], p->t.rows[r][p->c_mono], p->t.rows[r][p->c_id],
+                pl->logx && x <= 0 ? pl->zero_pos : x);
+    }
 }
 
 /* Claim 1: every run's monosemanticity against its loss, coloured by the
- * first swept variable. */
-static void fig_scatter(plotter *p) {
+ * first swept variable that has few enough values to tell apart. A loss
+ * range over three decades (one run that blew up) gets a log axis, so the
+ * other runs do not collapse onto one vertical line; runs without a finite
+ * loss cannot be placed, and the figure and stderr say how many. */
+static void fig_scatter(plotter *pl) {
+    const ml_plot_table *p = pl->p;
     const ml_csv *t = &p->t;
-    int xc = p->n_swept ? p->swept[0] : -1;
     const char **xs = ml_calloc((size_t)t->n_rows + 1, sizeof(char *));
-    int nx = xc >= 0 ? distinct(t, xc, xs) : 1;
-    if (nx > MAX_CURVES) { xc = -1; nx = 1; }
-    FILE *d = open_fig(p, "mono_vs_loss", "dat");
-    for (int v = 0; v < nx; v++) {
-        fprintf(d, "# %s=%s\n", xc >= 0 ? t->cols[xc] : "all", xc >= 0 ? xs[v] : "runs");
-        for (int r = 0; r < t->n_rows; r++)
-            if (xc < 0 || !strcmp(t->rows[r][xc], xs[v]))
-                fprintf(d, "%s %s %s\n", t->rows[r][p->c_eval], t->rows[r][p->c_mono], t->rows[r][p->c_id]);
-        fprintf(d, "\n\n");
+    int xc = -1, nx = 1;
+    for (int i = 0; i < p->n_swept && xc < 0; i++)
+        if ((nx = ml_plot_distinct(t, p->swept[i], xs)) <= ML_FIG_MAX_CURVES) xc = p->swept[i];
+    if (xc < 0) nx = 1, xs[0] = "all runs";
+    double lo = INFINITY, hi = 0;
+    int nonfinite = 0, zeros = 0;
+    for (int r = 0; r < t->n_rows; r++) {
+        double x = num(t->rows[r][p->c_eval]);
+        if (!isfinite(x)) nonfinite++;
+        else if (x <= 0) zeros++;
+        else lo = x < lo ? x : lo, hi = x > hi ? x : hi;
     }
-    fclose(d);
-    FILE *g = open_fig(p, "mono_vs_loss", "gp");
-    gp_begin(p, g, "mono_vs_loss", "Monosemanticity against held-out loss, every run");
+    char *setup = NULL;
+    size_t setup_len = 0;
+    FILE *g = open_memstream(&setup, &setup_len);
     fprintf(g, "set xlabel 'eval loss'\nset ylabel 'monosemantic neurons per feature'\n");
-    if (xc >= 0) fprintf(g, "set key title '%s'\n", t->cols[xc]);
-    else fprintf(g, "set key off\n");
-    fprintf(g, "plot ");
-    for (int v = 0; v < nx; v++)
-        fprintf(g, "%s'mono_vs_loss.dat' index %d using 1:2 with points pt 7 ps 0.9 lc %d title \"%s\"", v ? ", " : "", v,
-                v + 1, xc >= 0 ? xs[v] : "runs");
-    fprintf(g, "\n");
-    gp_end(p, g, "mono_vs_loss");
+    int logx = hi > 0 && hi > 1e3 * lo;
+    double zero_pos = 0;
+    if (logx) {
+        double ends[3] = {0, lo, hi};
+        zero_pos = ml_fig_logx(g, zeros ? ends : ends + 1, zeros ? 3 : 2);
+    }
+    if (nonfinite) {
+        fprintf(g, "set label 97 \"%d run%s with a non-finite eval loss (diverged) not drawn\" at graph 0.02, graph 0.96 font ',9' tc rgb '#d62728'\n",
+                nonfinite, nonfinite == 1 ? "" : "s");
+        fprintf(stderr, "[monolab] mono_vs_loss: %d run%s with a non-finite eval loss (diverged) cannot be placed\n", nonfinite,
+                nonfinite == 1 ? "" : "s");
+    }
+    fclose(g);
+    *pl = (plotter){p, pl->figdir, pl->n_files, xc, p->c_mono, xs, nx, 1, zero_pos, logx, NULL};
+    const char *var = xc >= 0 ? t->cols[xc] : "runs";
+    int facetable = 0;
+    ml_fig f = {pl->figdir, "mono_vs_loss", "Monosemanticity against held-out loss, every run", p->caption, setup,
+                nx, 1, &var, xs, &facetable, NULL, "using 4:2 with points pt 7 ps 0.9", scatter_block, pl};
+    pl->n_files += ml_fig_draw(&f);
+    free(setup);
     free(xs);
 }
 
@@ -331,7 +350,7 @@ static int by_key_desc(const void *a, const void *b) {
 static int by_key_asc(const void *a, const void *b) { return -by_key_desc(a, b); }
 
 /* The sfa heatmap and the bias plot of one run (docs/science.md §1.12). */
-static void fig_sfa(plotter *p, const char *id, const char *ckpt) {
+static void fig_sfa(plotter *pl, const char *id, const char *ckpt) {
     ml_checkpoint c;
     ml_checkpoint_load(&c, ckpt);
     const int N = c.run.N, k = c.run.k;
@@ -362,7 +381,7 @@ static void fig_sfa(plotter *p, const char *id, const char *ckpt) {
     qsort(fk, (size_t)N, sizeof *fk, by_key_asc);
     char name[128];
     snprintf(name, sizeof name, "sfa_%s", id);
-    FILE *d = open_fig(p, name, "dat");
+    FILE *d = ml_fig_open(pl->figdir, name, "dat");
     double smax = 0;
     for (int q = 0; q < k; q++) {
         for (int i = 0; i < N; i++) {
@@ -375,150 +394,135 @@ static void fig_sfa(plotter *p, const char *id, const char *ckpt) {
     fclose(d);
     ml_mono_stats ms;
     ml_mono_metric(S, c.b1, k, N, &ms);
-    FILE *g = open_fig(p, name, "gp");
-    char title[256];
+    char *body = NULL, title[256];
+    size_t len = 0;
+    FILE *g = open_memstream(&body, &len);
     snprintf(title, sizeof title, "Single-feature activations, run %s (%d monosemantic of %d neurons)", id,
              ms.mono_neurons, k);
-    gp_begin(p, g, name, title);
     fprintf(g, "set xlabel 'feature (sorted by its strongest neuron)'\nset ylabel 'neuron (sorted by max/mean activation)'\n");
     fprintf(g, "set yrange [%d.5:-0.5]\nset xrange [-0.5:%d.5]\nset cblabel 'activation'\nset cbrange [0:%g]\n", k - 1,
             N - 1, smax > 0 ? smax : 1);
     fprintf(g, "set palette defined (0 'white', 1 '#08306b')\nset key off\nunset grid\n");
     fprintf(g, "plot '%s.dat' matrix with image\n", name);
-    gp_end(p, g, name);
+    fclose(g);
+    pl->n_files += ml_fig_single(pl->figdir, name, title, pl->p->caption, body);
+    free(body);
 
     snprintf(name, sizeof name, "bias_%s", id);
-    d = open_fig(p, name, "dat");
+    d = ml_fig_open(pl->figdir, name, "dat");
     for (int q = 0; q < k; q++) fprintf(d, "%d %.6g %d\n", q, c.b1[nk[q].idx], nk[q].idx);
     fclose(d);
-    g = open_fig(p, name, "gp");
+    g = open_memstream(&body, &len);
     snprintf(title, sizeof title, "Final bias per neuron, run %s (neurons in the heatmap's order)", id);
-    gp_begin(p, g, name, title);
     fprintf(g, "set xlabel 'neuron (sorted by max/mean activation)'\nset ylabel 'b1'\nset key inside top left\nset xrange [-0.5:%d.5]\n", k - 1);
     fprintf(g, "set arrow 1 from %d, graph 0 to %d, graph 1 nohead dt 2 lc rgb '#d62728'\n", N, N);
     fprintf(g, "plot '%s.dat' using 1:2 with points pt 7 ps 0.5 lc rgb '#1f77b4' title 'b1', "
                "NaN with lines dt 2 lc rgb '#d62728' title 'neuron index = N'\n", name);
-    gp_end(p, g, name);
+    fclose(g);
+    pl->n_files += ml_fig_single(pl->figdir, name, title, pl->p->caption, body);
+    free(body);
     free(S); free(nk); free(fk);
     ml_checkpoint_free(&c);
 }
 
 static const char USAGE[] =
-    "usage: monolab plot OUTDIR [--runs r000001,...]\n"
+    "usage: monolab plot OUTDIR [OUTDIR...] [-o FIGDIR] [--runs r000001,...]\n"
     "\n"
     "Draws the figures of a sweep (or of a `monolab sae` folder) into OUTDIR/figures/:\n"
     "NAME.png, NAME.svg, the numbers in NAME.dat and the gnuplot script NAME.gp.\n"
+    "Several sweep folders are drawn together (their runs.csv must have the same\n"
+    "columns and task) into FIGDIR, by default runs/plot_<A>+<B>....\n"
+    "A figure with more curves than one panel shows legibly (10) is faceted into\n"
+    "panels and pages, never cut short; stderr says so.\n"
     "--runs picks the runs of the per-run figures (default: the most and least\n"
     "monosemantic). See README.md \"plot\" for the list of figures.\n";
 
-static const ml_cli_opt OPTS[] = {{"--runs", NULL, 1}, {NULL}};
+/* The row and newest checkpoint of run `id`, looked for in every folder;
+ * exits 2 before anything is drawn when it has none. */
+static int named_run(const ml_plot_table *p, const char *id, char *ck, size_t n) {
+    for (int r = 0; r < p->t.n_rows; r++)
+        if (!strcmp(p->t.rows[r][p->c_id], id)) {
+            if (final_ckpt(p->dirs[p->src[r]], id, ck, n)) return r;
+            ml_die("plot: run '%s' has no checkpoint in %s/ckpt (checkpoints: none?)", id, p->dirs[p->src[r]]);
+        }
+    ml_die("plot: run '%s' has no checkpoint: it is not a run of %s%s/runs.csv", id, p->dirs[0], p->n_dirs > 1 ? " (or the other folders')" : "");
+}
 
 int ml_plot_main(int argc, char **argv) {
-    const char *outdir = NULL, *runs_opt = NULL;
+    const char *runs_opt = NULL, *figdir_opt = NULL;
+    char **dirs = ml_calloc((size_t)argc + 1, sizeof(char *));
+    int n_dirs = 0;
+    static const ml_cli_opt OPTS[] = {{"--runs", NULL, 1}, {"--figdir", "-o", 1}, {NULL}};
     ml_cli cl = {"plot", USAGE, OPTS, argc, argv, 0};
     char *v;
     for (int k; (k = ml_cli_next(&cl, &v)) != ML_CLI_END;) {
         if (k == 0) runs_opt = v;
-        else if (!outdir) outdir = v;
-        else ml_cli_usage_die("plot", "one OUTDIR at a time, got another:", v);
+        else if (k == 1) figdir_opt = v;
+        else dirs[n_dirs++] = v;
     }
-    if (!outdir) ml_cli_usage_die("plot", "missing OUTDIR", NULL);
+    if (!n_dirs) ml_cli_usage_die("plot", "missing OUTDIR", NULL);
     if (system("gnuplot --version > /dev/null 2>&1") != 0)
         ml_die("plot: gnuplot not found; install it with: apt-get install gnuplot-nox");
     char path[ML_PATH_MAX];
-    snprintf(path, sizeof path, "%s/saes.csv", outdir);
-    if (ml_file_exists(path)) return ml_plot_sae(outdir); /* a `monolab sae` folder */
-    plotter p = {0};
-    p.outdir = outdir;
-    snprintf(path, sizeof path, "%s/runs.csv", outdir);
-    if (ml_csv_read(&p.t, path)) ml_die("plot: %s not found: is '%s' a sweep output directory?", path, outdir);
-    if (p.t.n_rows == 0) ml_die("plot: %s has no finished runs yet", path);
-    p.c_id = ml_csv_col(&p.t, "run_id");
-    p.c_seed = ml_csv_col(&p.t, "seed");
-    p.c_mono = ml_csv_col(&p.t, "mono_per_feature");
-    p.c_eval = ml_csv_col(&p.t, "eval_loss");
-    if (p.c_id < 0 || p.c_seed < 0 || p.c_mono < 0 || p.c_eval < 0)
-        ml_die("plot: %s:1: not a monolab runs.csv header (run_id, seed, mono_per_feature, eval_loss missing)", path);
-    for (int r = 0; r < p.t.n_rows; r++)
-        if (!is_number(p.t.rows[r][p.c_mono]) && strcmp(p.t.rows[r][p.c_mono], "nan"))
-            ml_die("plot: %s:%d: mono_per_feature '%s' is not a number", path, r + 2, p.t.rows[r][p.c_mono]);
-    int k_varies = 0;
-    for (int h = 0; h < ML_N_RUN_FIELDS; h++) {
-        const ml_run_field *hf = &ML_RUN_FIELDS[h];
-        if (!(hf->where & ML_RF_PLOT)) continue;
-        int c = ml_csv_col(&p.t, hf->name);
-        if (c < 0) ml_die("plot: %s:1: column '%s' missing", path, hf->name);
-        const char **vals = ml_calloc((size_t)p.t.n_rows, sizeof(char *));
-        int n = distinct(&p.t, c, vals);
-        free(vals);
-        if (n < 2) continue;
-        if (!strcmp(hf->name, "k")) k_varies = 1;
-        if (!strcmp(hf->name, "batch") && k_varies) continue; /* batch: auto follows k */
-        p.swept_log[p.n_swept] = hf->log_axis;
-        p.swept[p.n_swept++] = c;
+    snprintf(path, sizeof path, "%s/saes.csv", dirs[0]);
+    if (ml_file_exists(path)) { /* a `monolab sae` folder */
+        if (n_dirs > 1 || figdir_opt) ml_die("plot: an SAE folder (%s) is drawn alone, into its figures/", dirs[0]);
+        return ml_plot_sae(dirs[0]);
     }
-    /* caption: config name and scale */
-    char name[256] = "";
-    snprintf(path, sizeof path, "%s/config.yaml", outdir);
-    if (ml_file_exists(path)) {
-        ynode *y = yn_parse_file(path);
-        ynode *nm = yn_map_get(y, "name");
-        if (nm && nm->kind == YN_SCALAR) snprintf(name, sizeof name, "%s", nm->text);
-        yn_free(y);
-    }
-    const char **seeds = ml_calloc((size_t)p.t.n_rows, sizeof(char *));
-    int n_seeds = distinct(&p.t, p.c_seed, seeds);
-    free(seeds);
-    char **row0 = p.t.rows[0];
-#define COL(n) row0[ml_csv_col(&p.t, n)]
-    const char **batches = ml_calloc((size_t)p.t.n_rows, sizeof(char *));
-    int one_batch = distinct(&p.t, ml_csv_col(&p.t, "batch"), batches) == 1;
-    free(batches);
-    snprintf(p.caption, sizeof p.caption, "%s: %s, N=%s m=%s%s%s, %s steps, batch %s, %d seed%s, %d runs", name[0] ? name : outdir,
-             COL("task"), COL("N"), COL("m"), k_varies ? "" : " k=", k_varies ? "" : COL("k"), COL("steps"),
-             one_batch ? COL("batch") : "2^(23-ceil(log2 k))", n_seeds, n_seeds == 1 ? "" : "s", p.t.n_rows);
-#undef COL
-    char figdir[ML_PATH_MAX];
-    snprintf(figdir, sizeof figdir, "%s/figures", outdir);
-    ml_mkdirs(figdir);
-    p.figdir = figdir;
-
-    int ref = 0; /* the most monosemantic run: the setting the loss figures hold fixed */
-    for (int r = 1; r < p.t.n_rows; r++)
-        if (num(p.t.rows[r][p.c_mono]) > num(p.t.rows[ref][p.c_mono])) ref = r;
-    if (!p.n_swept) fig_loss(&p, -1, ref);
-    for (int i = 0; i < p.n_swept; i++) {
-        fig_loss(&p, i, ref);
-        fig_vs(&p, i, p.c_mono, "mono", "monosemantic neurons per feature");
-        fig_vs(&p, i, p.c_eval, "eval_loss", "eval loss");
-    }
-    fig_scatter(&p);
-    /* sfa heatmaps: the runs named, else the most and least monosemantic */
+    ml_plot_table t;
+    ml_plot_table_load(&t, dirs, n_dirs);
+    /* the per-run figures' runs, checked before anything is drawn */
+    int n_named = 0, *named = ml_calloc((size_t)t.t.n_rows + 2, sizeof(int));
     char ck[ML_PATH_MAX];
     if (runs_opt) {
         char *list = ml_strdup(runs_opt), *save = NULL;
-        for (char *id = strtok_r(list, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
-            if (!final_ckpt(outdir, id, ck, sizeof ck)) ml_die("plot: run '%s' has no checkpoint in %s/ckpt", id, outdir);
-            fig_sfa(&p, id, ck);
-        }
+        for (char *id = strtok_r(list, ",", &save); id; id = strtok_r(NULL, ",", &save))
+            if (n_named <= t.t.n_rows) named[n_named++] = named_run(&t, id, ck, sizeof ck);
         free(list);
     } else {
         int best = -1, worst = -1;
-        for (int r = 0; r < p.t.n_rows; r++) {
-            double v = num(p.t.rows[r][p.c_mono]);
-            if (!isfinite(v) || !final_ckpt(outdir, p.t.rows[r][p.c_id], ck, sizeof ck)) continue;
-            if (best < 0 || v > num(p.t.rows[best][p.c_mono])) best = r;
-            if (worst < 0 || v < num(p.t.rows[worst][p.c_mono])) worst = r;
+        for (int r = 0; r < t.t.n_rows; r++) {
+            double v = num(t.t.rows[r][t.c_mono]);
+            if (!isfinite(v) || !final_ckpt(t.dirs[t.src[r]], t.t.rows[r][t.c_id], ck, sizeof ck)) continue;
+            if (best < 0 || v > num(t.t.rows[best][t.c_mono])) best = r;
+            if (worst < 0 || v < num(t.t.rows[worst][t.c_mono])) worst = r;
         }
         if (best < 0) fprintf(stderr, "[monolab] no checkpoints (checkpoints: none?): skipping the sfa heatmaps\n");
-        for (int w = 0; w < 2 && best >= 0; w++) {
-            int r = w ? worst : best;
-            if (w && worst == best) break;
-            final_ckpt(outdir, p.t.rows[r][p.c_id], ck, sizeof ck);
-            fig_sfa(&p, p.t.rows[r][p.c_id], ck);
+        else named[n_named++] = best;
+        if (worst >= 0 && worst != best) named[n_named++] = worst;
+    }
+    char figdir[ML_PATH_MAX];
+    if (figdir_opt) snprintf(figdir, sizeof figdir, "%s", figdir_opt);
+    else if (n_dirs == 1) snprintf(figdir, sizeof figdir, "%s/figures", dirs[0]);
+    else {
+        ml_default_outdir(figdir, sizeof figdir, "plot_", dirs[0]); /* runs/plot_a+b+... */
+        for (int i = 1; i < n_dirs; i++) {
+            char other[1024];
+            ml_default_outdir(other, sizeof other, "", dirs[i]);
+            snprintf(figdir + strlen(figdir), sizeof figdir - strlen(figdir), "+%s", other + strlen("runs/"));
         }
     }
-    fprintf(stderr, "[monolab] %d figures in %s\n", p.n_files, figdir);
-    ml_csv_free(&p.t);
+    ml_mkdirs(figdir);
+    plotter pl = {.p = &t, .figdir = figdir};
+
+    int ref = 0; /* the most monosemantic run: the setting the loss figures hold fixed */
+    for (int r = 1; r < t.t.n_rows; r++)
+        if (num(t.t.rows[r][t.c_mono]) > num(t.t.rows[ref][t.c_mono])) ref = r;
+    if (!t.n_swept) fig_loss(&pl, -1, ref);
+    for (int i = 0; i < t.n_swept; i++) {
+        fig_loss(&pl, i, ref);
+        fig_vs(&pl, i, t.c_mono, "mono", "monosemantic neurons per feature");
+        fig_vs(&pl, i, t.c_eval, "eval_loss", "eval loss");
+    }
+    fig_scatter(&pl);
+    for (int i = 0; i < n_named; i++) {
+        int r = named[i];
+        final_ckpt(t.dirs[t.src[r]], t.t.rows[r][t.c_id], ck, sizeof ck);
+        fig_sfa(&pl, t.t.rows[r][t.c_id], ck);
+    }
+    fprintf(stderr, "[monolab] %d figures in %s\n", pl.n_files, figdir);
+    free(named);
+    free(dirs);
+    ml_plot_table_free(&t);
     return 0;
 }

@@ -6,6 +6,7 @@
 #include "monolab/common.h"
 #include "monolab/csv_table.h"
 #include "monolab/fsutil.h"
+#include "monolab/plot_fig.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,33 +37,6 @@ static int distinct(const ml_csv *t, int c, double *out) {
     return n;
 }
 
-static void run_gnuplot(const char *figdir, const char *name) {
-    char cmd[8600];
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot '%s.gp' 2> '%s.log'", figdir, name, name);
-    if (system(cmd) != 0) ml_fatal("gnuplot failed on %s/%s.gp (see %s.log)", figdir, name, name);
-    fprintf(stderr, "[monolab] %s/%s.png and .svg\n", figdir, name);
-}
-
-static FILE *open_in(const char *dir, const char *name, const char *ext) {
-    char path[ML_PATH_MAX2];
-    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
-    FILE *f = fopen(path, "w");
-    if (!f) ml_fatal("cannot write '%s'", path);
-    return f;
-}
-
-/* The script draws the same plot to PNG then SVG: body is everything after
- * the terminal and output lines. */
-static void write_script(const char *figdir, const char *name, int w, int h, const char *body) {
-    FILE *g = open_in(figdir, name, "gp");
-    fprintf(g, "# monolab plot (SAE sweep): %s\n", name);
-    fprintf(g, "set terminal pngcairo size %d,%d noenhanced font 'Sans,10'\nset output '%s.png'\n%s", w, h, name, body);
-    fprintf(g, "set terminal svg size %d,%d noenhanced font 'Sans,10' background rgb 'white'\nset output '%s.svg'\n%s", w,
-            h, name, body);
-    fclose(g);
-    run_gnuplot(figdir, name);
-}
-
 int ml_plot_sae(const char *outdir) {
     char path[ML_PATH_MAX], figdir[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/saes.csv", outdir);
@@ -84,7 +58,7 @@ int ml_plot_sae(const char *outdir) {
              outdir, t.n_rows, n_ln, n_ln == 1 ? "" : "s", n_l1, n_seed, n_seed == 1 ? "" : "s");
 
     /* sae_metrics_vs_ln.dat: a block per λ1; a row per λ2: pos, λ2, then med lo hi per metric */
-    FILE *d = open_in(figdir, "sae_metrics_vs_ln", "dat");
+    FILE *d = ml_fig_open(figdir, "sae_metrics_vs_ln", "dat");
     fprintf(d, "# position lambda2");
     for (int i = 0; i < N_METRICS; i++) fprintf(d, " %s_med %s_min %s_max", METRICS[i].col, METRICS[i].col, METRICS[i].col);
     fprintf(d, "\n");
@@ -118,10 +92,10 @@ int ml_plot_sae(const char *outdir) {
         n += snprintf(body + n, sizeof body - n, "\n");
     }
     snprintf(body + n, sizeof body - n, "unset multiplot\n");
-    write_script(figdir, "sae_metrics_vs_ln", 1600, 800, body);
+    ml_fig_script(figdir, "sae_metrics_vs_ln", 1600, 800, body);
 
     /* sae_tradeoff: every SAE, a series per λ2 */
-    d = open_in(figdir, "sae_tradeoff", "dat");
+    d = ml_fig_open(figdir, "sae_tradeoff", "dat");
     int c_mean = cm[6], c_mse = cm[0];
     for (int b = 0; b < n_ln; b++) {
         fprintf(d, "# lambda2 = %g: median_mean_dist mse sae_id\n", lns[b]);
@@ -138,7 +112,7 @@ int ml_plot_sae(const char *outdir) {
         n += snprintf(body + n, sizeof body - n, "%s'sae_tradeoff.dat' index %d using 1:2 with points pt 7 ps 1.3 title 'lambda2=%g'",
                       b ? ", " : "", b, lns[b]);
     snprintf(body + n, sizeof body - n, "\n");
-    write_script(figdir, "sae_tradeoff", 900, 600, body);
+    ml_fig_script(figdir, "sae_tradeoff", 900, 600, body);
     fprintf(stderr, "[monolab] 2 figures in %s\n", figdir);
     free(lns); free(l1s); free(seeds); free(v);
     ml_csv_free(&t);

@@ -3,6 +3,16 @@
 #include <stdio.h>
 #include <unistd.h>
 
+/* Whether the live line is on the terminal without its newline: a message
+ * printed then must first end it (ml_progress_own_line). Process-wide, as
+ * stderr is. */
+static int line_open;
+
+void ml_progress_own_line(void) {
+    if (line_open) fputc('\n', stderr);
+    line_open = 0;
+}
+
 void ml_progress_init(ml_progress *p, int runs_total, int groups_total, double work_total) {
     *p = (ml_progress){0};
     p->tty = isatty(fileno(stderr));
@@ -39,6 +49,7 @@ void ml_progress_steps(ml_progress *p, long steps_done) {
     fprintf(stderr, "\r\033[K[monolab] runs %d/%d  group %d/%d  %.0f model-steps/s  ETA %s", p->runs_done,
             p->runs_total, p->groups_done + 1, p->groups_total, rate, eta);
     fflush(stderr);
+    line_open = 1;
 }
 
 void ml_progress_group_end(ml_progress *p, int n_groups, const char *desc) {
@@ -47,6 +58,7 @@ void ml_progress_group_end(ml_progress *p, int n_groups, const char *desc) {
     p->runs_done += p->group_G;
     p->groups_done += n_groups;
     if (p->tty) fprintf(stderr, "\r\033[K");
+    line_open = 0;
     char which[64];
     if (n_groups == 1) snprintf(which, sizeof which, "group %d/%d", p->groups_done, p->groups_total);
     else snprintf(which, sizeof which, "groups %d-%d/%d side by side", p->groups_done - n_groups + 1, p->groups_done,

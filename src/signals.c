@@ -1,5 +1,6 @@
-/* Stop requests from SIGINT/SIGTERM: see include/monolab/signals.h. */
+/* Stop requests from SIGINT/SIGTERM/SIGHUP: see include/monolab/signals.h. */
 #include "monolab/signals.h"
+#include "monolab/progress.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@ void ml_signals_install(int argc, char **argv) {
     sa.sa_flags = SA_RESETHAND; /* the second signal takes the default action */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* the terminal closed (ssh dropped): stop as cleanly as on Ctrl-C */
 }
 
 int ml_stop_signal(void) { return stop_sig; }
@@ -41,8 +43,9 @@ static void put_arg(const char *a) {
 
 void ml_exit_stopped(const char *outdir, int n_done, int n_total) {
     int sig = stop_sig ? stop_sig : SIGTERM;
+    ml_progress_own_line();
     fprintf(stderr, "[monolab] stopped by %s at a step boundary: %d of %d runs are finished and saved in %s.\n",
-            sig == SIGINT ? "SIGINT" : "SIGTERM", n_done, n_total, outdir);
+            sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM", n_done, n_total, outdir);
     fputs("[monolab] continue with: monolab sweep", stderr);
     int has_resume = 0;
     for (int i = 0; i < saved_argc; i++) {

@@ -37,11 +37,13 @@ typedef struct {
     ml_shard shard;   /* --shard I/N: train only that slice, into outdir = root/shards/I */
     const char *root; /* the sweep's OUTDIR */
     int side_by_side; /* MONOLAB_SIDE_BY_SIDE, 0 when unset */
+    double live_every; /* MONOLAB_LIVE_LOG_S */
 } sweep_opts;
 
 typedef struct {
     const char *outdir;
     ml_progress *progress;
+    double live_every; /* live_log_interval() */
 } sweep_ctx;
 
 static size_t mem_budget(const ml_backend *be) {
@@ -62,9 +64,27 @@ static void write_checkpoints(void *vctx, const ml_group *g, long done, const fl
     for (int gi = 0; gi < g->G; gi++) ml_checkpoint_write(ctx->outdir, g, gi, done, params + (size_t)gi * g->n_param);
 }
 
-static void on_progress(void *vctx, const ml_group *g, long done) {
-    (void)g;
-    ml_progress_steps(((sweep_ctx *)vctx)->progress, done);
+/* Seconds between the live loss-log writes of a training group
+ * (MONOLAB_LIVE_LOG_S, default 2; 0: at every log interval): often enough
+ * to watch, rarely enough that the writes (fsynced) cost nothing. */
+static double live_log_interval(void) {
+    const char *env = getenv("MONOLAB_LIVE_LOG_S");
+    if (!env) return 2.0;
+    char *end;
+    double v = strtod(env, &end);
+    if (end == env || *end || !(v >= 0 && v <= 1e6)) ml_die("MONOLAB_LIVE_LOG_S must be a number of seconds >= 0, got '%s'", env);
+    return v;
+}
+
+static void on_progress(void *vctx, const ml_group *g, ml_train_result *res, long done) {
+    sweep_ctx *ctx = vctx;
+    ml_progress_steps(ctx->progress, done);
+    double now = ml_now();
+    if (!res->live_written) res->live_written = now; /* the group's start */
+    if (done < g->shape.steps && now - res->live_written >= ctx->live_every) {
+        ml_loss_log_write(ctx->outdir, g, res);
+        res->live_written = now;
+    }
 }
 
 /* MONOLAB_SIDE_BY_SIDE: how many groups train side by side, whatever the
@@ -217,7 +237,7 @@ static void sweep_run(sweep_opts *o) {
 
     ml_progress prog;
     ml_progress_init(&prog, n_todo, n_groups, work);
-    sweep_ctx ctx = {o->outdir, &prog};
+    sweep_ctx ctx = {o->outdir, &prog, o->live_every};
     int n_done = n_mine - n_todo;
     for (int wi = 0; wi < n_waves; wi++) {
         const int g0 = waves[wi], n = waves[wi + 1] - g0;
@@ -296,6 +316,7 @@ int ml_sweep_main(int argc, char **argv) {
     o.overrides = over;
     o.device = device;
     o.side_by_side = side_by_side_env(); /* a bad value exits 2 here, before anything is written */
+    o.live_every = live_log_interval();
     char defdir[ML_DIR_MAX];
     if (!outdir) {
         ml_default_outdir(defdir, sizeof defdir, "", o.config_path);

@@ -12,6 +12,7 @@
  * shared (ml_thread_gauge, below); tiny groups run on one thread anyway
  * (backend_cpu.c). OpenBLAS runs single-threaded inside our regions. */
 #include "monolab/threads.h"
+#include "monolab/progress.h"
 #include "monolab/common.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,7 @@ void ml_thread_gauge_end(ml_thread_gauge *g) {
     static int said;
     if (g->nt < before && !said) {
         said = 1;
+        ml_progress_own_line();
         fprintf(stderr, "[monolab] other processes share the cores: training on %d of %d threads while they do "
                         "(set OMP_NUM_THREADS to fix the count)\n", g->nt, g->max);
     }

@@ -78,8 +78,8 @@ static void after_step(const ml_backend *be, const ml_group *g, lane *ln, ml_tra
             res->log_loss[(size_t)ln->row * g->G + gi] = (float)ln->loss[gi];
             res->log_lr[(size_t)ln->row * g->G + gi] = (float)(g->lr[gi] * sched);
         }
-        ln->row++;
-        if (progress) progress(ctx, g, t + 1);
+        res->n_logged = ++ln->row;
+        if (progress) progress(ctx, g, res, t + 1);
     }
     if (ckpt && ml_checkpoint_due(g->shape.checkpoints, t + 1, g->shape.steps)) {
         be->params(ln->st, g, res->params);

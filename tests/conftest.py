@@ -7,6 +7,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))  # the monolab package, as `pip install -e python` would
 
 
 # A tiny sweep: 2 widths x 2 bias offsets x 2 seeds, 64 steps; seconds to run.

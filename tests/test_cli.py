@@ -198,3 +198,16 @@ def test_memory_budget_splits_and_refuses(monolab):
         env["MONOLAB_MEM_GB"] = "0.000001"
         r = run([monolab, "sweep", cfg, "--dry-run", "--device", "cpu"], env=env)
         assert r.returncode == 2 and "more than the memory budget" in r.stderr
+
+
+def test_make_install_puts_a_working_monolab_under_prefix(tmp_path):
+    """`make install PREFIX=...`: the binary runs from there, outside the
+    checkout, and the explorer's page is installed beside it."""
+    from conftest import ROOT
+    r = run(["make", "-s", "install", f"PREFIX={tmp_path}"], cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    exe = tmp_path / "bin" / "monolab"
+    assert os.access(exe, os.X_OK)
+    assert sorted(os.listdir(tmp_path / "share" / "monolab" / "explorer")) == ["explorer.css", "explorer.js", "index.html"]
+    r = run([str(exe), "info"], cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.startswith("monolab "), r.stderr

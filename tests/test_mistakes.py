@@ -51,7 +51,8 @@ def test_missing_input_file(monolab, tmp_path, cmd, arg, msg):
 
 def test_device_cuda_without_a_gpu(monolab, tmp_path):
     """--device cuda where no GPU (or no CUDA backend) is: refused in one
-    line before anything is written; --device auto trains on the CPU."""
+    line before anything is written; --device auto trains on the CPU
+    without a word about CUDA (only `monolab info` and --device cuda say why)."""
     probe = run([monolab, "info"])
     if "cuda backend: unavailable" not in probe.stdout:
         pytest.skip("a CUDA device is usable here: " + probe.stdout.strip().splitlines()[-1])
@@ -61,7 +62,7 @@ def test_device_cuda_without_a_gpu(monolab, tmp_path):
     assert os.listdir(tmp_path) == ["cfg.yaml"]
     r = run([monolab, "sweep", "cfg.yaml", "-o", "o", "--device", "auto", "seeds=1", "model.k=8"], cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "using the CPU backend" in r.stderr and "on the cpu backend" in r.stderr
+    assert "on the cpu backend" in r.stderr and "CUDA" not in r.stderr
 
 
 def digest(folder):
@@ -89,7 +90,14 @@ def test_embed_refuses_a_folder_of_another_input_or_settings(monolab, tmp_path):
     one_line_2(r, f"{out} holds the embed output of another input or other settings "
                   f"(there input={tmp_path / a}, here input={tmp_path / b})")
     r = run([monolab, "embed", a, "--samples", "256", "-o", str(out), "--threshold", "0.4"], cwd=tmp_path)
-    one_line_2(r, "(there threshold=0.5, here threshold=0.4)")
+    one_line_2(r, "(there threshold=0.5, here threshold=0.4); pass -o " + f"{out}_2 or remove that folder")
+    assert digest(out) == before
+    # the default folder taken by other settings: a fresh suffix, said on stderr
+    r = run([monolab, "embed", a, "--samples", "256", "--threshold", "0.4"], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "runs/embed_r000000_step_000064 holds the embedding of another input or other settings: writing to " \
+           "runs/embed_r000000_step_000064_2" in r.stderr
+    assert "threshold=0.4\n" in (tmp_path / "runs" / "embed_r000000_step_000064_2" / "embed_settings.txt").read_text()
     assert digest(out) == before
     r = run([monolab, "embed", a, "--samples", "256", "-o", str(out)], cwd=tmp_path)
     assert r.returncode == 0, r.stderr

@@ -60,8 +60,16 @@ def test_plot_named_runs(monolab, tiny_sweep):
     r = run([monolab, "plot", str(tiny_sweep), "--runs", "r000001"])
     assert r.returncode == 0, r.stderr
     assert png_size(tiny_sweep / "figures" / "sfa_r000001.png") == (900, 600)
-    r = run([monolab, "plot", str(tiny_sweep), "--runs", "r999999"])
+
+
+def test_plot_unknown_run_draws_nothing(monolab, tiny_sweep, tmp_path):
+    """An unknown --runs id exits 2 before any figure is written."""
+    import shutil
+    d = tmp_path / "copy"
+    shutil.copytree(tiny_sweep, d, ignore=shutil.ignore_patterns("figures"))
+    r = run([monolab, "plot", str(d), "--runs", "r000001,r999999"])
     assert r.returncode == 2 and "run 'r999999' has no checkpoint" in r.stderr
+    assert not (d / "figures").exists()
 
 
 def test_plot_no_runs(monolab):
@@ -86,3 +94,139 @@ def test_plot_corrupt_runs_csv(monolab, tiny_sweep):
             f.write("a,b,c\n1,2,3\n")
         r = run([monolab, "plot", d])
         assert r.returncode == 2 and "not a monolab runs.csv header" in r.stderr
+
+
+# More settings than one panel shows: 2 k x 2 bias offsets x 11 lr x 2 l1
+# (l1 includes 0, on a log axis), one seed; trains in well under a second.
+MANY = (TINY.replace("name: tiny", "name: many").replace("seeds: 2", "seeds: 1")
+        .replace("lr: 0.01", "lr: [0.003, 0.005, 0.007, 0.01, 0.014, 0.02, 0.03, 0.04, 0.05, 0.07, 0.1]\n  l1: [0.0, 0.01]"))
+MANY_SWEPT = ["k", "bias_offset", "lr", "l1"]
+
+
+@pytest.fixture(scope="module")
+def many_sweep(tmp_path_factory):
+    d = tmp_path_factory.mktemp("many")
+    (d / "many.yaml").write_text(MANY)
+    from conftest import BUILD
+    r = run([os.path.join(BUILD, "monolab"), "sweep", str(d / "many.yaml"), "-o", str(d / "out"), "--device", "cpu"])
+    assert r.returncode == 0, r.stderr
+    r = run([os.path.join(BUILD, "monolab"), "plot", str(d / "out")])
+    assert r.returncode == 0, r.stderr
+    return d / "out", r.stderr
+
+
+def pages(fig, name):
+    """The files of one figure: NAME and its NAME_pageP continuations."""
+    got = [fig / f"{name}.gp"] + sorted(fig.glob(f"{name}_page*.gp"), key=lambda p: int(p.stem.rsplit("page", 1)[1]))
+    assert got[0].exists(), name
+    return got
+
+
+def drawn_settings(fig, name, style):
+    """Each drawn curve's setting, read back from the scripts and their data:
+    a plot clause per curve (counted in the .gp), its block's header in the
+    .dat naming the setting (panel and legend together)."""
+    settings = []
+    for gp in pages(fig, name):
+        clauses = gp.read_text().split("set terminal svg")[0].count(style)
+        heads = [l[2:].strip() for l in open(gp.with_suffix(".dat")) if l.startswith("# ")]
+        assert clauses == len(heads), (gp, clauses, len(heads))
+        settings += [frozenset(h.split(", ")) for h in heads]
+        rerun = subprocess.run(["gnuplot", gp.name], cwd=fig, capture_output=True, text=True)
+        assert rerun.returncode == 0, (gp, rerun.stderr)
+        png = gp.with_suffix(".png")
+        w, h = png_size(png)
+        assert w % 900 == 0 and h % 600 == 0 and (w, h) != (0, 0)
+    return settings
+
+
+def test_plot_every_setting_drawn(many_sweep):
+    out, stderr = many_sweep
+    import csv
+    rows = list(csv.DictReader(open(out / "runs.csv")))
+    fig = out / "figures"
+    for x in MANY_SWEPT:
+        others = [v for v in MANY_SWEPT if v != x]
+        expected = {frozenset(f"{v}={r[v]}" for v in others) for r in rows}
+        assert len(expected) == (8 if x == "lr" else 44)
+        for y in ("mono", "eval_loss"):
+            drawn = drawn_settings(fig, f"{y}_vs_{x}", "with yerrorlines")
+            assert len(drawn) == len(expected) and set(drawn) == expected, (y, x)
+            said = f"{y}_vs_{x}: {len(expected)} curves, more than the 10"
+            assert (said in stderr) == (len(expected) > 10), said
+    # loss_by_lr: one curve per lr value (11), none dropped
+    lrs = {r["lr"] for r in rows}
+    drawn = drawn_settings(fig, "loss_by_lr", "with lines lw")
+    assert len(drawn) == len(lrs) == 11
+    assert {x for s in drawn for x in s if x.startswith("lr=")} == {f"lr={v}" for v in lrs}
+    assert "loss_by_lr: 11 curves" in stderr
+
+
+def test_plot_panel_colours_distinct(many_sweep):
+    out, _ = many_sweep
+    import re
+    for gp in (out / "figures").glob("*.gp"):
+        script = gp.read_text().split("set terminal svg")[0]
+        for plot in re.split(r"\nplot ", script)[1:]:
+            colours = re.findall(r"lc (\d+) title", plot.split("\nset ")[0].split("\nunset")[0])
+            assert len(colours) == len(set(colours)) <= 10, gp
+
+
+def test_plot_zero_on_log_axis(many_sweep):
+    out, _ = many_sweep
+    gp = (out / "figures" / "mono_vs_l1.gp").read_text()
+    assert "set logscale x" in gp and 'set xtics add ("0" ' in gp
+    zero_pos = float(gp.split('set xtics add ("0" ')[1].split(")")[0])
+    rows = [l.split() for l in open(out / "figures" / "mono_vs_l1.dat") if l.strip() and not l.startswith("#")]
+    assert {r[0] for r in rows} == {"0", "0.01"}
+    assert all(float(r[5]) == (zero_pos if r[0] == "0" else 0.01) for r in rows) and 0 < zero_pos < 0.01
+
+
+def test_plot_huge_loss_readable(monolab, tiny_sweep, tmp_path):
+    """One run with a blown-up loss puts mono_vs_loss on a log axis; a
+    non-finite one is counted in the figure and on stderr, not silently lost."""
+    import shutil
+    d = tmp_path / "huge"
+    shutil.copytree(tiny_sweep, d, ignore=shutil.ignore_patterns("figures"))
+    lines = (d / "runs.csv").read_text().splitlines()
+    col = lines[0].split(",").index("eval_loss")
+    for i, v in ((1, "1e12"), (2, "nan")):
+        f = lines[i].split(",")
+        f[col] = v
+        lines[i] = ",".join(f)
+    (d / "runs.csv").write_text("\n".join(lines) + "\n")
+    r = run([monolab, "plot", str(d)])
+    assert r.returncode == 0, r.stderr
+    gp = (d / "figures" / "mono_vs_loss.gp").read_text()
+    assert "set logscale x" in gp and "1 run with a non-finite eval loss" in gp
+    assert "mono_vs_loss: 1 run with a non-finite eval loss" in r.stderr
+    drawn = [l for l in open(d / "figures" / "mono_vs_loss.dat") if l.strip() and not l.startswith("#")]
+    assert len(drawn) == len(lines) - 2  # every run with a finite loss, the huge one included
+    assert "set logscale y" in (d / "figures" / "eval_loss_vs_k.gp").read_text()
+
+
+def test_plot_several_folders(monolab, tiny_sweep, tmp_path):
+    from conftest import BUILD
+    cfg = tmp_path / "wide.yaml"
+    cfg.write_text(TINY.replace("k: [8, 16]", "k: [32]").replace("name: tiny", "name: wide"))
+    wide = tmp_path / "wide"
+    r = run([os.path.join(BUILD, "monolab"), "sweep", str(cfg), "-o", str(wide), "--device", "cpu"])
+    assert r.returncode == 0, r.stderr
+    figs = tmp_path / "both"
+    r = run([monolab, "plot", str(tiny_sweep), str(wide), "-o", str(figs)])
+    assert r.returncode == 0, r.stderr
+    data = [l.split() for l in open(figs / "mono_vs_k.dat") if l.strip() and not l.startswith("#")]
+    assert sorted({float(d[0]) for d in data}) == [8.0, 16.0, 32.0]
+    assert "tiny + wide" in (figs / "mono_vs_k.gp").read_text()
+    # the same setting and seed in two folders: the folder becomes a variable
+    r = run([monolab, "plot", str(tiny_sweep), str(tiny_sweep), "-o", str(tmp_path / "twice")])
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "twice" / "mono_vs_sweep.png").exists()
+    # axes that do not agree: another task
+    cfg.write_text(TINY.replace("task: decoder", "task: reprojector"))
+    rep = tmp_path / "rep"
+    r = run([os.path.join(BUILD, "monolab"), "sweep", str(cfg), "-o", str(rep), "--device", "cpu"])
+    assert r.returncode == 0, r.stderr
+    r = run([monolab, "plot", str(tiny_sweep), str(rep), "-o", str(tmp_path / "bad")])
+    assert r.returncode == 2 and "not on one axis" in r.stderr and r.stderr.count("\n") == 1
+    assert not (tmp_path / "bad").exists()

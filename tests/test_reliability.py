@@ -11,6 +11,7 @@ import fcntl
 import os
 import random
 import re
+import select
 import shlex
 import signal
 import subprocess
@@ -65,13 +66,16 @@ def csv_rows(data):
 
 def assert_no_torn_files(out, ref):
     """After a kill: whatever is visible under a final name is complete, so
-    it equals the reference byte for byte (runs.csv: a prefix of its rows)."""
+    it equals the reference byte for byte (runs.csv: a prefix of its rows;
+    a loss log of a group cut short: a prefix of its lines, as written live)."""
     for name, data in outputs(out).items():
         if re.search(r"\.tmp\d+$", name) or name == ".monolab.lock":
             continue  # temporary names are allowed to be partial
         if name == "runs.csv":
             got, want = csv_rows(data), csv_rows(ref[name])
             assert got == want[:len(got)], "runs.csv rows differ from the reference"
+        elif name.startswith("loss/"):
+            assert data.endswith(b"\n") and ref[name].startswith(data), f"{name} is not a prefix of whole rows"
         else:
             assert data == ref[name], f"{name} is visible but differs from the reference (torn?)"
 
@@ -146,6 +150,27 @@ def test_sigkill_anywhere_then_resume_is_identical(monolab, reference, tmp_path,
     assert_same_as_reference(out, ref)
 
 
+def test_loss_logs_grow_while_a_group_trains(monolab, reference, tmp_path):
+    """With live writes at every log interval (MONOLAB_LIVE_LOG_S=0), a
+    group killed mid-training has left its loss logs so far: whole rows, a
+    prefix of the finished logs; resuming ends identical to the reference."""
+    cfg, ref, _ = reference
+    out = str(tmp_path / "out")
+    env = dict(os.environ, MONOLAB_LIVE_LOG_S="0", MONOLAB_TEST_KILL_AT=f"step:{STEPS + 100}")  # group 2, step 100
+    r = run(sweep_cmd(monolab, cfg, out), env=env)
+    assert r.returncode == -signal.SIGKILL, r.stderr[-500:]
+    assert len(csv_rows(open(os.path.join(out, "runs.csv"), "rb").read())) == 1 + 4  # group 2 unfinished
+    group2 = [n for n in sorted(os.listdir(os.path.join(out, "loss")))][4:8]
+    assert len(group2) == 4
+    for n in group2:
+        lines = open(os.path.join(out, "loss", n)).read().splitlines()
+        assert 2 <= len(lines) - 1 < STEPS // 16 + 1, (n, len(lines))  # some rows, not all
+    assert_no_torn_files(out, ref)
+    r = run(sweep_cmd(monolab, cfg, out, "--resume"))
+    assert r.returncode == 0, r.stderr
+    assert_same_as_reference(out, ref)
+
+
 def test_most_timed_kills_landed_mid_sweep():
     """Runs after the kills above: a timed kill that came too late tested
     nothing but a plain run, so most of them must have landed."""
@@ -155,7 +180,7 @@ def test_most_timed_kills_landed_mid_sweep():
 LONG = CFG.replace("steps: 200", "steps: 2000").replace("checkpoints: log2", "checkpoints: final")
 
 
-@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)])
 def test_sigterm_sigint_stop_at_step_boundary_and_say_how_to_resume(monolab, tmp_path, sig, code):
     cfg = str(tmp_path / "long.yaml")
     with open(cfg, "w") as f:
@@ -185,6 +210,50 @@ def test_sigterm_sigint_stop_at_step_boundary_and_say_how_to_resume(monolab, tmp
     r = run([monolab, *argv[1:]], cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert_same_as_reference(out, ref)
+
+
+def test_stop_message_starts_its_own_line_on_a_terminal(monolab, tmp_path):
+    """On a terminal the live progress line has no newline; the stop message
+    must not be glued to it, and a CPU machine's run says nothing about CUDA."""
+    import pty
+    cfg = str(tmp_path / "long.yaml")
+    with open(cfg, "w") as f:
+        f.write(LONG.replace("steps: 2000", "steps: 30000"))  # about a second a group: time to stop mid-group 2
+    out = str(tmp_path / "out")
+    master, slave = pty.openpty()
+    # --device auto, the default: on a machine without CUDA it must not say so here
+    p = subprocess.Popen([monolab, "sweep", cfg, "-o", out], stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    got = b""
+    csv_path = os.path.join(out, "runs.csv")
+    deadline = time.time() + 120
+    sent = False
+    while True:
+        if not sent and os.path.exists(csv_path) and len(open(csv_path).read().splitlines()) > 1 \
+                and got.rsplit(b"\n", 1)[-1].count(b"runs 4/12"):
+            p.send_signal(signal.SIGINT)  # the live line of group 2 is on screen
+            sent = True
+        if select.select([master], [], [], 0.01)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            got += chunk
+        assert time.time() < deadline, got[-500:]
+    p.wait(timeout=60)
+    os.close(master)
+    assert sent and p.returncode == 130, got[-500:]
+    text = got.decode()
+    stop = [l for l in text.split("\n") if "stopped by SIGINT" in l]
+    assert len(stop) == 1 and stop[0].startswith("[monolab] stopped by SIGINT"), repr(stop)
+    assert "\r\x1b[K[monolab] runs 4/12" in text  # it was drawn live
+    info = run([monolab, "info"]).stdout
+    if "cuda backend: unavailable (" in info:  # this machine has none: only `info` says so
+        assert "CUDA" not in text
+    else:
+        assert "no CUDA backend" not in text
 
 
 def mount_tmpfs(path, opts):

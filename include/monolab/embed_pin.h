@@ -8,10 +8,17 @@
 #include "monolab/embed_layer.h"
 #include <stddef.h>
 
-/* Exits 2 (one line, nothing written) when outdir holds embed outputs of
- * another input or other settings, or outputs that recorded none. The same
- * input and settings again pass: the folder is rebuilt in place. */
+/* Exits 2 (one line, nothing written, naming the -o that would be free)
+ * when outdir holds embed outputs of another input or other settings, or
+ * outputs that recorded none. The same input and settings again pass: the
+ * folder is rebuilt in place. */
 void ml_embed_pin_check(const char *outdir, const char *input, const ml_embed_opts *o);
+/* 1 when outdir is free for this embedding: no embed output, or this
+ * input's with these settings. */
+int ml_embed_pin_usable(const char *outdir, const char *input, const ml_embed_opts *o);
+/* The default OUTDIR when taken by another embedding: the first free
+ * OUTDIR_2, OUTDIR_3, ..., said on stderr. */
+void ml_embed_pin_default(char *outdir, size_t n, const char *input, const ml_embed_opts *o);
 /* Creates outdir and writes outdir/embed_settings.txt: the input's absolute
  * path and every option, one key=value a line. */
 void ml_embed_pin_write(const char *outdir, const char *input, const ml_embed_opts *o);

@@ -4,7 +4,9 @@
 #include "monolab/group.h"
 #include "monolab/train.h"
 
-/* One file per model of the trained group, each replaced atomically. */
+/* One file per model of the group, each replaced atomically, with the
+ * res->n_logged rows logged so far: readers see whole rows, a prefix of
+ * the finished log. */
 void ml_loss_log_write(const char *outdir, const ml_group *g, const ml_train_result *res);
 
 #endif

@@ -23,5 +23,8 @@ void ml_progress_steps(ml_progress *p, long steps_done);
  * description, e.g. "k=256 x16". */
 void ml_progress_group_end(ml_progress *p, int n_groups, const char *desc);
 void ml_progress_finish(ml_progress *p);
+/* Any other message while the live line may be drawn calls this first, so
+ * that it starts on its own line instead of after the progress text. */
+void ml_progress_own_line(void);
 
 #endif

@@ -1,7 +1,8 @@
-/* SIGINT and SIGTERM (Ctrl-C, a scheduler's preemption) as a request to
+/* SIGINT, SIGTERM and SIGHUP (Ctrl-C, a scheduler's preemption, a closed
+ * terminal) as a request to
  * stop at the next step boundary (src/signals.c). The sweep then discards
  * the unfinished group, keeps every finished one (already on disk, fsynced)
- * and exits 128 + signal (130 or 143) with the command that resumes it.
+ * and exits 128 + signal (130, 143 or 129) with the command that resumes it.
  * A second signal is not caught: it kills at once, which is also safe,
  * because every output file is replaced atomically. */
 #ifndef MONOLAB_SIGNALS_H

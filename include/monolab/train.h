@@ -13,6 +13,8 @@ int ml_checkpoint_due(ml_ckpt policy, long done, long steps);
 
 typedef struct {
     int n_log;          /* rows of the loss log */
+    int n_logged;       /* rows filled so far (n_log once the group is done) */
+    double live_written;/* when the sweep last wrote the live loss logs (src/sweep.c) */
     long *log_step;     /* [n_log] */
     float *log_loss;    /* [n_log][G] */
     float *log_lr;      /* [n_log][G] */
@@ -27,8 +29,9 @@ typedef struct {
 
 /* Called with the parameters after `done` steps whenever a checkpoint is due. */
 typedef void (*ml_ckpt_cb)(void *ctx, const ml_group *g, long done, const float *params);
-/* Called every log interval with the number of steps done. */
-typedef void (*ml_progress_cb)(void *ctx, const ml_group *g, long done);
+/* Called every log interval with the number of steps done; res holds the
+ * loss-log rows so far (res->n_logged). */
+typedef void (*ml_progress_cb)(void *ctx, const ml_group *g, ml_train_result *res, long done);
 
 void ml_train_group(const ml_backend *be, const ml_group *g, ml_train_result *res, ml_ckpt_cb ckpt,
                     ml_progress_cb progress, void *ctx);
