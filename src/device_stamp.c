@@ -124,6 +124,15 @@ static int mkdir_p(const char *path) {
     return mkdir(tmp, 0700) && errno != EEXIST ? -1 : 0;
 }
 
+int ml_stamp_log_path(const ml_stamp_key *k, char *buf, size_t n) {
+    char path[ML_PATH_MAX];
+    if (!ml_stamp_path(k, path, sizeof path)) return 0;
+    *strrchr(path, '/') = 0;
+    if (mkdir_p(path)) return 0;
+    snprintf(buf, n, "%s/selftest-last.log", path);
+    return 1;
+}
+
 void ml_stamp_write(const ml_stamp_key *k, int passed, const char *summary) {
     char path[ML_PATH_MAX], tmp[ML_PATH_MAX + 32], dir[ML_PATH_MAX];
     if (!ml_stamp_path(k, path, sizeof path)) {
