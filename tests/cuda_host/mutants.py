@@ -13,6 +13,7 @@ per mutant and a table; exits 1 if any mutant was missed.
 Usage: mutants.py BUILD [NAME ...]    (BUILD is the build folder, e.g. build)
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,15 +88,21 @@ def make_var(name):
     return r.stdout.strip()
 
 
-def first_cause(out):
+def first_cause(out, rc):
     """The first line that says why a run failed."""
+    if rc < 0:
+        import signal
+        return f"killed by {signal.Signals(-rc).name}"
     lines = out.splitlines()
     for key in ("AddressSanitizer", "runtime error", "cuda_host: error", "monolab: fatal"):
         for line in lines:
             if key in line:
                 return line.strip()[:150]
-    for i, line in enumerate(lines):  # a cmocka failure: its message is the line before "Failure!"
-        if "Failure!" in line or "[  ERROR" in line:
+    for i, line in enumerate(lines):  # a cmocka failure: "[  ERROR   ] --- message", or the line before "Failure!"
+        m = re.search(r"\[  ERROR   \] --- (.+)", line)
+        if m and "[   LINE" not in m.group(1):
+            return ("test: " + m.group(1).strip())[:150]
+        if "Failure!" in line:
             msg = next((l for l in reversed(lines[:i]) if l.strip() and "[monolab]" not in l), line)
             return ("test: " + msg.strip())[:150]
     return "exit status"
@@ -143,7 +150,7 @@ def run_mutant(build, name, spec, flags, asan_flags, libs):
         except subprocess.TimeoutExpired:
             return f"caught ({stage})", "timed out after 600 s (a hang)"
         if r.returncode != 0:
-            return f"caught ({stage})", first_cause(r.stdout + r.stderr)
+            return f"caught ({stage})", first_cause(r.stdout + r.stderr, r.returncode)
     return "MISSED", "every stage passed"
 
 
