@@ -8,7 +8,7 @@ BUILD := build
 NVCC ?= $(shell command -v nvcc 2>/dev/null)
 
 # Debian packages the build and the tests need; installed when run as root.
-DEB_PKGS := libyaml-dev libcjson-dev libopenblas-dev liblapacke-dev libcmocka-dev pkg-config \
+DEB_PKGS := libyaml-dev libcjson-dev libopenblas-dev liblapacke-dev libcmocka-dev libboost-context-dev pkg-config \
             gnuplot-nox zlib1g-dev dataset-fashion-mnist python3-numpy python3-scipy python3-sklearn \
             python3-torch python3-pytest slurmctld slurmd slurm-client munge \
             python3-pip python3-regex python3-tqdm python3-filelock python3-requests python3-yaml \
