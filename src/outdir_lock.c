@@ -15,13 +15,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Temporary names come from ml_atomic_open: "<final>.tmp<pid>". */
+/* Temporary names come from ml_atomic_open: "<final>.tmp<pid>"; older
+ * merges named theirs "<final>.merge<pid>". */
 static int is_tmp_name(const char *name) {
-    const char *t = strstr(name, ".tmp");
-    if (!t || t == name || !t[4]) return 0;
-    for (const char *c = t + 4; *c; c++)
-        if (*c < '0' || *c > '9') return 0;
-    return 1;
+    const char *kinds[] = {".tmp", ".merge"};
+    for (int k = 0; k < 2; k++) {
+        const char *t = strstr(name, kinds[k]);
+        size_t l = strlen(kinds[k]);
+        if (!t || t == name || !t[l]) continue;
+        if (strspn(t + l, "0123456789") == strlen(t + l)) return 1;
+    }
+    return 0;
 }
 
 static void clean_dir(const char *dir, int depth) {

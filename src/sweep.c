@@ -14,6 +14,7 @@
 #include "monolab/outdir_lock.h"
 #include "monolab/plan.h"
 #include "monolab/progress.h"
+#include "monolab/run_outputs.h"
 #include "monolab/runs_csv.h"
 #include "monolab/shard.h"
 #include "monolab/signals.h"
@@ -186,7 +187,10 @@ static void sweep_run(sweep_opts *o) {
     ml_config_pin(&cfg, o->outdir);
 
     unsigned char *done = ml_calloc((size_t)cfg.n_runs, 1);
-    if (o->resume) ml_runs_csv_scan(csv, cfg.n_runs, done);
+    if (o->resume) {
+        ml_runs_csv_scan(csv, &cfg, done);
+        ml_resume_check_outputs(o->outdir, csv, &cfg, done);
+    }
     unsigned char *skip = ml_calloc((size_t)cfg.n_runs + 1, 1); /* runs of other shards */
     int n_mine = o->shard.count ? ml_shard_prepare(&cfg, &o->shard, o->root, o->outdir, skip) : cfg.n_runs;
     if (!ml_file_exists(csv)) ml_append_sync(csv, ml_runs_csv_header(), strlen(ml_runs_csv_header()));
