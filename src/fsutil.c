@@ -2,7 +2,9 @@
 #include "monolab/common.h"
 #include "monolab/testhook.h"
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,3 +177,29 @@ char *ml_read_file_max(const char *path, size_t *len, size_t max) {
 }
 
 char *ml_read_file(const char *path, size_t *len) { return ml_read_file_max(path, len, ML_READ_MAX); }
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+    (void)st, (void)ftw;
+    return (type == FTW_DP ? rmdir(path) : unlink(path)) ? -1 : 0;
+}
+
+void ml_rmtree(const char *path) {
+    /* FTW_PHYS: a symlink inside is removed, never followed */
+    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) && errno != ENOENT) ml_io_die("cannot remove", path, errno);
+}
+
+void ml_prune_numbered(const char *dir, const char *prefix, long keep) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    size_t pl = strlen(prefix);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *num = e->d_name + pl;
+        if (strncmp(e->d_name, prefix, pl) || !*num || strspn(num, "0123456789") != strlen(num)) continue;
+        if (strtol(num, NULL, 10) < keep) continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        ml_rmtree(path);
+    }
+    closedir(d);
+}

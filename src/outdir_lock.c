@@ -90,3 +90,9 @@ void ml_outdir_lock(const char *outdir) {
     ml_lock_path(path, outdir);
     clean_dir(outdir, 2); /* OUTDIR, loss/, ckpt/<run>/, saes/<sae>/ */
 }
+
+void ml_outdir_claim(const char *outdir) {
+    ml_outdir_refuse_shared(outdir); /* before mkdir: -o ~/new is fine, -o ~ is not */
+    ml_mkdirs(outdir);
+    ml_outdir_lock(outdir);
+}

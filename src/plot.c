@@ -6,6 +6,8 @@
 #include "monolab/cli.h"
 #include "monolab/common.h"
 #include "monolab/config.h"
+#include "monolab/dir_swap.h"
+#include "monolab/gnuplot_run.h"
 #include "monolab/csv_table.h"
 #include "monolab/fsutil.h"
 #include "monolab/metrics.h"
@@ -26,7 +28,8 @@
 #define N_HYPER ML_N_RUN_FIELDS
 
 typedef struct {
-    const char *outdir, *figdir;
+    const char *outdir, *figdir; /* figures are drawn in build, then swapped into figdir */
+    char build[4400];
     ml_csv t;
     int c_id, c_seed, c_mono, c_eval;
     int n_swept;
@@ -95,15 +98,12 @@ static void combo_label(const plotter *p, int r, int skip, char *buf, size_t n) 
     }
 }
 
-static FILE *open_fig(plotter *p, const char *name, const char *ext) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s.%s", p->figdir, name, ext);
-    FILE *f = fopen(path, "w");
-    if (!f) ml_fatal("cannot write '%s'", path);
-    return f;
-}
+static FILE *open_fig(plotter *p, const char *name, const char *ext) { return ml_gp_open(p->build, name, ext); }
 
-static void gp_begin(plotter *p, FILE *g, const char *name, const char *title) {
+static void gp_begin(plotter *p, FILE *g, const char *name, const char *title_in) {
+    char title[1024];
+    snprintf(title, sizeof title, "%s", title_in);
+    ml_gp_text(title);
     fprintf(g, "# monolab plot: %s\nset terminal pngcairo size %d,%d noenhanced font 'Sans,11'\n", name, FIG_W, FIG_H);
     fprintf(g, "set output '%s.png'\nset title \"%s\"\nset bmargin 5\nset key outside right top\nset grid\n", name, title);
     fprintf(g, "set label 99 \"%s\" at screen 0.01,0.02 font ',8' tc rgb '#555555'\n", p->caption);
@@ -114,10 +114,7 @@ static void gp_end(plotter *p, FILE *g, const char *name) {
     fprintf(g, "set terminal svg size %d,%d noenhanced font 'Sans,11' background rgb 'white'\nset output '%s.svg'\nreplot\n",
             FIG_W, FIG_H, name);
     fclose(g);
-    char cmd[8600];
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot '%s.gp' 2> '%s.log'", p->figdir, name, name);
-    int rc = system(cmd);
-    if (rc != 0) ml_fatal("gnuplot failed on %s/%s.gp (see %s.log)", p->figdir, name, name);
+    ml_gp_run(p->build, name);
     p->n_files++;
     fprintf(stderr, "[monolab] %s/%s.png and .svg\n", p->figdir, name);
 }
@@ -478,9 +475,12 @@ int ml_plot_main(int argc, char **argv) {
              COL("task"), COL("N"), COL("m"), k_varies ? "" : " k=", k_varies ? "" : COL("k"), COL("steps"),
              one_batch ? COL("batch") : "2^(23-ceil(log2 k))", n_seeds, n_seeds == 1 ? "" : "s", p.t.n_rows);
 #undef COL
+    ml_gp_text(p.caption);
     char figdir[4200];
     snprintf(figdir, sizeof figdir, "%s/figures", outdir);
-    ml_mkdirs(figdir);
+    /* drawn whole beside figures/, then swapped in: no figure of runs no
+     * longer drawn survives, and nothing planted in figures/ is written */
+    ml_dir_build_begin(figdir, p.build, sizeof p.build);
     p.figdir = figdir;
 
     int ref = 0; /* the most monosemantic run: the setting the loss figures hold fixed */
@@ -518,6 +518,7 @@ int ml_plot_main(int argc, char **argv) {
             fig_sfa(&p, p.t.rows[r][p.c_id], ck);
         }
     }
+    ml_dir_build_commit(p.build, figdir);
     fprintf(stderr, "[monolab] %d figures in %s\n", p.n_files, figdir);
     ml_csv_free(&p.t);
     return 0;

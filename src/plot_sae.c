@@ -3,6 +3,8 @@
  * λ1; and the trade-off, MSE against median mean pairwise distance. As in
  * plot.c, each figure keeps its .dat and .gp beside the .png and .svg. */
 #include "monolab/plot_sae.h"
+#include "monolab/dir_swap.h"
+#include "monolab/gnuplot_run.h"
 #include "monolab/common.h"
 #include "monolab/csv_table.h"
 #include "monolab/fsutil.h"
@@ -36,35 +38,21 @@ static int distinct(const ml_csv *t, int c, double *out) {
     return n;
 }
 
-static void run_gnuplot(const char *figdir, const char *name) {
-    char cmd[8600];
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot '%s.gp' 2> '%s.log'", figdir, name, name);
-    if (system(cmd) != 0) ml_fatal("gnuplot failed on %s/%s.gp (see %s.log)", figdir, name, name);
-    fprintf(stderr, "[monolab] %s/%s.png and .svg\n", figdir, name);
-}
-
-static FILE *open_in(const char *dir, const char *name, const char *ext) {
-    char path[4300];
-    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
-    FILE *f = fopen(path, "w");
-    if (!f) ml_fatal("cannot write '%s'", path);
-    return f;
-}
-
 /* The script draws the same plot to PNG then SVG: body is everything after
  * the terminal and output lines. */
 static void write_script(const char *figdir, const char *name, int w, int h, const char *body) {
-    FILE *g = open_in(figdir, name, "gp");
+    FILE *g = ml_gp_open(figdir, name, "gp");
     fprintf(g, "# monolab plot (SAE sweep): %s\n", name);
     fprintf(g, "set terminal pngcairo size %d,%d noenhanced font 'Sans,10'\nset output '%s.png'\n%s", w, h, name, body);
     fprintf(g, "set terminal svg size %d,%d noenhanced font 'Sans,10' background rgb 'white'\nset output '%s.svg'\n%s", w,
             h, name, body);
     fclose(g);
-    run_gnuplot(figdir, name);
+    ml_gp_run(figdir, name);
+    fprintf(stderr, "[monolab] %s.png and .svg\n", name);
 }
 
 int ml_plot_sae(const char *outdir) {
-    char path[4200], figdir[4200];
+    char path[4200], final_dir[4200], figdir[4400];
     snprintf(path, sizeof path, "%s/saes.csv", outdir);
     ml_csv t;
     if (ml_csv_read(&t, path)) ml_die("plot: %s not found", path);
@@ -74,17 +62,18 @@ int ml_plot_sae(const char *outdir) {
     for (int i = 0; i < N_METRICS; i++)
         if ((cm[i] = ml_csv_col(&t, METRICS[i].col)) < 0) ml_die("plot: %s:1: column '%s' missing", path, METRICS[i].col);
     if (c_ln < 0 || c_l1 < 0 || c_seed < 0) ml_die("plot: %s:1: columns ln_coef, l1_coef and seed are needed", path);
-    snprintf(figdir, sizeof figdir, "%s/figures", outdir);
-    ml_mkdirs(figdir);
+    snprintf(final_dir, sizeof final_dir, "%s/figures", outdir);
+    ml_dir_build_begin(final_dir, figdir, sizeof figdir); /* drawn beside, swapped in at the end */
     double *lns = ml_malloc(sizeof(double) * t.n_rows), *l1s = ml_malloc(sizeof(double) * t.n_rows);
     double *seeds = ml_malloc(sizeof(double) * t.n_rows), *v = ml_malloc(sizeof(double) * t.n_rows);
     int n_ln = distinct(&t, c_ln, lns), n_l1 = distinct(&t, c_l1, l1s), n_seed = distinct(&t, c_seed, seeds);
     char caption[512];
     snprintf(caption, sizeof caption, "%s: %d SAEs, %d value%s of lambda2 x %d of lambda1 x %d seed%s; median and min-max over seeds",
              outdir, t.n_rows, n_ln, n_ln == 1 ? "" : "s", n_l1, n_seed, n_seed == 1 ? "" : "s");
+    ml_gp_text(caption);
 
     /* sae_metrics_vs_ln.dat: a block per λ1; a row per λ2: pos, λ2, then med lo hi per metric */
-    FILE *d = open_in(figdir, "sae_metrics_vs_ln", "dat");
+    FILE *d = ml_gp_open(figdir, "sae_metrics_vs_ln", "dat");
     fprintf(d, "# position lambda2");
     for (int i = 0; i < N_METRICS; i++) fprintf(d, " %s_med %s_min %s_max", METRICS[i].col, METRICS[i].col, METRICS[i].col);
     fprintf(d, "\n");
@@ -121,7 +110,7 @@ int ml_plot_sae(const char *outdir) {
     write_script(figdir, "sae_metrics_vs_ln", 1600, 800, body);
 
     /* sae_tradeoff: every SAE, a series per λ2 */
-    d = open_in(figdir, "sae_tradeoff", "dat");
+    d = ml_gp_open(figdir, "sae_tradeoff", "dat");
     int c_mean = cm[6], c_mse = cm[0];
     for (int b = 0; b < n_ln; b++) {
         fprintf(d, "# lambda2 = %g: median_mean_dist mse sae_id\n", lns[b]);
@@ -139,7 +128,8 @@ int ml_plot_sae(const char *outdir) {
                       b ? ", " : "", b, lns[b]);
     snprintf(body + n, sizeof body - n, "\n");
     write_script(figdir, "sae_tradeoff", 900, 600, body);
-    fprintf(stderr, "[monolab] 2 figures in %s\n", figdir);
+    ml_dir_build_commit(figdir, final_dir);
+    fprintf(stderr, "[monolab] 2 figures in %s\n", final_dir);
     free(lns); free(l1s); free(seeds); free(v);
     ml_csv_free(&t);
     return 0;

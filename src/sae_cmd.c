@@ -4,6 +4,7 @@
  * write saes.csv, train_log.csv, SAELens-layout checkpoints and config.yaml. */
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
+#include "monolab/outdir_lock.h"
 #include "monolab/idx.h"
 #include "monolab/mlp.h"
 #include "monolab/safetensors.h"
@@ -130,7 +131,7 @@ int ml_sae_main(int argc, char **argv) {
     ml_digits_load(&train, c.data_dir, "train", N_CLASSES);
     ml_digits_load(&test, c.data_dir, "t10k", N_CLASSES);
     if (test.dim != train.dim) ml_die("%s: test images have %d pixels, training images %d", c.data_dir, test.dim, train.dim);
-    ml_mkdirs(outdir);
+    ml_outdir_claim(outdir); /* one command per folder; removes a killed run's temporary files */
     ml_mlp mlp;
     get_mlp(&mlp, &c, &train, outdir); /* the last check that can fail: nothing is written before it */
     char path[2200];
@@ -199,6 +200,8 @@ int ml_sae_main(int argc, char **argv) {
                s->med_max_dist, s->med_mean_dist);
         write_checkpoint(outdir, ids[gi], &c, d, fin + (size_t)gi * lay.n_param, g.l1[gi], g.ln[gi], g.seed[gi]);
     }
+    snprintf(path, sizeof path, "%s/saes", outdir);
+    ml_prune_numbered(path, "s", G); /* saes/sNNN of an earlier, larger grid */
     ml_atomic_commit(&af);
     fprintf(stderr, "[monolab] %d SAEs: training %.1f s, scoring %.1f s, whole command %.1f s; wrote %s/saes.csv, "
                     "train_log.csv, saes/*/ (SAELens layout)\n",

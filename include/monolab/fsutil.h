@@ -43,4 +43,10 @@ char *ml_read_file(const char *path, size_t *len);
  * if anything, a symlink included, already has that name. */
 FILE *ml_create_new(const char *path);
 
+/* rm -rf, never following a symlink inside. */
+void ml_rmtree(const char *path);
+/* Removes the entries of dir named <prefix><number> with number >= keep:
+ * what a smaller re-run into a folder leaves of a larger one. */
+void ml_prune_numbered(const char *dir, const char *prefix, long keep);
+
 #endif

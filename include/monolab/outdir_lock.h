@@ -17,5 +17,7 @@ void ml_lock_path(const char *path, const char *folder);
  * both before any training. Then removes temporary files that a killed
  * writer left (only a lock holder writes there, so none is live). */
 void ml_outdir_lock(const char *outdir);
+/* mkdir -p OUTDIR, then ml_outdir_lock: what embed and sae do first. */
+void ml_outdir_claim(const char *outdir);
 
 #endif
