@@ -4,6 +4,7 @@
  * write saes.csv, train_log.csv, SAELens-layout checkpoints and config.yaml. */
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
+#include "monolab/mem_budget.h"
 #include "monolab/outdir_lock.h"
 #include "monolab/idx.h"
 #include "monolab/mlp.h"
@@ -156,6 +157,10 @@ int ml_sae_main(int argc, char **argv) {
     char (*ids)[16] = ml_malloc(sizeof *ids * (size_t)G);
     const char **idp = ml_malloc(sizeof(char *) * G);
     const ml_sae_layout lay = ml_sae_layout_of(d, n);
+    /* per model: init and final parameters, the trainer's parameters,
+     * gradients and two Adam moments, and a batch of latents */
+    ml_mem_check("sae (sae.latents x the grid)", 4.0 * G * (6.0 * lay.n_param + 2.0 * c.sae_batch * n), NULL,
+                 "use fewer sae.latents or a smaller grid");
     float *init = ml_malloc(sizeof(float) * (size_t)G * lay.n_param), *fin = ml_malloc(sizeof(float) * (size_t)G * lay.n_param);
     for (int a = 0, gi = 0; a < c.n_ln; a++)
         for (int b = 0; b < c.n_l1; b++)

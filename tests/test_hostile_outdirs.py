@@ -115,3 +115,32 @@ def test_plot_keeps_no_stale_figures(monolab, toy, tmp_path):
     assert precious.read_text() == "keep me\n"
     figs = os.listdir(out / "figures")
     assert "sfa_r000099.png" not in figs and "mono_vs_loss.png" in figs
+
+
+def test_memory_is_checked_before_allocating(monolab, toy, tmp_path):
+    _, ck = toy
+    env = dict(os.environ, MONOLAB_MEM_GB="1")
+    r = run([monolab, "embed", str(ck), "-o", str(tmp_path / "e"), "--samples", "50000000", "--device", "cpu"],
+            env=env, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "embed --samples would need 8.00 GB of memory, more than the 1.00 GB budget" in r.stderr, r.stderr
+    data = tmp_path / "data"
+    write_dataset(str(data))
+    cfg = tmp_path / "sae.yaml"
+    cfg.write_text(SAE_TINY + f"data:\n  dir: {data}\n")
+    r = run([monolab, "sae", str(cfg), "-o", str(tmp_path / "sae"), "sae.latents=1048576"], env=env, timeout=60)
+    assert r.returncode == 2 and "sae (sae.latents x the grid) would need" in r.stderr, r.stderr
+    assert not (tmp_path / "sae" / "saes.csv").exists()
+
+
+# FOR THE LEAD: issue 23's single config loader fixes these segfaults (exit
+# 139 today); this issue only adds the test. Remove the xfail mark when
+# merging issue 23: strict, so the merged branch fails until it is removed.
+@pytest.mark.xfail(strict=True, reason="fixed by issue 23's unified config loader")
+@pytest.mark.parametrize("case", ["empty", "ln="])
+def test_sae_bad_config_exits_2_not_segfault(monolab, tmp_path, case):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("" if case == "empty" else SAE_TINY)
+    r = run([monolab, "sae", str(cfg), *(["sae.ln="] if case == "ln=" else [])], timeout=60)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("monolab: "), r.stderr
