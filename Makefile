@@ -249,7 +249,7 @@ figures: all
 FUZZ_SECONDS ?= 600
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-$(BUILD)/fuzz/fuzz_safetensors: tests/fuzz/fuzz_safetensors.c src/safetensors_read.c src/common.c | $(BUILD)/.deps
+$(BUILD)/fuzz/fuzz_safetensors: tests/fuzz/fuzz_safetensors.c src/safetensors_read.c src/fsutil.c src/testhook.c src/common.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@ -lcjson -lm
 $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/config_schema.c src/sae_config.c \

@@ -5,6 +5,8 @@
 #include "monolab/cli.h"
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
+#include "monolab/mem_budget.h"
+#include "monolab/outdir_lock.h"
 #include "monolab/sae_idx.h"
 #include "monolab/sae_mlp.h"
 #include "monolab/safetensors.h"
@@ -127,7 +129,7 @@ int ml_sae_main(int argc, char **argv) {
     ml_digits_load(&train, c.data_dir, "train", N_CLASSES);
     ml_digits_load(&test, c.data_dir, "t10k", N_CLASSES);
     if (test.dim != train.dim) ml_die("%s: test images have %d pixels, training images %d", c.data_dir, test.dim, train.dim);
-    ml_mkdirs(outdir);
+    ml_outdir_claim(outdir); /* one command per folder; removes a killed run's temporary files */
     ml_mlp mlp;
     get_mlp(&mlp, &c, &train, outdir); /* the last check that can fail: nothing is written before it */
     char path[ML_PATH_MAX];
@@ -152,6 +154,10 @@ int ml_sae_main(int argc, char **argv) {
     char (*ids)[16] = ml_malloc(sizeof *ids * (size_t)G);
     const char **idp = ml_malloc(sizeof(char *) * G);
     const ml_sae_layout lay = ml_sae_layout_of(d, n);
+    /* per model: init and final parameters, the trainer's parameters,
+     * gradients and two Adam moments, and a batch of latents */
+    ml_mem_check("sae (sae.latents x the grid)", 4.0 * G * (6.0 * lay.n_param + 2.0 * c.sae_batch * n), NULL,
+                 "use fewer sae.latents or a smaller grid");
     float *init = ml_malloc(sizeof(float) * (size_t)G * lay.n_param), *fin = ml_malloc(sizeof(float) * (size_t)G * lay.n_param);
     for (int a = 0, gi = 0; a < c.n_ln; a++)
         for (int b = 0; b < c.n_l1; b++)
@@ -196,6 +202,8 @@ int ml_sae_main(int argc, char **argv) {
                s->med_max_dist, s->med_mean_dist);
         write_checkpoint(outdir, ids[gi], &c, d, fin + (size_t)gi * lay.n_param, g.l1[gi], g.ln[gi], g.seed[gi]);
     }
+    snprintf(path, sizeof path, "%s/saes", outdir);
+    ml_prune_numbered(path, "s", G); /* saes/sNNN of an earlier, larger grid */
     ml_atomic_commit(&af);
     fprintf(stderr, "[monolab] %d SAEs: training %.1f s, scoring %.1f s, whole command %.1f s; wrote %s/saes.csv, "
                     "train_log.csv, saes/*/ (SAELens layout)\n",
