@@ -224,8 +224,15 @@ static void write_scripts(const slurm_opts *o, const ml_sweep_config *cfg, const
                      "  scontrol update JobId=\"$(cat \"$out/slurm/merge.jobid\")\" Dependency=\"$deps\" ||\n"
                      "    echo \"monolab: could not re-arm the merge job; run: monolab merge $out\" >&2\n"
                      "fi\n"
+                     "# The GPU is checked before this task uses it: `monolab selftest` against the\n"
+                     "# CPU, once per GPU, driver and build (its verdict is kept in the user's cache,\n"
+                     "# and --cached reuses it), so a bad node shows in this log, not in results;\n"
+                     "# --device auto keeps to the CPU on a GPU that failed.\n"
+                     "if [ %s != cpu ] && nvidia-smi -L >/dev/null 2>&1; then\n"
+                     "  %s selftest --quick --cached || echo \"monolab: the GPU of $(hostname) failed its self-test\" >&2\n"
+                     "fi\n"
                      "exec %s sweep %s -o \"$out\" --shard auto --resume --device %s\n",
-                     s_out, q_out, q_exe, q_cfg, q_dev);
+                     s_out, q_out, q_dev, q_exe, q_exe, q_cfg, q_dev);
     ml_atomic_commit(&f);
 
     snprintf(path, sizeof path, "%s/slurm/merge.sbatch", out);
