@@ -15,6 +15,7 @@ Usage: mutants.py BUILD [NAME ...]    (BUILD is the build folder, e.g. build)
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -90,14 +91,13 @@ def make_var(name):
 
 def first_cause(out, rc):
     """The first line that says why a run failed."""
-    if rc < 0:
-        import signal
-        return f"killed by {signal.Signals(-rc).name}"
     lines = out.splitlines()
     for key in ("AddressSanitizer", "runtime error", "cuda_host: error", "monolab: fatal"):
         for line in lines:
             if key in line:
                 return line.strip()[:150]
+    if rc < 0:
+        return f"killed by {signal.Signals(-rc).name}"
     for i, line in enumerate(lines):  # a cmocka failure: "[  ERROR   ] --- message", or the line before "Failure!"
         m = re.search(r"\[  ERROR   \] --- (.+)", line)
         if m and "[   LINE" not in m.group(1):
