@@ -33,7 +33,7 @@ def test_bad_override_with_default_device(monolab, tmp_path, over, msg):
 def test_config_typo_with_default_device(monolab, tmp_path):
     (tmp_path / "cfg.yaml").write_text(TINY.replace("  steps: 64", "  stesp: 64"))
     r = run([monolab, "sweep", "cfg.yaml", "-o", "o"], cwd=tmp_path)
-    one_line_2(r, "cfg.yaml:12: unknown key 'train.stesp' (known in train: steps,")
+    one_line_2(r, "cfg.yaml:12: unknown key 'train.stesp'; did you mean 'train.steps'? (known in train: steps,")
 
 
 @pytest.mark.parametrize("cmd,arg,msg", [
