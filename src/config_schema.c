@@ -255,6 +255,15 @@ static void check_tree(const ml_config_schema *s, const ynode *root, const char 
     }
 }
 
+/* An override's nodes have no line in the file (line 0). */
+static void no_lines(ynode *v) {
+    v->line = 0;
+    for (int i = 0; i < v->n; i++) {
+        if (v->key_lines) v->key_lines[i] = 0;
+        no_lines(v->items[i]);
+    }
+}
+
 /* "model.k=[64,128]" -> tree edit, after checking the key. */
 static void apply_override(const ml_config_schema *s, ynode *root, const char *text) {
     const char *eq = strchr(text, '=');
@@ -277,8 +286,7 @@ static void apply_override(const ml_config_schema *s, ynode *root, const char *t
     snprintf(origin, sizeof origin, "override '%s'", text);
     ynode *val = yn_parse_string(eq + 1, origin);
     if (!val || (val->kind == YN_MAP && val->n == 0)) ml_die("override '%s' has an empty value", text);
-    val->line = 0; /* messages say "command-line override" */
-    for (int i = 0; i < val->n; i++) val->items[i]->line = 0;
+    no_lines(val); /* messages say "command-line override" */
     ynode *node = root;
     char tmp[256];
     snprintf(tmp, sizeof tmp, "%s", key);

@@ -160,7 +160,7 @@ static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, int sid
     double total = 0;
     /* stdout is the plan as plain CSV (`> plan.csv` loads as is); the totals go to stderr */
     if (shard->count) fprintf(stderr, "shard %d/%d of ", shard->index, shard->count);
-    fprintf(stderr, "sweep '%s': %d runs in %d groups\n", cfg->name, n_all, n);
+    fprintf(stderr, "sweep '%s': %d runs in %d groups; axes %s\n", cfg->name, n_all, n, cfg->axes);
     printf("group,models,task,N,m,k,batch,steps,tflop,wave\n");
     for (int gi = 0; gi < n; gi++) {
         const ml_run *r = order[starts[gi]];

@@ -37,6 +37,7 @@ typedef struct {
 typedef struct {
     char *name;
     char *resolved_yaml; /* canonical text written to OUTDIR/config.yaml */
+    char *axes;          /* "model.k (2) x [model.bias_offset, train.decay] zipped (2) x seeds (2)" */
     int n_runs;
     ml_run *runs;
 } ml_sweep_config;
