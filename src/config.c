@@ -8,7 +8,7 @@
 #include "monolab/common.h"
 #include "monolab/config_axes.h"
 #include "monolab/config_schema.h"
-#include "monolab/fsutil.h"
+#include "monolab/run_ids.h"
 #include "monolab/strbuf.h"
 #include <stddef.h>
 #include <stdio.h>
@@ -142,12 +142,12 @@ static void expand_run(ml_run *run, long r, const ynode *const *vals, const ml_c
     }
     run->seed = seeds ? seeds[r % n_seeds] : (uint64_t)(r % n_seeds);
     run->index = (int)r;
-    snprintf(run->id, sizeof run->id, "r%06ld", r);
     if (run->batch == -1) { /* "auto": hold B*k at 2^23 (docs/science.md §1.8) */
         int lg = 0;
         while ((1L << lg) < run->k) lg++;
         run->batch = lg >= 23 ? 1 : 1 << (23 - lg);
     }
+    ml_run_id_make(run); /* from the resolved settings: after batch "auto" */
     check_run(run, vals, path);
 }
 
@@ -209,30 +209,15 @@ void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **o
     for (int i = 0; i < schema.n_keys; i++) defaults[i] = yn_parse_string(keys[i].def, "schema default");
     for (long r = 0; r < cfg->n_runs; r++) expand_run(&cfg->runs[r], r, vals, &ax, seeds, n_seeds, defaults, path);
     for (int i = 0; i < schema.n_keys; i++) yn_free(defaults[i]);
+    ml_run_index *ix = ml_run_index_new(cfg);
+    ml_run_index_check_unique(ix, cfg, path);
+    ml_run_index_free(ix);
     cfg->resolved_yaml = resolved_yaml(cfg->name, seeds, n_seeds, &ax, vals);
     ml_sbuf axes = {0};
     ml_config_axes_describe(&ax, &schema, n_seeds, &axes);
     cfg->axes = axes.p;
     free(seeds);
     yn_free(root);
-}
-
-void ml_config_check_pin(const ml_sweep_config *cfg, const char *dir, const char *advice) {
-    char path[ML_PATH_MAX];
-    snprintf(path, sizeof path, "%s/config.yaml", dir);
-    char *old = ml_read_file(path, NULL);
-    int differs = old && strcmp(old, cfg->resolved_yaml);
-    free(old);
-    if (differs) ml_die("%s holds a different resolved config; %s", path, advice);
-}
-
-void ml_config_pin(const ml_sweep_config *cfg, const char *dir) {
-    char path[ML_PATH_MAX];
-    snprintf(path, sizeof path, "%s/config.yaml", dir);
-    ml_atomic_file f; /* the exact text: ml_config_check_pin compares it byte for byte */
-    ml_atomic_open(&f, path);
-    ml_atomic_write(&f, cfg->resolved_yaml, strlen(cfg->resolved_yaml));
-    ml_atomic_commit(&f);
 }
 
 void ml_config_free(ml_sweep_config *cfg) {

@@ -12,6 +12,7 @@
 #include "monolab/common.h"
 #include "monolab/config.h"
 #include "monolab/fsutil.h"
+#include "monolab/run_ids.h"
 #include "monolab/runs_csv.h"
 #include "monolab/shard.h"
 #include <dirent.h>
@@ -59,8 +60,8 @@ static int list_shards(const char *shards, unsigned char *present, int cap) {
 
 /* Complete rows of shard `shard`'s runs.csv (in buf), by run index:
  * pointers into buf. Returns how many of its runs have a row. */
-static int read_rows(const char *path, const char *buf, const int *shard_of, int n_runs, int shard,
-                     const char **row, int *row_len, problems *p) {
+static int read_rows(const char *path, const char *buf, const int *shard_of, ml_sweep_config *cfg,
+                     const ml_run_index *ix, int shard, const char **row, int *row_len, problems *p) {
     const char *hdr = ml_runs_csv_header();
     if (strncmp(buf, hdr, strlen(hdr))) {
         problem(p, "shard %d: %s has other columns than this version's", shard, path);
@@ -70,13 +71,13 @@ static int read_rows(const char *path, const char *buf, const int *shard_of, int
     for (const char *s = buf + strlen(hdr); *s;) {
         const char *nl = strchr(s, '\n');
         if (!nl) break; /* a row being appended right now */
-        long idx = s[0] == 'r' ? strtol(s + 1, NULL, 10) : -1;
-        if (idx < 0 || idx >= n_runs) {
-            problem(p, "shard %d: %s has a row '%.7s' that is not a run of this config", shard, path, s);
+        long idx = ml_run_of_row(cfg, ix, s); /* (an older shard's positional id keeps its name) */
+        if (idx < 0) {
+            problem(p, "shard %d: %s has a row '%.13s' that is not a run of this config", shard, path, s);
             return n;
         }
         if (shard_of[idx] != shard) {
-            problem(p, "shard %d has run %.7s, which belongs to shard %d", shard, s, shard_of[idx]);
+            problem(p, "shard %d has run %.13s, which belongs to shard %d", shard, s, shard_of[idx]);
             return n;
         }
         if (!row[idx]) n++; /* (a shard never writes a run twice; keep the first if it did) */
@@ -154,7 +155,9 @@ static void merge(const char *outdir) {
         else {
             if (s.count != count)
                 problem(&pr, "shard %d was cut for %d shards, shard %d for %d", i, s.count, first, count);
-            if (strcmp(c, config)) problem(&pr, "shard %d is from a different config than shard %d", i, first);
+            if (strcmp(c, config))
+                problem(&pr, "shard %d is from a different config than shard %d (%s)", i, first,
+                        ml_config_differences(config, c));
         }
         if (pr.n == before && s.index != i)
             problem(&pr, "shard %d: its shard.txt says it is shard %d/%d", i, s.index, s.count);
@@ -167,7 +170,8 @@ static void merge(const char *outdir) {
         if (present[i]) problem(&pr, "shard %d is beyond the %d shards of the others", i, count);
     snprintf(path, sizeof path, "%s/config.yaml", outdir);
     char *rootcfg = ml_read_file(path, NULL);
-    if (rootcfg && strcmp(rootcfg, config)) problem(&pr, "%s differs from the shards' config", path);
+    if (rootcfg && strcmp(rootcfg, config))
+        problem(&pr, "%s differs from the shards' config (%s)", path, ml_config_differences(config, rootcfg));
     free(rootcfg);
 
     ml_sweep_config cfg;
@@ -182,6 +186,7 @@ static void merge(const char *outdir) {
     const char **row = ml_calloc((size_t)n + 1, sizeof *row);
     int *row_len = ml_calloc((size_t)n + 1, sizeof(int));
     char **bufs = ml_calloc((size_t)count, sizeof *bufs);
+    ml_run_index *ids = ml_run_index_new(&cfg);
     for (int i = 0; i < count; i++) {
         char dir[4300];
         ml_shard_dir(dir, sizeof dir, outdir, i);
@@ -203,7 +208,7 @@ static void merge(const char *outdir) {
         for (int r = 0; r < n; r++) mine += shard_of[r] == i;
         snprintf(path, sizeof path, "%s/runs.csv", dir);
         bufs[i] = ml_read_file(path, NULL);
-        if (bufs[i]) done = read_rows(path, bufs[i], shard_of, n, i, row, row_len, &pr);
+        if (bufs[i]) done = read_rows(path, bufs[i], shard_of, &cfg, ids, i, row, row_len, &pr);
         if (done < mine) problem(&pr, "shard %d is incomplete (%d of %d runs done)", i, done, mine);
     }
     if (pr.n) ml_die("merge %s: %s; nothing merged", outdir, pr.text);
@@ -231,12 +236,13 @@ static void merge(const char *outdir) {
     snprintf(path, sizeof path, "%s/runs.csv", outdir);
     ml_atomic_open(&f, path);
     ml_atomic_write(&f, ml_runs_csv_header(), strlen(ml_runs_csv_header()));
-    for (int r = 0; r < n; r++) ml_atomic_write(&f, row[r], (size_t)row_len[r]); /* run_id order */
+    for (int r = 0; r < n; r++) ml_atomic_write(&f, row[r], (size_t)row_len[r]); /* grid order */
     ml_atomic_commit(&f);
     fprintf(stderr, "[monolab] merged %d shards: %d runs (%d with checkpoints) -> %s\n", count, n, n_ckpt, path);
 
     for (int i = 0; i < count; i++) free(bufs[i]);
     free(bufs);
+    ml_run_index_free(ids);
     free(row);
     free(row_len);
     free(shard_of);
@@ -251,7 +257,7 @@ static const char USAGE[] =
     "\n"
     "Combines the shards of a sharded sweep (OUTDIR/shards/0..N-1, written by\n"
     "`monolab sweep --shard I/N -o OUTDIR`) into OUTDIR/runs.csv, loss/ and ckpt/,\n"
-    "identical to a one-node run of the same config (rows in run_id order) apart\n"
+    "identical to a one-node run of the same config (rows in grid order) apart\n"
     "from the seconds column. Refuses, naming them, shards that are missing,\n"
     "incomplete or from another config, and then writes nothing; run it again\n"
     "once they finish.\n";

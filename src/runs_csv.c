@@ -1,6 +1,7 @@
 /* OUTDIR/runs.csv: the header, and which runs an existing file holds. */
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
+#include "monolab/run_ids.h"
 #include "monolab/runs_csv.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,7 +26,7 @@ const char *ml_runs_csv_header(void) {
     return hdr;
 }
 
-void ml_runs_csv_scan(const char *path, int n_runs, unsigned char *done) {
+void ml_runs_csv_scan(const char *path, ml_sweep_config *cfg, const ml_run_index *ix, unsigned char *done) {
     size_t len;
     char *buf = ml_read_file(path, &len);
     if (!buf) return;
@@ -45,9 +46,9 @@ void ml_runs_csv_scan(const char *path, int n_runs, unsigned char *done) {
     int line = 1;
     for (char *p = buf + strlen(hdr); *p; line++) {
         char *nl = strchr(p, '\n');
-        if (*p != 'r') ml_die("%s:%d: expected a run id like r000012", path, line + 1);
-        long idx = strtol(p + 1, NULL, 10);
-        if (idx < 0 || idx >= n_runs) ml_die("%s:%d: run id %.8s is not in this config's grid", path, line + 1, p);
+        if (*p != 'r') ml_die("%s:%d: expected a run id like r000012 or r3f09a1c2b4d5", path, line + 1);
+        int idx = ml_run_of_row(cfg, ix, p);
+        if (idx < 0) ml_die("%s:%d: run %.*s is not in this config's grid", path, line + 1, (int)strcspn(p, ","), p);
         done[idx] = 1;
         p = nl + 1;
     }

@@ -14,6 +14,7 @@
 #include "monolab/outdir_lock.h"
 #include "monolab/plan.h"
 #include "monolab/progress.h"
+#include "monolab/run_ids.h"
 #include "monolab/runs_csv.h"
 #include "monolab/shard.h"
 #include "monolab/signals.h"
@@ -198,15 +199,22 @@ static void sweep_run(sweep_opts *o) {
     char path[ML_PATH_MAX];
     ml_mkdirs(o->outdir);
     ml_outdir_lock(o->outdir); /* before reading or writing anything in it */
-    ml_config_check_pin(&cfg, o->outdir, "resume with the same config and overrides, or pick another -o");
     char csv[ML_PATH_MAX];
     snprintf(csv, sizeof csv, "%s/runs.csv", o->outdir);
+    /* A shard's folder holds its slice of one grid: it cannot grow. */
+    if (o->shard.count || !o->resume)
+        ml_config_check_pin(&cfg, o->outdir, "resume with the same config and overrides, or pick another -o");
+    else
+        ml_config_grows(&cfg, o->outdir, "a sweep folder only grows (keep every value and seed it has, add new "
+                                         "ones), or pick another -o");
     if (!o->resume && ml_file_exists(csv))
-        ml_die("%s already exists; pass --resume to continue that sweep or choose another -o", csv);
-    ml_config_pin(&cfg, o->outdir);
+        ml_die("%s already exists; pass --resume to continue or extend that sweep, or choose another -o", csv);
 
     unsigned char *done = ml_calloc((size_t)cfg.n_runs, 1);
-    if (o->resume) ml_runs_csv_scan(csv, cfg.n_runs, done);
+    ml_run_index *ids = ml_run_index_new(&cfg);
+    if (o->resume) ml_runs_csv_scan(csv, &cfg, ids, done); /* before the pin: a refused row changes nothing */
+    ml_run_index_free(ids);
+    ml_config_pin(&cfg, o->outdir);
     unsigned char *skip = ml_calloc((size_t)cfg.n_runs + 1, 1); /* runs of other shards */
     int n_mine = o->shard.count ? ml_shard_prepare(&cfg, &o->shard, o->root, o->outdir, skip) : cfg.n_runs;
     if (!ml_file_exists(csv)) ml_append_sync(csv, ml_runs_csv_header(), strlen(ml_runs_csv_header()));

@@ -6,9 +6,12 @@
 #include "monolab/train.h"
 
 const char *ml_runs_csv_header(void);
-/* Marks done[index] for every complete row of an existing runs.csv; drops a
- * torn last line left by a killed process. Dies if the header differs. */
-void ml_runs_csv_scan(const char *path, int n_runs, unsigned char *done);
+/* Marks done[index] for every complete row of an existing runs.csv (the
+ * runs of cfg, found by ix; a row of positional ids gives its run its id:
+ * run_ids.h); drops a torn last line left by a killed process. Dies if the
+ * header differs or a row is not a run of cfg. */
+typedef struct ml_run_index ml_run_index;
+void ml_runs_csv_scan(const char *path, ml_sweep_config *cfg, const ml_run_index *ix, unsigned char *done);
 
 /* The rows of one trained group, in run order, appended with one write
  * and one fsync. */
