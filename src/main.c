@@ -66,6 +66,7 @@ static const struct {
     {"explore", ml_explore_main, "OUTDIR... [-o SITE] [--input FILE] [--vocab FILE]"},
     {"sae", ml_sae_main, "CONFIG.yaml [key=value ...] [-o OUTDIR]"},
     {"plot", ml_plot_main, "OUTDIR [OUTDIR...] [-o FIGDIR] [--runs RUN_ID,...]"},
+    {"watch", ml_watch_main, "OUTDIR [--every SECONDS] [--once] [--all]"},
     {"analyze", ml_analyze_main, "CKPT [-o analysis.json] [--samples 8192] [--on-frac 0.99]"},
     {"selftest", ml_selftest_main, "[--device cuda|cpu] [--quick|--full]"},
     {"info", info_main, ""},
