@@ -9,6 +9,7 @@
 #include "monolab/cli.h"
 #include "monolab/common.h"
 #include "monolab/config.h"
+#include "monolab/device_rate.h"
 #include "monolab/fsutil.h"
 #include "monolab/loss_log.h"
 #include "monolab/outdir_lock.h"
@@ -141,6 +142,25 @@ static void group_summary(const ml_group *g, const ml_train_result *res, char *b
              n_div ? ", some diverged (see runs.csv)" : "");
 }
 
+/* The wall time of total FLOP on be at the rate its device measured last;
+ * the first time, a short calibration on the costliest group measures it. */
+static void print_estimate(const ml_backend *be, const ml_run **order, const int *starts, int n, double total) {
+    ml_rate rate;
+    if (!ml_rate_read(be, &rate)) {
+        int big = 0;
+        for (int gi = 1; gi < n; gi++)
+            if (ml_run_train_flop(order[starts[gi]]) * (starts[gi + 1] - starts[gi]) >
+                ml_run_train_flop(order[starts[big]]) * (starts[big + 1] - starts[big]))
+                big = gi;
+        fprintf(stderr, "[monolab] no training rate measured on this device yet: calibrating (about a second)\n");
+        ml_rate_calibrate(be, order + starts[big], starts[big + 1] - starts[big], &rate);
+    }
+    char hms[32];
+    ml_format_hms(hms, sizeof hms, total / rate.flops);
+    fprintf(stderr, "estimated wall time: %s (h:mm:ss) on the %s backend at %.3g GFLOP/s, the rate it measured last "
+                    "(%s, %s)\n", hms, be->name, rate.flops / 1e9, rate.how, rate.date);
+}
+
 /* --dry-run: the groups a sweep (or one shard of it) would train, and their cost. */
 static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, int side_env, const ml_shard *shard) {
     const ml_run **all = ml_malloc(sizeof *all * (size_t)cfg->n_runs);
@@ -176,6 +196,7 @@ static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, int sid
     fprintf(stderr, "total: %.3f TFLOP of training", total);
     if (shard->count) fprintf(stderr, " (%.3f TFLOP in the whole sweep of %d runs)", sweep_tf, cfg->n_runs);
     fprintf(stderr, "\n");
+    if (n) print_estimate(be, order, starts, n, total * 1e12);
     if (n_waves < n) fprintf(stderr, "%d groups train side by side in %d waves\n", n, n_waves);
     free(waves);
     free(shard_of);
@@ -245,6 +266,7 @@ static void sweep_run(sweep_opts *o) {
 
     ml_progress prog;
     ml_progress_init(&prog, n_todo, n_groups, work);
+    double t_train = ml_now();
     sweep_ctx ctx = {o->outdir, &prog, o->live_every};
     int n_done = n_mine - n_todo;
     for (int wi = 0; wi < n_waves; wi++) {
@@ -279,6 +301,14 @@ static void sweep_run(sweep_opts *o) {
         free(res);
     }
     ml_progress_finish(&prog);
+    /* what --dry-run's next estimate on this device goes by; a sweep of
+     * under a second says more about setup than about the device */
+    t_train = ml_now() - t_train;
+    if (t_train >= 1.0) {
+        char how[160];
+        snprintf(how, sizeof how, "a sweep of %d runs, %.3g TFLOP in %.0f s", n_todo, work / 1e12, t_train);
+        ml_rate_write(o->backend, work / t_train, how);
+    }
     free(todo);
     free(order);
     free(starts);
