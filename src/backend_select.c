@@ -21,10 +21,8 @@
  * the stamp's folder as selftest-last.log. The child writes the stamp on
  * pass or fail; a crash leaves none, so the parent records it. */
 static void selftest_in_child(const ml_stamp_key *k) {
-    char path[ML_PATH_MAX], log[ML_PATH_MAX + 32];
-    int have_dir = ml_stamp_path(k, path, sizeof path);
-    snprintf(log, sizeof log, "%s", have_dir ? path : "/dev/null");
-    if (have_dir) strcpy(strrchr(log, '/'), "/selftest-last.log");
+    char log[ML_PATH_MAX];
+    if (!ml_stamp_log_path(k, log, sizeof log)) snprintf(log, sizeof log, "/dev/null");
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();

@@ -209,9 +209,8 @@ void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **o
     for (int i = 0; i < schema.n_keys; i++) defaults[i] = yn_parse_string(keys[i].def, "schema default");
     for (long r = 0; r < cfg->n_runs; r++) expand_run(&cfg->runs[r], r, vals, &ax, seeds, n_seeds, defaults, path);
     for (int i = 0; i < schema.n_keys; i++) yn_free(defaults[i]);
-    ml_run_index *ix = ml_run_index_new(cfg);
-    ml_run_index_check_unique(ix, cfg, path);
-    ml_run_index_free(ix);
+    cfg->ids = ml_run_index_new(cfg);
+    ml_run_index_check_unique(cfg->ids, cfg, path);
     cfg->resolved_yaml = resolved_yaml(cfg->name, seeds, n_seeds, &ax, vals);
     ml_sbuf axes = {0};
     ml_config_axes_describe(&ax, &schema, n_seeds, &axes);
@@ -225,5 +224,6 @@ void ml_config_free(ml_sweep_config *cfg) {
     free(cfg->resolved_yaml);
     free(cfg->axes);
     free(cfg->runs);
+    ml_run_index_free(cfg->ids);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -106,10 +106,9 @@ int ml_config_grows(const ml_sweep_config *cfg, const char *dir, const char *adv
     }
     ml_sweep_config pinned;
     ml_config_load(&pinned, path, 0, NULL);
-    ml_run_index *ix = ml_run_index_new(cfg);
     int kept = 0;
-    for (int i = 0; i < pinned.n_runs; i++) kept += ml_run_index_find(ix, pinned.runs[i].id, strlen(pinned.runs[i].id)) >= 0;
-    ml_run_index_free(ix);
+    for (int i = 0; i < pinned.n_runs; i++)
+        kept += ml_run_index_find(cfg->ids, pinned.runs[i].id, strlen(pinned.runs[i].id)) >= 0;
     if (kept < pinned.n_runs) refuse(path, old, cfg, advice);
     ml_sbuf d = {0};
     differences(old, cfg->resolved_yaml, "%s: %s -> %s", &d);

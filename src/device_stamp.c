@@ -102,6 +102,14 @@ ml_stamp_state ml_stamp_read(const ml_stamp_key *k, char *date, size_t date_n, c
     return !strcmp(result, "pass") ? ML_STAMP_PASS : !strcmp(result, "fail") ? ML_STAMP_FAIL : ML_STAMP_NONE;
 }
 
+int ml_stamp_log_path(const ml_stamp_key *k, char *buf, size_t n) {
+    char path[ML_PATH_MAX];
+    if (!ml_stamp_path(k, path, sizeof path)) return 0;
+    *strrchr(path, '/') = 0;
+    snprintf(buf, n, "%s/selftest-last.log", path);
+    return ml_user_cache_make_folder(buf) == 0;
+}
+
 void ml_stamp_write(const ml_stamp_key *k, int passed, const char *summary) {
     char path[ML_PATH_MAX];
     if (!ml_stamp_path(k, path, sizeof path)) {

@@ -126,8 +126,8 @@ static int find_by_settings(ml_run_index *ix, const char *cols, size_t len, long
     return ix->by_csv[hit];
 }
 
-int ml_run_of_row(ml_sweep_config *cfg, const ml_run_index *cix, const char *row) {
-    ml_run_index *ix = (ml_run_index *)cix; /* the settings index is made on first need */
+int ml_run_of_row(const ml_sweep_config *cfg, const char *row) {
+    ml_run_index *ix = cfg->ids; /* its settings index is made on first need */
     size_t id_len = strcspn(row, ",\n");
     int r = ml_run_index_find(ix, row, id_len);
     if (r >= 0 || id_len != 7 || row[0] != 'r' || strspn(row + 1, "0123456789") != 6) return r;

@@ -40,13 +40,19 @@ static int mkdir_p(const char *path) {
     return mkdir(tmp, 0700) && errno != EEXIST ? -1 : 0;
 }
 
-int ml_user_cache_write(const char *path, const char *text) {
-    char dir[ML_PATH_MAX], tmp[ML_PATH_MAX + 32];
+int ml_user_cache_make_folder(const char *path) {
+    char dir[ML_PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
+    if (!slash) return 0;
+    *slash = 0;
+    return mkdir_p(dir);
+}
+
+int ml_user_cache_write(const char *path, const char *text) {
+    char tmp[ML_PATH_MAX + 32];
     snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    int fd = slash && mkdir_p(dir) ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = ml_user_cache_make_folder(path) ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     int ok = f && fputs(text, f) >= 0;
     ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;

@@ -90,8 +90,8 @@ static void sparkline(const curve *c, double lo, double hi, ml_sbuf *b) {
 }
 
 /* "k=8 bias_offset=-1 seed=0": the settings that differ between runs of cfg. */
-static void label(const ml_sweep_config *cfg, const ml_run_index *ix, const char *id, char *buf, size_t n) {
-    int r = ml_run_index_find(ix, id, strlen(id));
+static void label(const ml_sweep_config *cfg, const char *id, char *buf, size_t n) {
+    int r = ml_run_index_find(cfg->ids, id, strlen(id));
     buf[0] = 0;
     if (r < 0) return; /* a positional id of an older folder */
     char a[64], b[64];
@@ -109,7 +109,7 @@ static void label(const ml_sweep_config *cfg, const ml_run_index *ix, const char
 }
 
 /* One view of the sweep in dir; returns 1 when every run of cfg is done. */
-static int frame(const char *dir, const ml_sweep_config *cfg, const ml_run_index *ix, int all, int clear) {
+static int frame(const char *dir, const ml_sweep_config *cfg, int all, int clear) {
     char path[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/runs.csv", dir);
     ml_csv rows = {0};
@@ -132,8 +132,8 @@ static int frame(const char *dir, const ml_sweep_config *cfg, const ml_run_index
                             isfinite(lo) ? pow(10, lo) : NAN, isfinite(hi) ? pow(10, hi) : NAN);
     for (int i = 0; i < shown; i++) {
         char lab[256];
-        label(cfg, ix, c[i].id, lab, sizeof lab);
-        int r = ml_run_index_find(ix, c[i].id, strlen(c[i].id));
+        label(cfg, c[i].id, lab, sizeof lab);
+        int r = ml_run_index_find(cfg->ids, c[i].id, strlen(c[i].id));
         ml_sb_printf(&b, "%-13s %-5s step %6ld/%-6ld loss %-10.4g ", c[i].id, c[i].live ? "live" : "done",
                      c[i].step[c[i].n - 1], r >= 0 ? cfg->runs[r].steps : 0L, c[i].loss[c[i].n - 1]);
         sparkline(&c[i], lo, hi, &b);
@@ -185,22 +185,18 @@ int ml_watch_main(int argc, char **argv) {
     if (access(path, R_OK)) ml_die("watch: %s not found: %s is not a sweep folder (or its sweep has not started)", path, dir);
     ml_sweep_config cfg;
     ml_config_load(&cfg, path, 0, NULL);
-    ml_run_index *ix = ml_run_index_new(&cfg);
     int clear = isatty(fileno(stdout)) && !once;
-    while (!frame(dir, &cfg, ix, all, clear) && !once) {
+    while (!frame(dir, &cfg, all, clear) && !once) {
         struct timespec ts = {(time_t)every, (long)((every - (double)(time_t)every) * 1e9)};
         nanosleep(&ts, NULL);
         /* a sweep that grew (--resume with more runs) is watched whole */
         ml_sweep_config now;
         ml_config_load(&now, path, 0, NULL);
         if (now.n_runs != cfg.n_runs) {
-            ml_run_index_free(ix);
             ml_config_free(&cfg);
             cfg = now;
-            ix = ml_run_index_new(&cfg);
         } else ml_config_free(&now);
     }
-    ml_run_index_free(ix);
     ml_config_free(&cfg);
     return 0;
 }

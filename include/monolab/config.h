@@ -40,6 +40,7 @@ typedef struct {
     char *axes;          /* "model.k (2) x [model.bias_offset, train.decay] zipped (2) x seeds (2)" */
     int n_runs;
     ml_run *runs;
+    struct ml_run_index *ids; /* the runs by id (run_ids.h) */
 } ml_sweep_config;
 
 /* Parse, apply overrides ("model.k=[64,128]"), validate and expand.

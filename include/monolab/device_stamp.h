@@ -23,6 +23,10 @@ int ml_stamp_key_now(ml_stamp_key *k);
 /* $XDG_CACHE_HOME/monolab (or ~/.cache/monolab)/selftest-<hash of key>.txt;
  * 0 when neither variable gives a folder. */
 int ml_stamp_path(const ml_stamp_key *k, char *buf, size_t n);
+/* Where the self-test that `--device auto` runs writes its output
+ * (selftest-last.log beside the stamps), the folder created; 0 without a
+ * cache folder. */
+int ml_stamp_log_path(const ml_stamp_key *k, char *buf, size_t n);
 /* The stamp for k: its state, and (when not NONE) the date it was written
  * and its one-line summary. A stamp whose recorded key differs from k in
  * any field is NONE (a hash collision or a hand-edited file). */

@@ -23,9 +23,10 @@ int ml_run_index_find(const ml_run_index *ix, const char *id, size_t len);
 void ml_run_index_check_unique(const ml_run_index *ix, const ml_sweep_config *cfg, const char *path);
 
 /* The run of cfg that a runs.csv row (its text up to the newline) names,
- * or -1: by its id, or for a positional id ("r000012") by the row's
- * settings columns; that run then takes the row's id, so its files keep
- * their names. */
-int ml_run_of_row(ml_sweep_config *cfg, const ml_run_index *ix, const char *row);
+ * or -1: by its id (cfg->ids), or for a positional id ("r000012") by the
+ * row's settings columns; that run then takes the row's id (in
+ * cfg->runs, which a const cfg leaves writable), so its files keep their
+ * names. */
+int ml_run_of_row(const ml_sweep_config *cfg, const char *row);
 
 #endif

@@ -10,6 +10,9 @@
 /* The path of file name in the cache folder; 0 when neither
  * XDG_CACHE_HOME (absolute) nor HOME gives a folder. */
 int ml_user_cache_path(const char *name, char *buf, size_t n);
+/* The folder of path (a file in the cache folder), made (0700) if need
+ * be; 0, or -1 with errno set. */
+int ml_user_cache_make_folder(const char *path);
 /* A regular file (not a link) into buf, NUL-terminated; its length, or -1. */
 long ml_user_cache_read(const char *path, char *buf, size_t n);
 /* text into path atomically (a temporary file, fsync, rename), the folder

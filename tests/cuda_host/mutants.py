@@ -13,6 +13,7 @@ per mutant and a table; exits 1 if any mutant was missed.
 Usage: mutants.py BUILD [NAME ...]    (BUILD is the build folder, e.g. build)
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,9 +32,9 @@ MUTANTS = {
     "barrier_ballot_count": ("train_kernels.cu", "        if (lane == 0) wcount[warp] = __popc(ballot);\n        __syncthreads();\n",
                              "        if (lane == 0) wcount[warp] = __popc(ballot);\n", 1, "backend_ops", False,
                              "missing barrier: the gather's warp counts read before written"),
-    "barrier_before_flush_reset": ("train_kernels.cu", "            __syncthreads();\n            if (threadIdx.x == 0) n_list = 0;\n",
-                                   "            if (threadIdx.x == 0) n_list = 0;\n", 1, "backend_ops", False,
-                                   "missing barrier: the list is reset while others still flush it"),
+    "barrier_list_written": ("train_kernels.cu", "            val_l[pos] = val;\n        }\n        __syncthreads();\n",
+                             "            val_l[pos] = val;\n        }\n", 1, "backend_ops", False,
+                             "missing barrier: the gather's list flushed before every thread has written it"),
     "smem_off_by_one": ("train_kernels.cu", "            v[i] = val;\n", "            v[i + 1] = val;\n", 1,
                         "backend_ops", True, "off by one in a shared tile"),
     "collective_divergent": ("train_kernels.cu", "    acc = warp_fold(acc);\n    if (lane == 0) rowloss[row] = acc;\n",
@@ -87,15 +88,21 @@ def make_var(name):
     return r.stdout.strip()
 
 
-def first_cause(out):
+def first_cause(out, rc):
     """The first line that says why a run failed."""
+    if rc < 0:
+        import signal
+        return f"killed by {signal.Signals(-rc).name}"
     lines = out.splitlines()
     for key in ("AddressSanitizer", "runtime error", "cuda_host: error", "monolab: fatal"):
         for line in lines:
             if key in line:
                 return line.strip()[:150]
-    for i, line in enumerate(lines):  # a cmocka failure: its message is the line before "Failure!"
-        if "Failure!" in line or "[  ERROR" in line:
+    for i, line in enumerate(lines):  # a cmocka failure: "[  ERROR   ] --- message", or the line before "Failure!"
+        m = re.search(r"\[  ERROR   \] --- (.+)", line)
+        if m and "[   LINE" not in m.group(1):
+            return ("test: " + m.group(1).strip())[:150]
+        if "Failure!" in line:
             msg = next((l for l in reversed(lines[:i]) if l.strip() and "[monolab]" not in l), line)
             return ("test: " + msg.strip())[:150]
     return "exit status"
@@ -143,7 +150,7 @@ def run_mutant(build, name, spec, flags, asan_flags, libs):
         except subprocess.TimeoutExpired:
             return f"caught ({stage})", "timed out after 600 s (a hang)"
         if r.returncode != 0:
-            return f"caught ({stage})", first_cause(r.stdout + r.stderr)
+            return f"caught ({stage})", first_cause(r.stdout + r.stderr, r.returncode)
     return "MISSED", "every stage passed"
 
 
