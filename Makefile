@@ -252,7 +252,7 @@ FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,
 $(BUILD)/fuzz/fuzz_safetensors: tests/fuzz/fuzz_safetensors.c src/safetensors_read.c src/fsutil.c src/testhook.c src/common.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@ -lcjson -lm
-$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/config_schema.c src/sae_config.c \
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/config_axes.c src/config_schema.c src/run_ids.c src/sae_config.c \
   src/strbuf.c src/vocab.c src/yaml_tree.c src/fsutil.c src/testhook.c src/common.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@ -lyaml -lm

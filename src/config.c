@@ -1,13 +1,14 @@
 /* Config schema, validation, overrides and grid expansion.
  *
- * Every leaf may be a list, which makes it a grid axis; `seeds` is the one
- * exception (an int means 0..n-1). The grid is the cartesian product in
- * schema order with seeds innermost, so the seeds of one point sit next to
- * each other in runs.csv. */
+ * Every leaf may be a list, which makes it a grid axis (or part of a zipped
+ * one: config_axes.c); `seeds` is the one exception (an int means 0..n-1).
+ * The grid is the cartesian product of the axes in schema order with seeds
+ * innermost, so the seeds of one point sit next to each other in runs.csv. */
 #include "monolab/config.h"
 #include "monolab/common.h"
+#include "monolab/config_axes.h"
 #include "monolab/config_schema.h"
-#include "monolab/fsutil.h"
+#include "monolab/run_ids.h"
 #include "monolab/strbuf.h"
 #include <stddef.h>
 #include <stdio.h>
@@ -66,7 +67,7 @@ typedef ml_run_field field;
 /* Top-level keys that are not grid fields. max_runs is a safety limit, not
  * part of the experiment: it is left out of the resolved config, so raising
  * it never blocks a --resume. */
-static const char *const EXTRA_KEYS[] = {"name", "seeds", "max_runs", NULL};
+static const char *const EXTRA_KEYS[] = {"name", "seeds", "zip", "max_runs", NULL};
 #define DEFAULT_MAX_RUNS 1000000L
 
 /* The config keys of the run-field table, as the loader's schema: every
@@ -125,34 +126,35 @@ static void check_run(const ml_run *run, const ynode *const *vals, const char *p
                ml_config_where(path, line_of(vals, "train.decay")), run->decay * run->lr);
 }
 
-/* Run r of the grid: the cartesian product in schema order, seeds innermost. */
-static void expand_run(ml_run *run, long r, const ynode *const *vals, const int *counts, const uint64_t *seeds,
+/* Run r of the grid: the cartesian product of the axes, seeds innermost. */
+static void expand_run(ml_run *run, long r, const ynode *const *vals, const ml_config_axes *ax, const uint64_t *seeds,
                        long n_seeds, ynode *const *defaults, const char *path) {
     long rem = r / n_seeds;
-    int idx[NFIELDS];
-    for (int i = schema.n_keys - 1; i >= 0; i--) {
-        idx[i] = (int)(rem % counts[i]);
-        rem /= counts[i];
+    int idx[ML_MAX_CONFIG_KEYS];
+    for (int a = ax->n_axes - 1; a >= 0; a--) {
+        idx[a] = (int)(rem % ax->count[a]);
+        rem /= ax->count[a];
     }
     for (int i = 0; i < schema.n_keys; i++) {
         const ynode *v = vals[i] ? vals[i] : defaults[i];
-        if (v->kind == YN_SEQ) v = v->items[idx[i]];
+        if (v->kind == YN_SEQ) v = v->items[ax->axis_of[i] >= 0 ? idx[ax->axis_of[i]] : 0];
         ml_config_value(&keys[i], v, path, (char *)run + keys[i].off);
     }
     run->seed = seeds ? seeds[r % n_seeds] : (uint64_t)(r % n_seeds);
     run->index = (int)r;
-    snprintf(run->id, sizeof run->id, "r%06ld", r);
     if (run->batch == -1) { /* "auto": hold B*k at 2^23 (docs/science.md §1.8) */
         int lg = 0;
         while ((1L << lg) < run->k) lg++;
         run->batch = lg >= 23 ? 1 : 1 << (23 - lg);
     }
+    ml_run_id_make(run); /* from the resolved settings: after batch "auto" */
     check_run(run, vals, path);
 }
 
 /* The canonical resolved config: every key, defaults filled in, each value
  * as the config wrote it. */
-static char *resolved_yaml(const char *name, const uint64_t *seeds, long n_seeds, const ynode *const *vals) {
+static char *resolved_yaml(const char *name, const uint64_t *seeds, long n_seeds, const ml_config_axes *ax,
+                           const ynode *const *vals) {
     ml_sbuf b = {0};
     ml_sb_printf(&b, "name: \"");
     for (const char *s = name; *s; s++) {
@@ -163,6 +165,7 @@ static char *resolved_yaml(const char *name, const uint64_t *seeds, long n_seeds
     for (long i = 0; i < n_seeds; i++)
         ml_sb_printf(&b, "%s%llu", i ? ", " : "", seeds ? (unsigned long long)seeds[i] : (unsigned long long)i);
     ml_sb_printf(&b, "]\n");
+    ml_config_axes_zip_yaml(ax, &b); /* nothing without a zip: older folders' config.yaml stays the same text */
     for (int i = 0; i < schema.n_keys; i++) {
         const char *p = keys[i].path, *dot = strchr(p, '.');
         const char *prev = i ? keys[i - 1].path : "", *pdot = strchr(prev, '.');
@@ -192,12 +195,10 @@ void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **o
     uint64_t *seeds;
     long n_seeds = ml_config_seeds(root, path, 0, &seeds);
 
-    int counts[NFIELDS];
+    ml_config_axes ax;
+    ml_config_axes_find(&schema, root, vals, path, &ax);
     double total = n_seeds; /* exact far beyond any limit; only for the message */
-    for (int i = 0; i < schema.n_keys; i++) {
-        counts[i] = vals[i] && vals[i]->kind == YN_SEQ ? vals[i]->n : 1;
-        total *= counts[i];
-    }
+    for (int a = 0; a < ax.n_axes; a++) total *= ax.count[a];
     if (total > (double)max_runs)
         ml_die("%s: the grid expands to %.0f runs, more than max_runs = %ld; if you mean it, raise the limit "
                "(max_runs: N in the config, or the override max_runs=N)",
@@ -206,34 +207,23 @@ void ml_config_load(ml_sweep_config *cfg, const char *path, int n_over, char **o
     cfg->runs = ml_calloc((size_t)total, sizeof(ml_run));
     ynode *defaults[NFIELDS];
     for (int i = 0; i < schema.n_keys; i++) defaults[i] = yn_parse_string(keys[i].def, "schema default");
-    for (long r = 0; r < cfg->n_runs; r++) expand_run(&cfg->runs[r], r, vals, counts, seeds, n_seeds, defaults, path);
+    for (long r = 0; r < cfg->n_runs; r++) expand_run(&cfg->runs[r], r, vals, &ax, seeds, n_seeds, defaults, path);
     for (int i = 0; i < schema.n_keys; i++) yn_free(defaults[i]);
-    cfg->resolved_yaml = resolved_yaml(cfg->name, seeds, n_seeds, vals);
+    cfg->ids = ml_run_index_new(cfg);
+    ml_run_index_check_unique(cfg->ids, cfg, path);
+    cfg->resolved_yaml = resolved_yaml(cfg->name, seeds, n_seeds, &ax, vals);
+    ml_sbuf axes = {0};
+    ml_config_axes_describe(&ax, &schema, n_seeds, &axes);
+    cfg->axes = axes.p;
     free(seeds);
     yn_free(root);
-}
-
-void ml_config_check_pin(const ml_sweep_config *cfg, const char *dir, const char *advice) {
-    char path[ML_PATH_MAX];
-    snprintf(path, sizeof path, "%s/config.yaml", dir);
-    char *old = ml_read_file(path, NULL);
-    int differs = old && strcmp(old, cfg->resolved_yaml);
-    free(old);
-    if (differs) ml_die("%s holds a different resolved config; %s", path, advice);
-}
-
-void ml_config_pin(const ml_sweep_config *cfg, const char *dir) {
-    char path[ML_PATH_MAX];
-    snprintf(path, sizeof path, "%s/config.yaml", dir);
-    ml_atomic_file f; /* the exact text: ml_config_check_pin compares it byte for byte */
-    ml_atomic_open(&f, path);
-    ml_atomic_write(&f, cfg->resolved_yaml, strlen(cfg->resolved_yaml));
-    ml_atomic_commit(&f);
 }
 
 void ml_config_free(ml_sweep_config *cfg) {
     free(cfg->name);
     free(cfg->resolved_yaml);
+    free(cfg->axes);
     free(cfg->runs);
+    ml_run_index_free(cfg->ids);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -68,6 +68,55 @@ static void known_keys(const ml_config_schema *s, char *buf, size_t n, const cha
 #undef ADD
 }
 
+/* a and b are one edit apart: one character inserted, deleted, replaced,
+ * or two neighbours swapped ("witdh" -> "width", the commonest typo). */
+static int one_edit(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la < lb) {
+        const char *t = a;
+        a = b, b = t;
+        size_t tl = la;
+        la = lb, lb = tl;
+    }
+    size_t i = 0;
+    while (b[i] && a[i] == b[i]) i++;
+    if (la == lb + 1) return !strcmp(a + i + 1, b + i);
+    if (la != lb || !a[i]) return 0;
+    if (!strcmp(a + i + 1, b + i + 1)) return 1;
+    return a[i + 1] && a[i] == b[i + 1] && a[i + 1] == b[i] && !strcmp(a + i + 2, b + i + 2);
+}
+
+/* A key one edit from name ("seed" -> "seeds", "train.stesp" ->
+ * "train.steps"), else a key of another section with name's last part
+ * ("model.lr" or "lr" -> "train.lr"); "" when there is none. */
+static const char *suggest(const ml_config_schema *s, const char *name) {
+    static char buf[256];
+    for (int i = 0; s->extra && s->extra[i]; i++)
+        if (one_edit(name, s->extra[i])) return s->extra[i];
+    for (int i = 0; i < s->n_keys; i++) {
+        const char *p = s->keys[i].path, *dot = strchr(p, '.');
+        if (one_edit(name, p)) return p;
+        snprintf(buf, sizeof buf, "%.*s", dot ? (int)(dot - p) : 0, p);
+        if (dot && !strchr(name, '.') && one_edit(name, buf)) return buf; /* a section */
+    }
+    const char *leaf = strrchr(name, '.');
+    leaf = leaf ? leaf + 1 : name;
+    for (int i = 0; i < s->n_keys; i++) {
+        const char *dot = strchr(s->keys[i].path, '.');
+        if (dot && !strcmp(dot + 1, leaf) && strcmp(s->keys[i].path, name)) return s->keys[i].path;
+    }
+    return "";
+}
+
+/* "; did you mean 'seeds'?" or "". */
+const char *ml_config_did_you_mean(const ml_config_schema *s, const char *name) {
+    static char buf[300];
+    const char *g = suggest(s, name);
+    if (!*g) return "";
+    snprintf(buf, sizeof buf, "; did you mean '%s'?", g);
+    return buf;
+}
+
 /* "0.25", "1e-3" or "1/64". Returns 0 on success. */
 static int parse_number(const char *s, double *out) {
     char *end;
@@ -93,6 +142,12 @@ static int parse_int(const char *s, long *out) {
     if (end == s || errno || *end) return -1;
     *out = v;
     return 0;
+}
+
+/* A quoted number ("128") is a string to YAML: say so, with the fix. */
+static const char *quoted_note(const ynode *v) {
+    double x;
+    return v->quoted && !parse_number(v->text, &x) ? " (a quoted string: write numbers without quotes)" : "";
 }
 
 void ml_config_value(const ml_config_key *f, const ynode *v, const char *file, void *dst) {
@@ -126,8 +181,8 @@ void ml_config_value(const ml_config_key *f, const ynode *v, const char *file, v
     case ML_KEY_LONG: {
         long x;
         if (v->quoted || parse_int(s, &x))
-            ml_die("%s: '%s' must be an integer%s, got '%s'", ml_config_where(file, v->line), f->path,
-                   f->type == ML_KEY_INT_OR_AUTO ? " or \"auto\"" : "", s);
+            ml_die("%s: '%s' must be an integer%s, got '%s'%s", ml_config_where(file, v->line), f->path,
+                   f->type == ML_KEY_INT_OR_AUTO ? " or \"auto\"" : "", s, quoted_note(v));
         if (x < f->lo || x > f->hi)
             ml_die("%s: '%s' must be in [%.0f, %.0f], got %ld", ml_config_where(file, v->line), f->path, f->lo, f->hi, x);
         if (!dst) return;
@@ -138,7 +193,8 @@ void ml_config_value(const ml_config_key *f, const ynode *v, const char *file, v
     case ML_KEY_DOUBLE: {
         double x;
         if (v->quoted || parse_number(s, &x) || !isfinite(x))
-            ml_die("%s: '%s' must be a finite number, got '%s'", ml_config_where(file, v->line), f->path, s);
+            ml_die("%s: '%s' must be a finite number, got '%s'%s", ml_config_where(file, v->line), f->path, s,
+                   quoted_note(v));
         if ((f->lo_open ? x <= f->lo : x < f->lo) || x > f->hi) {
             if (f->hi >= BIG) ml_die("%s: '%s' must be >= %g, got %g", ml_config_where(file, v->line), f->path, f->lo, x);
             ml_die("%s: '%s' must be in %s%g, %g], got %g", ml_config_where(file, v->line), f->path,
@@ -169,7 +225,8 @@ static void check_tree(const ml_config_schema *s, const ynode *root, const char 
         if (is_extra(s, key) || find_key(s, key)) continue;
         if (!is_section(s, key, strlen(key))) {
             known_keys(s, known, sizeof known, NULL);
-            ml_die("%s: unknown key '%s' (known: %s)", ml_config_where(file, root->key_lines[i]), key, known);
+            ml_die("%s: unknown key '%s'%s (known: %s)", ml_config_where(file, root->key_lines[i]), key,
+                   ml_config_did_you_mean(s, key), known);
         }
         if (v->kind != YN_MAP) ml_die("%s: '%s' must be a mapping", ml_config_where(file, root->key_lines[i]), key);
         for (int j = 0; j < v->n; j++) {
@@ -177,8 +234,8 @@ static void check_tree(const ml_config_schema *s, const ynode *root, const char 
             snprintf(path, sizeof path, "%s.%s", key, v->keys[j]);
             if (!find_key(s, path)) {
                 known_keys(s, known, sizeof known, key);
-                ml_die("%s: unknown key '%s' (known in %s: %s)", ml_config_where(file, v->key_lines[j]), path, key,
-                       known);
+                ml_die("%s: unknown key '%s'%s (known in %s: %s)", ml_config_where(file, v->key_lines[j]), path,
+                       ml_config_did_you_mean(s, path), key, known);
             }
         }
     }
@@ -198,6 +255,15 @@ static void check_tree(const ml_config_schema *s, const ynode *root, const char 
     }
 }
 
+/* An override's nodes have no line in the file (line 0). */
+static void no_lines(ynode *v) {
+    v->line = 0;
+    for (int i = 0; i < v->n; i++) {
+        if (v->key_lines) v->key_lines[i] = 0;
+        no_lines(v->items[i]);
+    }
+}
+
 /* "model.k=[64,128]" -> tree edit, after checking the key. */
 static void apply_override(const ml_config_schema *s, ynode *root, const char *text) {
     const char *eq = strchr(text, '=');
@@ -214,14 +280,13 @@ static void apply_override(const ml_config_schema *s, ynode *root, const char *t
         char sec[256];
         snprintf(sec, sizeof sec, "%.*s", in_section ? (int)(dot - key) : 0, key);
         known_keys(s, known, sizeof known, in_section ? sec : NULL);
-        ml_die("override '%s': unknown key '%s' (known: %s)", text, key, known);
+        ml_die("override '%s': unknown key '%s'%s (known: %s)", text, key, ml_config_did_you_mean(s, key), known);
     }
     char origin[512];
     snprintf(origin, sizeof origin, "override '%s'", text);
     ynode *val = yn_parse_string(eq + 1, origin);
     if (!val || (val->kind == YN_MAP && val->n == 0)) ml_die("override '%s' has an empty value", text);
-    val->line = 0; /* messages say "command-line override" */
-    for (int i = 0; i < val->n; i++) val->items[i]->line = 0;
+    no_lines(val); /* messages say "command-line override" */
     ynode *node = root;
     char tmp[256];
     snprintf(tmp, sizeof tmp, "%s", key);
@@ -265,12 +330,11 @@ long ml_config_seeds(const ynode *root, const char *file, long max, uint64_t **s
     long n = 1;
     if (!sv) return 1;
     if (sv->kind == YN_SCALAR) {
-        if (sv->quoted || parse_int(sv->text, &n) || n < 1 || (max && n > max))
-        {
-            if (max) ml_die("%s: 'seeds' must be a count from 1 to %ld or a list of seeds, got '%s'",
-                            ml_config_where(file, sv->line), max, sv->text);
-            ml_die("%s: 'seeds' must be a count >= 1 or a list of seeds, got '%s'", ml_config_where(file, sv->line),
-                   sv->text);
+        if (sv->quoted || parse_int(sv->text, &n) || n < 1 || (max && n > max)) {
+            if (max) ml_die("%s: 'seeds' must be a count from 1 to %ld or a list of seeds, got '%s'%s",
+                            ml_config_where(file, sv->line), max, sv->text, quoted_note(sv));
+            ml_die("%s: 'seeds' must be a count >= 1 or a list of seeds, got '%s'%s", ml_config_where(file, sv->line),
+                   sv->text, quoted_note(sv));
         }
         return n;
     }
@@ -281,7 +345,8 @@ long ml_config_seeds(const ynode *root, const char *file, long max, uint64_t **s
         long x;
         const ynode *it = sv->items[i];
         if (it->kind != YN_SCALAR || it->quoted || parse_int(it->text, &x) || x < 0)
-            ml_die("%s: 'seeds' entries must be integers >= 0", ml_config_where(file, it->line));
+            ml_die("%s: 'seeds' entries must be integers >= 0, got '%s'%s", ml_config_where(file, it->line),
+                   it->kind == YN_SCALAR ? it->text : "a list or mapping", it->kind == YN_SCALAR ? quoted_note(it) : "");
         (*seeds)[i] = (uint64_t)x;
     }
     return sv->n;

@@ -13,6 +13,7 @@
  *   summary: 14 cases passed in 6.1 s */
 #include "monolab/device_stamp.h"
 #include "monolab/common.h"
+#include "monolab/user_cache.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -65,15 +66,10 @@ static void key_text(const ml_stamp_key *k, char *out, size_t n) {
 }
 
 int ml_stamp_path(const ml_stamp_key *k, char *buf, size_t n) {
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    char dir[ML_PATH_MAX];
-    if (xdg && xdg[0] == '/') snprintf(dir, sizeof dir, "%s/monolab", xdg);
-    else if (home && *home) snprintf(dir, sizeof dir, "%s/.cache/monolab", home);
-    else return 0;
-    char key[1024];
+    char key[1024], name[64];
     key_text(k, key, sizeof key);
-    snprintf(buf, n, "%s/selftest-%016llx.txt", dir, (unsigned long long)fnv1a(0xcbf29ce484222325ull, key, strlen(key)));
-    return 1;
+    snprintf(name, sizeof name, "selftest-%016llx.txt", (unsigned long long)fnv1a(0xcbf29ce484222325ull, key, strlen(key)));
+    return ml_user_cache_path(name, buf, n);
 }
 
 /* The value of "name: value" in text, up to the end of its line. */
@@ -94,14 +90,8 @@ static void field(const char *text, const char *name, char *out, size_t n) {
 ml_stamp_state ml_stamp_read(const ml_stamp_key *k, char *date, size_t date_n, char *summary, size_t summary_n) {
     char path[ML_PATH_MAX];
     if (!ml_stamp_path(k, path, sizeof path)) return ML_STAMP_NONE;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return ML_STAMP_NONE;
     char text[4096];
-    struct stat st;
-    ssize_t got = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, text, sizeof text - 1) : -1;
-    close(fd);
-    if (got <= 0) return ML_STAMP_NONE;
-    text[got] = 0;
+    if (ml_user_cache_read(path, text, sizeof text) <= 0) return ML_STAMP_NONE;
     char key[1024];
     key_text(k, key, sizeof key);
     if (strncmp(text, key, strlen(key))) return ML_STAMP_NONE; /* another key under this name */
@@ -112,50 +102,26 @@ ml_stamp_state ml_stamp_read(const ml_stamp_key *k, char *date, size_t date_n, c
     return !strcmp(result, "pass") ? ML_STAMP_PASS : !strcmp(result, "fail") ? ML_STAMP_FAIL : ML_STAMP_NONE;
 }
 
-static int mkdir_p(const char *path) {
-    char tmp[ML_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0700) && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0700) && errno != EEXIST ? -1 : 0;
-}
-
 int ml_stamp_log_path(const ml_stamp_key *k, char *buf, size_t n) {
     char path[ML_PATH_MAX];
     if (!ml_stamp_path(k, path, sizeof path)) return 0;
     *strrchr(path, '/') = 0;
-    if (mkdir_p(path)) return 0;
     snprintf(buf, n, "%s/selftest-last.log", path);
-    return 1;
+    return ml_user_cache_make_folder(buf) == 0;
 }
 
 void ml_stamp_write(const ml_stamp_key *k, int passed, const char *summary) {
-    char path[ML_PATH_MAX], tmp[ML_PATH_MAX + 32], dir[ML_PATH_MAX];
+    char path[ML_PATH_MAX];
     if (!ml_stamp_path(k, path, sizeof path)) {
         fprintf(stderr, "[monolab] warning: no cache folder (neither XDG_CACHE_HOME nor HOME is set): the self-test "
                         "verdict is not recorded\n");
         return;
     }
-    snprintf(dir, sizeof dir, "%s", path);
-    *strrchr(dir, '/') = 0;
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    char key[1024], date[32];
+    char key[1024], date[32], text[2048];
     key_text(k, key, sizeof key);
     time_t now = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    int fd = mkdir_p(dir) ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    int ok = f && fprintf(f, "%sresult: %s\ndate: %s\nsummary: %s\n", key, passed ? "pass" : "fail", date, summary) > 0;
-    ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
-    if (f) fclose(f);
-    else if (fd >= 0) close(fd);
-    if (!ok || rename(tmp, path)) {
-        int e = errno;
-        unlink(tmp);
-        fprintf(stderr, "[monolab] warning: could not record the self-test verdict in '%s': %s\n", path, strerror(e));
-    }
+    snprintf(text, sizeof text, "%sresult: %s\ndate: %s\nsummary: %s\n", key, passed ? "pass" : "fail", date, summary);
+    if (ml_user_cache_write(path, text))
+        fprintf(stderr, "[monolab] warning: could not record the self-test verdict in '%s': %s\n", path, strerror(errno));
 }

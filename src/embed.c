@@ -82,7 +82,7 @@ static void write_outputs(const char *outdir, const ml_layer *L, const ml_select
 
 /* The default OUTDIR's prefix: every run's checkpoints are named
  * step_NNNNNN.safetensors, so for those the run's folder name (its run id)
- * joins the name: runs/embed_r000069_step_004096. */
+ * joins the name: runs/embed_r3f09a1c2b4d5_step_004096. */
 static const char *run_prefix(const char *input) {
     static char prefix[300];
     const char *base = strrchr(input, '/');

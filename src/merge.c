@@ -164,7 +164,9 @@ static void read_manifests(merge_state *m) {
         else {
             if (s.count != m->count)
                 problem(&m->pr, "shard %d was cut for %d shards, shard %d for %d", i, s.count, m->first, m->count);
-            if (strcmp(c, m->config)) problem(&m->pr, "shard %d is from a different config than shard %d", i, m->first);
+            if (strcmp(c, m->config)) /* (the text is freed when merge exits 2) */
+                problem(&m->pr, "shard %d is from a different config than shard %d (%s)", i, m->first,
+                        ml_config_differences(m->config, c));
         }
         if (m->pr.n == before && s.index != i)
             problem(&m->pr, "shard %d: its shard.txt says it is shard %d/%d", i, s.index, s.count);
@@ -177,7 +179,8 @@ static void read_manifests(merge_state *m) {
         if (m->present[i]) problem(&m->pr, "shard %d is beyond the %d shards of the others", i, m->count);
     snprintf(path, sizeof path, "%s/config.yaml", m->outdir);
     char *rootcfg = ml_read_file(path, NULL);
-    if (rootcfg && strcmp(rootcfg, m->config)) problem(&m->pr, "%s differs from the shards' config", path);
+    if (rootcfg && strcmp(rootcfg, m->config))
+        problem(&m->pr, "%s differs from the shards' config (%s)", path, ml_config_differences(m->config, rootcfg));
     free(rootcfg);
 }
 

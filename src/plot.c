@@ -427,7 +427,7 @@ static void fig_sfa(plotter *pl, const char *id, const char *ckpt) {
 }
 
 static const char USAGE[] =
-    "usage: monolab plot OUTDIR [OUTDIR...] [-o FIGDIR] [--runs r000001,...]\n"
+    "usage: monolab plot OUTDIR [OUTDIR...] [-o FIGDIR] [--runs RUN_ID,...]\n"
     "\n"
     "Draws the figures of a sweep (or of a `monolab sae` folder) into OUTDIR/figures/:\n"
     "NAME.png, NAME.svg, the numbers in NAME.dat and the gnuplot script NAME.gp.\n"

@@ -29,7 +29,7 @@ void ml_progress_group_begin(ml_progress *p, int G, double work_per_step) {
     p->t_group = ml_now();
 }
 
-static void fmt_eta(char *buf, size_t n, double s) {
+void ml_format_hms(char *buf, size_t n, double s) {
     if (s < 0 || s > 1e8) { snprintf(buf, n, "?"); return; }
     long t = (long)(s + 0.5);
     snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
@@ -45,7 +45,7 @@ void ml_progress_steps(ml_progress *p, long steps_done) {
     double el = now - p->t_start, ge = now - p->t_group;
     double rate = ge > 0 ? p->group_G * steps_done / ge : 0;
     char eta[32];
-    fmt_eta(eta, sizeof eta, done > 0 ? el * (p->work_total - done) / done : -1);
+    ml_format_hms(eta, sizeof eta, done > 0 ? el * (p->work_total - done) / done : -1);
     fprintf(stderr, "\r\033[K[monolab] runs %d/%d  group %d/%d  %.0f model-steps/s  ETA %s", p->runs_done,
             p->runs_total, p->groups_done + 1, p->groups_total, rate, eta);
     fflush(stderr);

@@ -1,6 +1,7 @@
 /* OUTDIR/runs.csv: the header, and which runs an existing file holds. */
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
+#include "monolab/run_ids.h"
 #include "monolab/runs_csv.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -26,6 +27,22 @@ const char *ml_runs_csv_header(void) {
     return hdr;
 }
 
+/* How many of the settings columns at f differ from run r's in cfg, with
+ * the first as "lr=0.01, this config has 0.02" in diff (if not NULL). */
+static int settings_differ(const ml_sweep_config *cfg, int r, const char *f, char *diff) {
+    char val[64];
+    int n = 0;
+    for (int i = 0; i < ML_N_RUN_FIELDS; i++) {
+        if (!(ML_RUN_FIELDS[i].where & ML_RF_CSV)) continue;
+        size_t fl = strcspn(f, ",\n");
+        ml_run_field_format(&cfg->runs[r], &ML_RUN_FIELDS[i], val, sizeof val);
+        if ((strlen(val) != fl || strncmp(f, val, fl)) && !n++ && diff)
+            snprintf(diff, 160, "%s=%.*s, this config has %s", ML_RUN_FIELDS[i].name, (int)(fl < 40 ? fl : 40), f, val);
+        f += fl + (f[fl] == ',');
+    }
+    return n;
+}
+
 int ml_runs_csv_row(const ml_sweep_config *cfg, const char *row, size_t len, char *why, size_t n) {
     int want = 1;
     for (const char *h = ml_runs_csv_header(); *h; h++) want += *h == ',';
@@ -36,29 +53,29 @@ int ml_runs_csv_row(const ml_sweep_config *cfg, const char *row, size_t len, cha
         return -1;
     }
     size_t id_len = strcspn(row, ",");
-    char *end;
-    long idx = row[0] == 'r' ? strtol(row + 1, &end, 10) : -1;
-    /* the id exactly as the grid names it: r000012, not rZZZ nor r12 */
-    if (idx < 0 || idx >= cfg->n_runs || strlen(cfg->runs[idx].id) != id_len || strncmp(row, cfg->runs[idx].id, id_len)) {
-        snprintf(why, n, "run id '%.*s' is not a run of this config's grid", (int)(id_len < 24 ? id_len : 24), row);
+    int shown = (int)(id_len < 24 ? id_len : 24);
+    /* the id exactly as the grid names it (run_ids.h), or a positional id
+     * of an older folder whose settings columns are a run of the grid */
+    int idx = ml_run_of_row(cfg, row);
+    /* An id of no run of the grid: most likely a row trained with another
+     * config (a deleted or swapped config.yaml); the grid's closest run
+     * names the setting that differs. */
+    int found = idx >= 0;
+    if (!found)
+        for (int r = 0, best = 1 << 30; r < cfg->n_runs; r++) {
+            int d = settings_differ(cfg, r, row + id_len + 1, NULL);
+            if (d < best) best = d, idx = r;
+        }
+    char diff[160];
+    if (idx >= 0 && settings_differ(cfg, idx, row + id_len + 1, diff)) {
+        snprintf(why, n, "run %.*s has %s", shown, row, diff);
         return -1;
     }
-    /* Every run field as this config would write it: a row trained with
-     * another config (a deleted or swapped config.yaml) is not this run. */
-    const char *f = row + id_len + 1;
-    char val[64];
-    for (int i = 0; i < ML_N_RUN_FIELDS; i++) {
-        if (!(ML_RUN_FIELDS[i].where & ML_RF_CSV)) continue;
-        size_t fl = strcspn(f, ",\n");
-        ml_run_field_format(&cfg->runs[idx], &ML_RUN_FIELDS[i], val, sizeof val);
-        if (strlen(val) != fl || strncmp(f, val, fl)) {
-            snprintf(why, n, "run %s has %s=%.*s, this config has %s", cfg->runs[idx].id, ML_RUN_FIELDS[i].name,
-                     (int)(fl < 40 ? fl : 40), f, val);
-            return -1;
-        }
-        f += fl + 1;
+    if (!found) {
+        snprintf(why, n, "run id '%.*s' is not a run of this config's grid", shown, row);
+        return -1;
     }
-    return (int)idx;
+    return idx;
 }
 
 void ml_runs_csv_scan(const char *path, const ml_sweep_config *cfg, unsigned char *done) {

@@ -9,6 +9,7 @@
 #include "monolab/cli.h"
 #include "monolab/common.h"
 #include "monolab/config.h"
+#include "monolab/device_rate.h"
 #include "monolab/fsutil.h"
 #include "monolab/loss_log.h"
 #include "monolab/mem_budget.h"
@@ -129,6 +130,25 @@ static void group_summary(const ml_group *g, const ml_train_result *res, char *b
              n_div ? ", some diverged (see runs.csv)" : "");
 }
 
+/* The wall time of total FLOP on be at the rate its device measured last;
+ * the first time, a short calibration on the costliest group measures it. */
+static void print_estimate(const ml_backend *be, const ml_run **order, const int *starts, int n, double total) {
+    ml_rate rate;
+    if (!ml_rate_read(be, &rate)) {
+        int big = 0;
+        for (int gi = 1; gi < n; gi++)
+            if (ml_run_train_flop(order[starts[gi]]) * (starts[gi + 1] - starts[gi]) >
+                ml_run_train_flop(order[starts[big]]) * (starts[big + 1] - starts[big]))
+                big = gi;
+        fprintf(stderr, "[monolab] no training rate measured on this device yet: calibrating (about a second)\n");
+        ml_rate_calibrate(be, order + starts[big], starts[big + 1] - starts[big], &rate);
+    }
+    char hms[32];
+    ml_format_hms(hms, sizeof hms, total / rate.flops);
+    fprintf(stderr, "estimated wall time: %s (h:mm:ss) on the %s backend at %.3g GFLOP/s, the rate it measured last "
+                    "(%s, %s)\n", hms, be->name, rate.flops / 1e9, rate.how, rate.date);
+}
+
 /* --dry-run: the groups a sweep (or one shard of it) would train, and their cost. */
 static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, int side_env, const ml_shard *shard) {
     const ml_run **all = ml_malloc(sizeof *all * (size_t)cfg->n_runs);
@@ -149,7 +169,7 @@ static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, int sid
     double total = 0;
     /* stdout is the plan as plain CSV (`> plan.csv` loads as is); the totals go to stderr */
     if (shard->count) fprintf(stderr, "shard %d/%d of ", shard->index, shard->count);
-    fprintf(stderr, "sweep '%s': %d runs in %d groups\n", cfg->name, n_all, n);
+    fprintf(stderr, "sweep '%s': %d runs in %d groups; axes %s\n", cfg->name, n_all, n, cfg->axes);
     printf("group,models,task,N,m,k,batch,steps,tflop,wave\n");
     for (int gi = 0; gi < n; gi++) {
         const ml_run *r = order[starts[gi]];
@@ -164,6 +184,7 @@ static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, int sid
     fprintf(stderr, "total: %.3f TFLOP of training", total);
     if (shard->count) fprintf(stderr, " (%.3f TFLOP in the whole sweep of %d runs)", sweep_tf, cfg->n_runs);
     fprintf(stderr, "\n");
+    if (n) print_estimate(be, order, starts, n, total * 1e12);
     if (n_waves < n) fprintf(stderr, "%d groups train side by side in %d waves\n", n, n_waves);
     free(waves);
     free(shard_of);
@@ -187,18 +208,23 @@ static void sweep_run(sweep_opts *o) {
     char path[ML_PATH_MAX];
     ml_mkdirs(o->outdir);
     ml_outdir_lock(o->outdir); /* before reading or writing anything in it */
-    ml_config_check_pin(&cfg, o->outdir, "resume with the same config and overrides, or pick another -o");
     char csv[ML_PATH_MAX];
     snprintf(csv, sizeof csv, "%s/runs.csv", o->outdir);
+    /* A shard's folder holds its slice of one grid: it cannot grow. */
+    if (o->shard.count || !o->resume)
+        ml_config_check_pin(&cfg, o->outdir, "resume with the same config and overrides, or pick another -o");
+    else
+        ml_config_grows(&cfg, o->outdir, "a sweep folder only grows (keep every value and seed it has, add new "
+                                         "ones), or pick another -o");
     if (!o->resume && ml_file_exists(csv))
-        ml_die("%s already exists; pass --resume to continue that sweep or choose another -o", csv);
-    ml_config_pin(&cfg, o->outdir);
+        ml_die("%s already exists; pass --resume to continue or extend that sweep, or choose another -o", csv);
 
     unsigned char *done = ml_calloc((size_t)cfg.n_runs, 1);
-    if (o->resume) {
+    if (o->resume) { /* before the pin: a refused row changes nothing */
         ml_runs_csv_scan(csv, &cfg, done);
         ml_resume_check_outputs(o->outdir, csv, &cfg, done);
     }
+    ml_config_pin(&cfg, o->outdir);
     unsigned char *skip = ml_calloc((size_t)cfg.n_runs + 1, 1); /* runs of other shards */
     int n_mine = o->shard.count ? ml_shard_prepare(&cfg, &o->shard, o->root, o->outdir, skip) : cfg.n_runs;
     if (!ml_file_exists(csv)) ml_append_sync(csv, ml_runs_csv_header(), strlen(ml_runs_csv_header()));
@@ -229,6 +255,7 @@ static void sweep_run(sweep_opts *o) {
 
     ml_progress prog;
     ml_progress_init(&prog, n_todo, n_groups, work);
+    double t_train = ml_now();
     sweep_ctx ctx = {o->outdir, &prog, o->live_every};
     int n_done = n_mine - n_todo;
     for (int wi = 0; wi < n_waves; wi++) {
@@ -263,6 +290,14 @@ static void sweep_run(sweep_opts *o) {
         free(res);
     }
     ml_progress_finish(&prog);
+    /* what --dry-run's next estimate on this device goes by; a sweep of
+     * under a second says more about setup than about the device */
+    t_train = ml_now() - t_train;
+    if (t_train >= 1.0) {
+        char how[160];
+        snprintf(how, sizeof how, "a sweep of %d runs, %.3g TFLOP in %.0f s", n_todo, work / 1e12, t_train);
+        ml_rate_write(o->backend, work / t_train, how);
+    }
     free(todo);
     free(order);
     free(starts);

@@ -44,3 +44,10 @@ def monolab():
 @pytest.fixture
 def refdump():
     return os.path.join(BUILD, "tests", "refdump")
+
+
+def run_id(outdir, i=0):
+    """The id of the i-th row of a sweep's runs.csv (run ids are hashes of
+    the settings; the rows are in the order the groups trained)."""
+    with open(os.path.join(str(outdir), "runs.csv")) as f:
+        return f.read().splitlines()[1 + i].split(",")[0]

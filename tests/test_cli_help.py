@@ -30,10 +30,11 @@ def table(monolab):
 
 def test_readme_lists_every_command(monolab):
     assert sorted(readme_cli()) == sorted(table(monolab))
-    assert len(readme_cli()) == 10
+    assert len(readme_cli()) == 11
 
 
-@pytest.mark.parametrize("cmd", ["sweep", "merge", "slurm", "embed", "explore", "sae", "plot", "analyze", "selftest"])
+@pytest.mark.parametrize("cmd", ["sweep", "merge", "slurm", "embed", "explore", "sae", "plot", "analyze", "selftest",
+                                 "watch"])
 def test_help_exits_0_and_agrees_with_the_table_and_readme(monolab, cmd):
     for flag in ("--help", "-h"):
         r = run([monolab, cmd, flag])

@@ -22,7 +22,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import BUILD, ROOT, TINY
+from conftest import BUILD, ROOT, TINY, run_id
 from stio import load as st_load
 
 EMU = os.path.join(BUILD, "emu", "monolab-emu")
@@ -100,7 +100,7 @@ def test_embed_twins(emu, tmp_path):
     cfg.write_text(SWEEP.replace("steps: 48", "steps: 600").replace("k: [8, 16]", "k: [16]")
                    .replace("bias_offset: [0.0, -1.0]", "bias_offset: [0.0]").replace("seeds: 2", "seeds: 1"))
     sweep(os.path.join(BUILD, "monolab"), str(cfg), str(tmp_path / "s"), "cpu", overrides=["train.precision=fp32"])
-    ck = sorted((tmp_path / "s" / "ckpt" / "r000000").iterdir())[-1]
+    ck = sorted((tmp_path / "s" / "ckpt" / run_id(tmp_path / "s")).iterdir())[-1]
     outs = {}
     for dev in ("cpu", "cuda"):
         out = tmp_path / f"e_{dev}"

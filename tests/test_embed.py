@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.cluster import AgglomerativeClustering
 
-from conftest import run
+from conftest import run, run_id
 from stio import load, save
 
 
@@ -147,7 +147,7 @@ def test_toy_checkpoint_summary(monolab):
                              "train:\n  steps: 300\n  batch: 64\n  lr: 0.01\neval:\n  batch: 64\ncheckpoints: final\n")
         r = run([monolab, "sweep", cfg, "-o", os.path.join(d, "s"), "--device", "cpu"])
         assert r.returncode == 0, r.stderr
-        ck = os.path.join(d, "s", "ckpt", "r000000", "step_000300.safetensors")
+        ck = os.path.join(d, "s", "ckpt", run_id(os.path.join(d, "s")), "step_000300.safetensors")
         neurons, _ = embed(monolab, ck, os.path.join(d, "e"), "--samples", "2000")
         s = json.load(open(os.path.join(d, "e", "summary.json")))
     have = [r for r in neurons if int(r["n_examples"]) > 0]

@@ -22,7 +22,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import BUILD, run
+from conftest import BUILD, run, run_id
 
 MONOLAB = os.path.join(BUILD, "monolab")
 from gpt2_fixture import export, make_gpt2
@@ -57,7 +57,7 @@ def toy_site(tmp_path_factory):
     cfg.write_text("seeds: 1\nmodel:\n  N: 32\n  m: 8\n  k: 48\ndata:\n  eps: 0.125\n"
                    "train:\n  steps: 300\n  batch: 64\n  lr: 0.01\neval:\n  batch: 64\ncheckpoints: final\n")
     ok(run([monolab, "sweep", str(cfg), "-o", str(d / "s"), "--device", "cpu"]))
-    ok(run([monolab, "embed", str(d / "s/ckpt/r000000/step_000300.safetensors"), "-o", str(d / "e"),
+    ok(run([monolab, "embed", str(d / "s/ckpt" / run_id(d / "s") / "step_000300.safetensors"), "-o", str(d / "e"),
             "--samples", "2000", "--device", "cpu"]))
     ok(run([monolab, "explore", str(d / "e"), "-o", str(d / "site")]))
     return d / "e", d / "site"

@@ -14,7 +14,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import BUILD, run
+from conftest import BUILD, run, run_id
 from stio import load
 
 CFG = ("seeds: 1\nmodel:\n  N: 32\n  m: 8\n  k: 24\ndata:\n  eps: 0.125\n"
@@ -32,7 +32,7 @@ def ckpt(tmp_path_factory):
     d = tmp_path_factory.mktemp("probe")
     (d / "t.yaml").write_text(CFG)
     ok(run([monolab, "sweep", str(d / "t.yaml"), "-o", str(d / "s"), "--device", "cpu"]))
-    return d, d / "s/ckpt/r000000/step_000200.safetensors"
+    return d, d / "s/ckpt" / run_id(d / "s") / "step_000200.safetensors"
 
 
 def pages(site):

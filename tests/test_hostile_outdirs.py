@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from conftest import run
+from conftest import run, run_id
 from test_sae_cli import TINY as SAE_TINY, write_dataset
 
 TOY = ("seeds: 1\nmodel:\n  N: 32\n  m: 8\n  k: 48\ndata:\n  eps: 0.125\n"
@@ -27,7 +27,7 @@ def toy(tmp_path_factory):
     (d / "t.yaml").write_text(TOY)
     mono = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "monolab")
     ok(run([mono, "sweep", str(d / "t.yaml"), "-o", str(d / "s"), "--device", "cpu"]))
-    ck = d / "s/ckpt/r000000/step_000300.safetensors"
+    ck = d / "s/ckpt" / run_id(d / "s") / "step_000300.safetensors"
     ok(run([mono, "embed", str(ck), "-o", str(d / "e"), "--samples", "2000", "--device", "cpu"]))
     return d, ck
 
@@ -90,7 +90,7 @@ def test_explore_killed_then_resumed_and_rebuilt(monolab, toy, tmp_path):
     (tmp_path / "k8.yaml").write_text(TOY.replace("k: 48", "k: 8"))
     ok(run([monolab, "sweep", str(tmp_path / "k8.yaml"), "-o", str(tmp_path / "s8"), "--device", "cpu"]))
     small = tmp_path / "small"
-    ok(run([monolab, "embed", str(tmp_path / "s8/ckpt/r000000/step_000300.safetensors"), "-o", str(small),
+    ok(run([monolab, "embed", str(tmp_path / "s8/ckpt" / run_id(tmp_path / "s8") / "step_000300.safetensors"), "-o", str(small),
             "--samples", "500", "--device", "cpu"]))
     precious = tmp_path / "precious"
     precious.write_text("keep me\n")

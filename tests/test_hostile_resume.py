@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import TINY, run
+from conftest import TINY, run, run_id
 
 
 def sweep(monolab, cfg, out, *extra):
@@ -44,7 +44,7 @@ def test_resume_refuses_an_id_not_of_the_grid(monolab, done):
     cfg, out = done
     csv = out / "runs.csv"
     ls = lines(csv)
-    ls[1] = "rZZZZZZ" + ls[1][7:]
+    ls[1] = "rZZZZZZ" + ls[1][ls[1].index(","):]
     csv.write_text("".join(ls))
     r = sweep(monolab, cfg, out, "--resume")
     assert r.returncode == 2 and f"{csv}:2: run id 'rZZZZZZ' is not a run of this config's grid" in r.stderr
@@ -55,24 +55,28 @@ def test_resume_with_config_deleted_refuses_another_config(monolab, done):
     os.remove(out / "config.yaml")
     before = (out / "runs.csv").read_text()
     r = sweep(monolab, cfg, out, "--resume", "train.lr=0.02")
-    assert r.returncode == 2 and f"{out}/runs.csv:2: run r000000 has lr=0.01, this config has 0.02" in r.stderr, r.stderr
+    # the row's id names no run of the grid; the closest run names the setting
+    assert r.returncode == 2 and f"{out}/runs.csv:2: run {run_id(out, 0)} has lr=0.01, this config has 0.02" \
+        in r.stderr, r.stderr
     assert (out / "runs.csv").read_text() == before
 
 
 def test_resume_trains_again_a_run_whose_files_are_gone(monolab, done):
     cfg, out = done
-    ckpt = out / "ckpt" / "r000003" / "step_000064.safetensors"
-    want, want_loss = ckpt.read_bytes(), (out / "loss" / "r000005.csv").read_bytes()
+    r3, r5 = run_id(out, 3), run_id(out, 5)
+    before = sorted(l.split(",")[0] for l in lines(out / "runs.csv")[1:])
+    ckpt = out / "ckpt" / r3 / "step_000064.safetensors"
+    want, want_loss = ckpt.read_bytes(), (out / "loss" / f"{r5}.csv").read_bytes()
     os.remove(ckpt)
-    os.remove(out / "loss" / "r000005.csv")
+    os.remove(out / "loss" / f"{r5}.csv")
     r = sweep(monolab, cfg, out, "--resume")
     assert r.returncode == 0, r.stderr
-    assert "r000003 has a row but no ckpt/r000003/step_000064.safetensors; training it again" in r.stderr
+    assert f"{r3} has a row but no ckpt/{r3}/step_000064.safetensors; training it again" in r.stderr
     # retrained alone, the run gives the bits it gave in its group (docs/architecture.md "Determinism")
     assert ckpt.read_bytes() == want, "trained again, bit for bit"
-    assert (out / "loss" / "r000005.csv").read_bytes() == want_loss
+    assert (out / "loss" / f"{r5}.csv").read_bytes() == want_loss
     ids = sorted(l.split(",")[0] for l in lines(out / "runs.csv")[1:])
-    assert ids == [f"r{i:06d}" for i in range(8)], "each run once"
+    assert ids == before and len(set(ids)) == 8, "each run once"
 
 
 @pytest.fixture
@@ -99,21 +103,23 @@ def test_merge_refuses_damaged_and_foreign_rows(monolab, shards):
     ls = lines(csv)
     csv.write_text("".join(ls[:-1]) + ls[-1][:40] + "\n")
     refused(monolab, out, f"shard 1: {csv}:{len(ls)}: has ")
-    ls[1] = "rZZZZZZ" + ls[1][7:]
+    ls[1] = "rZZZZZZ" + ls[1][ls[1].index(","):]
     csv.write_text("".join(ls))
     refused(monolab, out, f"shard 1: {csv}:2: run id 'rZZZZZZ'")
     csv.write_text(good)
     for i in range(2):  # every shard's config swapped for one with another lr
         c = out / "shards" / str(i) / "config.yaml"
         c.write_text(c.read_text().replace("lr: 0.01", "lr: 0.02"))
-    refused(monolab, out, "has lr=0.01, this config has 0.02")
+    # run ids name the settings: the shards' manifests list other runs than this config's
+    refused(monolab, out, "shard 0 lists other runs than shard 0/2 of this config")
 
 
 def test_merge_refuses_runs_whose_files_are_gone(monolab, shards):
     _, out = shards
+    r0 = run_id(out / "shards" / "0", 0)  # the first run of the grid
     shutil.rmtree(out / "shards" / "0" / "ckpt")
     shutil.rmtree(out / "shards" / "1" / "loss")
-    refused(monolab, out, "shard 0 has a row for r000000 but no ckpt/r000000/step_000000.safetensors")
+    refused(monolab, out, f"shard 0 has a row for {r0} but no ckpt/{r0}/step_000000.safetensors")
     refused(monolab, out, "; 5 more runs lack files")  # the first 3 of all 8 are named
 
 

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import ROOT, TINY, run
+from conftest import ROOT, TINY, run, run_id
 
 QUICKSTART = os.path.join(ROOT, "configs", "quickstart.yaml")
 
@@ -33,7 +33,7 @@ def test_bad_override_with_default_device(monolab, tmp_path, over, msg):
 def test_config_typo_with_default_device(monolab, tmp_path):
     (tmp_path / "cfg.yaml").write_text(TINY.replace("  steps: 64", "  stesp: 64"))
     r = run([monolab, "sweep", "cfg.yaml", "-o", "o"], cwd=tmp_path)
-    one_line_2(r, "cfg.yaml:12: unknown key 'train.stesp' (known in train: steps,")
+    one_line_2(r, "cfg.yaml:12: unknown key 'train.stesp'; did you mean 'train.steps'? (known in train: steps,")
 
 
 @pytest.mark.parametrize("cmd,arg,msg", [
@@ -79,12 +79,13 @@ def test_embed_refuses_a_folder_of_another_input_or_settings(monolab, tmp_path):
     (tmp_path / "cfg.yaml").write_text(TINY)
     r = run([monolab, "sweep", "cfg.yaml", "-o", "s", "--device", "cpu"], cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    a, b = "s/ckpt/r000000/step_000064.safetensors", "s/ckpt/r000001/step_000064.safetensors"
+    r0, r1 = run_id(tmp_path / "s", 0), run_id(tmp_path / "s", 1)
+    a, b = f"s/ckpt/{r0}/step_000064.safetensors", f"s/ckpt/{r1}/step_000064.safetensors"
     for ck in (a, b):
         r = run([monolab, "embed", ck, "--samples", "256"], cwd=tmp_path)
         assert r.returncode == 0, r.stderr
-    out = tmp_path / "runs" / "embed_r000000_step_000064"
-    assert sorted(os.listdir(tmp_path / "runs")) == ["embed_r000000_step_000064", "embed_r000001_step_000064"]
+    out = tmp_path / "runs" / f"embed_{r0}_step_000064"
+    assert sorted(os.listdir(tmp_path / "runs")) == sorted([f"embed_{r0}_step_000064", f"embed_{r1}_step_000064"])
     settings = (out / "embed_settings.txt").read_text()
     assert f"input={tmp_path / a}\n" in settings and "threshold=0.5\n" in settings
     before = digest(out)
@@ -97,9 +98,9 @@ def test_embed_refuses_a_folder_of_another_input_or_settings(monolab, tmp_path):
     # the default folder taken by other settings: a fresh suffix, said on stderr
     r = run([monolab, "embed", a, "--samples", "256", "--threshold", "0.4"], cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "runs/embed_r000000_step_000064 holds the embedding of another input or other settings: writing to " \
-           "runs/embed_r000000_step_000064_2" in r.stderr
-    assert "threshold=0.4\n" in (tmp_path / "runs" / "embed_r000000_step_000064_2" / "embed_settings.txt").read_text()
+    assert f"runs/embed_{r0}_step_000064 holds the embedding of another input or other settings: writing to " \
+           f"runs/embed_{r0}_step_000064_2" in r.stderr
+    assert "threshold=0.4\n" in (tmp_path / "runs" / f"embed_{r0}_step_000064_2" / "embed_settings.txt").read_text()
     assert digest(out) == before
     r = run([monolab, "embed", a, "--samples", "256", "-o", str(out)], cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -120,7 +121,7 @@ def test_readme_safetensors_loader_reads_every_output(monolab, tmp_path):
     exec("import json, struct\nimport numpy as np\n" + loader, ns)
     (tmp_path / "cfg.yaml").write_text(TINY)
     assert run([monolab, "sweep", "cfg.yaml", "-o", "s", "--device", "cpu"], cwd=tmp_path).returncode == 0
-    ck = str(tmp_path / "s/ckpt/r000000/step_000064.safetensors")
+    ck = str(tmp_path / "s/ckpt" / run_id(tmp_path / "s") / "step_000064.safetensors")
     r = run([monolab, "embed", ck, "-o", str(tmp_path / "e"), "--samples", "256", "--device", "cpu"])
     assert r.returncode == 0, r.stderr
     for f in (ck, tmp_path / "e/linkage.safetensors", tmp_path / "e/similar.safetensors"):

@@ -10,7 +10,7 @@ import tempfile
 
 import numpy as np
 
-from conftest import ROOT, run
+from conftest import ROOT, run, run_id
 
 CFG = """\
 name: ne-tiny
@@ -49,9 +49,10 @@ def test_ne_truth_script_end_to_end(monolab):
         assert {(r["probe"], r["embedding"], float(r["threshold"])) for r in rows} == {
             (p, e, t) for p in GRID["probe"] for e in GRID["embedding"] for t in GRID["threshold"]}
         # one row against a fresh embed with the same setting
-        row = next(r for r in rows if r["run_id"] == "r000001" and r["probe"] == "single"
+        rid = run_id(sw, 1)
+        row = next(r for r in rows if r["run_id"] == rid and r["probe"] == "single"
                    and r["embedding"] == "pre-mlp" and r["threshold"] == "0.3")
-        ck = os.path.join(sw, "ckpt", "r000001", "step_000064.safetensors")
+        ck = os.path.join(sw, "ckpt", rid, "step_000064.safetensors")
         e = os.path.join(d, "e")
         r = run([monolab, "embed", ck, "-o", e, "--device", "cpu", "--probe", "single", "--embedding", "pre-mlp",
                  "--threshold", "0.3", "--samples", "512", "--max-examples", "20"])

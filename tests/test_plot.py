@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from conftest import TINY as TINY_LOG2, run
+from conftest import TINY as TINY_LOG2, run, run_id
 
 TINY = TINY_LOG2.replace("checkpoints: log2", "checkpoints: final")
 
@@ -57,9 +57,10 @@ def test_plot_writes_every_figure(monolab, tiny_sweep):
 
 
 def test_plot_named_runs(monolab, tiny_sweep):
-    r = run([monolab, "plot", str(tiny_sweep), "--runs", "r000001"])
+    rid = run_id(tiny_sweep, 1)
+    r = run([monolab, "plot", str(tiny_sweep), "--runs", rid])
     assert r.returncode == 0, r.stderr
-    assert png_size(tiny_sweep / "figures" / "sfa_r000001.png") == (900, 600)
+    assert png_size(tiny_sweep / "figures" / f"sfa_{rid}.png") == (900, 600)
 
 
 def test_plot_unknown_run_draws_nothing(monolab, tiny_sweep, tmp_path):
@@ -67,7 +68,7 @@ def test_plot_unknown_run_draws_nothing(monolab, tiny_sweep, tmp_path):
     import shutil
     d = tmp_path / "copy"
     shutil.copytree(tiny_sweep, d, ignore=shutil.ignore_patterns("figures"))
-    r = run([monolab, "plot", str(d), "--runs", "r000001,r999999"])
+    r = run([monolab, "plot", str(d), "--runs", run_id(d, 1) + ",r999999"])
     assert r.returncode == 2 and "run 'r999999' has no checkpoint" in r.stderr
     assert not (d / "figures").exists()
 

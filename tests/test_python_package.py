@@ -57,7 +57,7 @@ def test_checkpoints_and_metric_over_every_one(tiny):
 
 
 def test_loss_logs(tiny):
-    one = tiny.loss("r000000")
+    one = tiny.loss(tiny.runs.run_id[0])
     assert list(one.columns) == ["step", "loss", "lr"] and one.step.dtype == np.int64 and one.step.iloc[0] == 0
     every = tiny.losses()
     assert set(every.run_id) == set(tiny.runs.run_id) and len(every) == 16 * len(one)
@@ -73,7 +73,7 @@ def test_bf16_widened(tmp_path):
 
 
 def test_embed_from_python(tiny, tmp_path):
-    ck = tiny.checkpoint("r000000")  # bias offset 0: live neurons with examples
+    ck = tiny.checkpoint(tiny.runs.run_id[0])  # bias offset 0: live neurons with examples
     emb = monolab.embed(ck.path, outdir=tmp_path / "emb", similar=0, progress=False)
     assert len(emb.neurons) == ck.meta["k"] and emb.neurons.n_clusters.dtype == np.int64
     assert emb.settings["similar"] == 0 and emb.summary["dead_neurons"] >= 0

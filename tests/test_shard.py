@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import TINY, run
+from conftest import TINY, run, run_id
 from sweepcmp import assert_same_sweep
 
 ENV = dict(os.environ, OMP_NUM_THREADS="1")
@@ -47,8 +47,8 @@ def test_shards_merge_to_the_one_node_run(monolab, tiny, n):
     owned = []
     for i in range(n):
         with open(os.path.join(out, "shards", str(i), "shard.txt")) as f:
-            owned += [l.strip() for l in f if l.startswith("r0")]
-    assert sorted(owned) == [f"r{i:06d}" for i in range(8)], "every run in exactly one shard"
+            owned += [l.strip() for l in f if re.fullmatch(r"r[0-9a-f]{12}\n", l)]
+    assert sorted(owned) == sorted(run_id(one, i) for i in range(8)), "every run in exactly one shard"
     r = run([monolab, "merge", out])
     assert r.returncode == 0, r.stderr
     assert_same_sweep(one, out)
@@ -67,7 +67,7 @@ def test_merged_folder_works_with_plot_and_embed(monolab, tiny):
     r = run([monolab, "plot", out], env=ENV)
     assert r.returncode == 0, r.stderr
     assert os.path.getsize(os.path.join(out, "figures", "mono_vs_k.png")) > 1000
-    ck = os.path.join(out, "ckpt", "r000005", "step_000064.safetensors")
+    ck = os.path.join(out, "ckpt", run_id(out, 5), "step_000064.safetensors")
     r = run([monolab, "embed", ck, "-o", str(d / "emb"), "--device", "cpu", "--samples", "256"], env=ENV)
     assert r.returncode == 0, r.stderr
     assert os.path.exists(d / "emb" / "neurons.csv")

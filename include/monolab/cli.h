@@ -15,6 +15,7 @@ int ml_explore_main(int argc, char **argv); /* src/explore.c */
 int ml_merge_main(int argc, char **argv);   /* src/merge.c */
 int ml_slurm_main(int argc, char **argv);   /* src/slurm.c */
 int ml_selftest_main(int argc, char **argv); /* src/selftest.c */
+int ml_watch_main(int argc, char **argv);   /* src/watch.c */
 
 /* The one option parser of every command. A command lists its options in
  * a table ending with {NULL}; ml_cli_next walks argv and returns, for each

@@ -11,7 +11,7 @@
  * runs that train together; the rest are per-model arrays in a group. */
 typedef struct {
     int index;          /* position in the expanded grid */
-    char id[24];        /* "r000123" */
+    char id[24];        /* "r" + 12 hex digits of the settings (run_ids.h); older folders: "r000123" */
     uint64_t seed;
     ml_task task;       /* (group) */
     int N, m, k;        /* (group) */
@@ -37,8 +37,10 @@ typedef struct {
 typedef struct {
     char *name;
     char *resolved_yaml; /* canonical text written to OUTDIR/config.yaml */
+    char *axes;          /* "model.k (2) x [model.bias_offset, train.decay] zipped (2) x seeds (2)" */
     int n_runs;
     ml_run *runs;
+    struct ml_run_index *ids; /* the runs by id (run_ids.h) */
 } ml_sweep_config;
 
 /* Parse, apply overrides ("model.k=[64,128]"), validate and expand.
@@ -50,6 +52,13 @@ void ml_config_free(ml_sweep_config *cfg);
  * resolved config; ADVICE") when it holds another resolved config, and
  * ml_config_pin writes it atomically. */
 void ml_config_check_pin(const ml_sweep_config *cfg, const char *dir, const char *advice);
+/* --resume into DIR: 0 when DIR/config.yaml is absent or cfg's; 1 (said on
+ * stderr) when cfg grows it, i.e. cfg's grid holds every run of the
+ * pinned one; otherwise dies like ml_config_check_pin. Each refusal names
+ * every key whose value differs: "(model.k: [8, 16] there, [8] here)". */
+int ml_config_grows(const ml_sweep_config *cfg, const char *dir, const char *advice);
+/* "train.lr: 0.01 there, 0.02 here; ..." for two resolved configs (malloc'd). */
+char *ml_config_differences(const char *there, const char *here);
 void ml_config_pin(const ml_sweep_config *cfg, const char *dir);
 
 int ml_run_out_dim(const ml_run *r); /* N, or m for the reprojector */

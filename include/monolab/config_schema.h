@@ -55,6 +55,10 @@ const ynode *ml_config_node_or_default(const ml_config_key *k, const ynode *v, y
  * expands once it knows the grid is not too large). */
 long ml_config_seeds(const ynode *root, const char *file, long max, uint64_t **seeds);
 
+/* "; did you mean 'seeds'?" for a key one edit from name (or the key of
+ * another section with name's last part, "lr" -> "train.lr"); "" if none. */
+const char *ml_config_did_you_mean(const ml_config_schema *s, const char *name);
+
 /* "file:line", or "command-line override" for line 0. */
 const char *ml_config_where(const char *file, int line);
 

@@ -3,6 +3,7 @@
  * finished group, so logs stay readable. */
 #ifndef MONOLAB_PROGRESS_H
 #define MONOLAB_PROGRESS_H
+#include <stddef.h>
 
 typedef struct {
     int tty;
@@ -26,5 +27,7 @@ void ml_progress_finish(ml_progress *p);
 /* Any other message while the live line may be drawn calls this first, so
  * that it starts on its own line instead of after the progress text. */
 void ml_progress_own_line(void);
+/* s seconds as "h:mm:ss" ("?" when negative or absurd). */
+void ml_format_hms(char *buf, size_t n, double s);
 
 #endif
