@@ -112,13 +112,18 @@ const ML = (() => {
   }
   const neuronLink = (L, n, c, v) => link({ L, n, c, v });
 
-  function status(msg) { const s = $("status"); s.textContent = msg || ""; s.hidden = !msg; }
+  function status(msg, error) {
+    const s = $("status");
+    s.textContent = msg || "";
+    s.hidden = !msg;
+    s.classList.toggle("error", !!error);
+  }
   function showOnly(id) {
     for (const v of ["view-index", "view-neuron", "view-search"]) $(v).hidden = v !== id;
   }
   function fail(msg) { // an error replaces the page, never sits under an old one
     showOnly(null);
-    status(msg);
+    status(msg, true);
     document.title = "error · monolab explorer";
   }
 
