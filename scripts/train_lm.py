@@ -168,7 +168,7 @@ def main():
     a = p.parse_args()
     if a.quick:
         a.chars, a.vocab, a.layers, a.d, a.heads, a.ctx, a.batch, a.steps, a.eval_tokens = \
-            300_000, 512, 2, 32, 2, 32, 16, 60, 4096
+            300_000, 512, 2, 32, 2, 32, 16, 200, 4096
     import numpy as np
     import torch
     import transformers

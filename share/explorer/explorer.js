@@ -120,6 +120,8 @@ const ML = (() => {
   }
   function showOnly(id) {
     for (const v of ["view-index", "view-neuron", "view-search"]) $(v).hidden = v !== id;
+    // when the view was drawn, in ms since navigation began (the tests time the index with it)
+    document.documentElement.dataset.shownAt = Math.round(performance.now());
   }
   function fail(msg) { // an error replaces the page, never sits under an old one
     showOnly(null);
