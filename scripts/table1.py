@@ -5,7 +5,9 @@ mean over neurons of the mean intra- and inter-cluster cosine distance,
 with the neuron embedding (h ⊙ w_j) and with the pre-MLP ablation (h),
 beside the published GPT-2-small numbers. A neuron's mean is undefined
 (no pair in one cluster, or a single cluster) and left out of that mean;
-the counts say how many neurons each mean is over.
+the counts say how many neurons each mean is over. Because the two
+embeddings split neurons differently, a second table compares them on the
+same neurons: those where both define the mean.
     usage: table1.py OUT   (reads OUT/embed_{model,random}_L<l>[_pre]/neurons.csv)"""
 import csv
 import math
@@ -27,6 +29,22 @@ def means(path):
     return out
 
 
+def column(path, k):
+    return [float(r[k]) for r in csv.DictReader(open(path))]
+
+
+def paired(out, m, L):
+    """(pre intra, neuron intra, n), (pre inter, neuron inter, n) over neurons defined in both."""
+    res = []
+    for k in ("mean_intra", "mean_inter"):
+        pre = column(os.path.join(out, f"embed_{m}_L{L}_pre", "neurons.csv"), k)
+        ne = column(os.path.join(out, f"embed_{m}_L{L}", "neurons.csv"), k)
+        both = [(a, b) for a, b in zip(pre, ne) if not math.isnan(a) and not math.isnan(b)]
+        n = max(1, len(both))
+        res.append((sum(a for a, _ in both) / n, sum(b for _, b in both) / n, len(both)))
+    return res
+
+
 def main():
     out = sys.argv[1]
     layers = sorted({int(m[1]) for d in os.listdir(out) if (m := re.fullmatch(r"embed_model_L(\d+)", d))})
@@ -41,6 +59,13 @@ def main():
                 (ia, na), (ie, ne) = t["mean_intra"], t["mean_inter"]
                 print(f"| {label} | {L} | {emb} | {ia:.3f} | {ie:.3f} | {ie - ia:.3f} | {t['neurons']} ({na} / {ne}) | "
                       f"{t['clusters']:.2f} |")
+    print("\nOn the same neurons (both embeddings define the mean):\n")
+    print("| model | layer | intra pre-MLP → neuron | neurons | inter pre-MLP → neuron | neurons |")
+    print("|---|---|---|---|---|---|")
+    for m, label in (("model", "trained"), ("random", "random init")):
+        for L in layers:
+            (a, b, n), (c, d, n2) = paired(out, m, L)
+            print(f"| {label} | {L} | {a:.3f} → {b:.3f} | {n} | {c:.3f} → {d:.3f} | {n2} |")
 
 
 if __name__ == "__main__":

@@ -88,11 +88,13 @@ def test_lm_demo_trains_exports_embeds_and_builds(lm):
     for m in ("model", "random"):  # the Hugging Face layout the exporter read
         assert {"config.json", "model.safetensors", "tokenizer.json"} <= set(os.listdir(lm / m))
     layers = rep["config"]["n_layer"]
-    table = (lm / "table1.md").read_text().splitlines()
+    text = (lm / "table1.md").read_text()
+    table = text.split("\n\n")[0].splitlines()
     assert len(table) == 2 + 2 + 2 * layers * 2  # header, published, {trained, random} x layers x embeddings
     for line in table[4:]:
         intra, inter = (float(x) for x in line.split("|")[4:6])
         assert 0 <= intra <= 1.5 and 0 <= inter <= 2, line
+    assert "On the same neurons" in text and text.count("→") == 2 + 2 * 2 * layers  # the paired table's head and rows
     for L in range(layers):
         assert (lm / "site" / "data" / f"L{L}" / "index.js").exists()
 
