@@ -274,11 +274,12 @@ def test_cluster_colours_distinct_and_never_merge_grey(browser, lm, tmp_path):
     shot(browser, "lm-many-clusters")
 
 
-def test_whitespace_key_tokens_visible(browser, lm, tmp_path):
+def test_whitespace_key_tokens_visible_and_markup_inert(browser, lm, tmp_path):
     lay = Layer(lm)
     j = next(j for j in range(len(lay.neurons)) if len(lay.top(j, 0, 2)) == 2)
     (a, _), (b, _) = lay.top(j, 0, 2)
-    vocab = list(lay.vocab)
+    hostile = '<img src=x onerror="window.pwned=1">'  # every other token: markup must stay text
+    vocab = [hostile] * len(lay.vocab)
     vocab[a], vocab[b] = " ", "\n"
     (tmp_path / "vocab.json").write_text(json.dumps(vocab))
     ok(run([MONOLAB, "explore", str(lay.e), "-o", str(tmp_path / "site"), "--vocab", str(tmp_path / "vocab.json")]))
@@ -288,6 +289,8 @@ def test_whitespace_key_tokens_visible(browser, lm, tmp_path):
     keys = js_all(browser, "li.example .tok.key", "e.textContent")
     assert "␣" in keys and "↵" in keys
     assert all(k.strip() for k in keys)  # no key token is drawn as blank space
+    assert hostile in browser.find_element(By.CSS_SELECTOR, "ul.examples").text
+    assert browser.execute_script("return document.querySelectorAll('img').length + (window.pwned || 0)") == 0
 
 
 def test_large_layer_layout_and_index_load(browser, tmp_path):
