@@ -9,7 +9,7 @@ NVCC ?= $(shell command -v nvcc 2>/dev/null)
 
 # Debian packages the build and the tests need; installed when run as root.
 # dict-gcide is the English corpus of `make lm-demo` (scripts/train_lm.py).
-DEB_PKGS := libyaml-dev libcjson-dev libopenblas-dev liblapacke-dev libcmocka-dev pkg-config \
+DEB_PKGS := libyaml-dev libcjson-dev libopenblas-dev liblapacke-dev libcmocka-dev libboost-context-dev pkg-config \
             gnuplot-nox zlib1g-dev dataset-fashion-mnist python3-numpy python3-scipy python3-sklearn \
             python3-torch python3-pytest slurmctld slurmd slurm-client munge \
             python3-pip python3-regex python3-tqdm python3-filelock python3-requests python3-yaml \
@@ -259,7 +259,7 @@ figures: all
 FUZZ_SECONDS ?= 600
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-$(BUILD)/fuzz/fuzz_safetensors: tests/fuzz/fuzz_safetensors.c src/safetensors_read.c src/common.c | $(BUILD)/.deps
+$(BUILD)/fuzz/fuzz_safetensors: tests/fuzz/fuzz_safetensors.c src/safetensors_read.c src/fsutil.c src/testhook.c src/common.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@ -lcjson -lm
 $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/config_schema.c src/sae_config.c \

@@ -97,19 +97,6 @@ struct cuda_state {
 
 #define WORKSPACE_BYTES (32u << 20)
 
-template <typename T> static T *dalloc(size_t n, size_t *total) {
-    T *p = nullptr;
-    cudaCheck(cudaMalloc(&p, sizeof(T) * (n ? n : 1)));
-    *total += sizeof(T) * (n ? n : 1);
-    return p;
-}
-
-template <typename T> static T *upload(const T *h, size_t n, size_t *total) {
-    T *p = dalloc<T>(n, total);
-    cudaCheck(cudaMemcpy(p, h, sizeof(T) * n, cudaMemcpyHostToDevice));
-    return p;
-}
-
 // Per-step time parameters, the same values the training loop passes.
 static ml_step_params step_params(long t, float sched, int decay_on) {
     ml_step_params p;
@@ -130,38 +117,38 @@ static void *cuda_create(const ml_group *g) {
     cudaCheck(cudaStreamCreate(&s->stream));
     cublasCheck(cublasCreate(&s->blas));
     cublasCheck(cublasSetStream(s->blas, s->stream));
-    s->workspace = dalloc<char>(WORKSPACE_BYTES, &tot);
+    s->workspace = ml_dalloc<char>(WORKSPACE_BYTES, &tot);
     cublasCheck(cublasSetWorkspace(s->blas, s->workspace, WORKSPACE_BYTES));
     s->train_math = g->shape.precision == PREC_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH;
     cublasCheck(cublasSetMathMode(s->blas, s->train_math));
-    s->params = upload(g->init_params, G * np, &tot);
-    s->grads = dalloc<float>(G * np, &tot);
-    s->m1 = dalloc<float>(G * np, &tot);
-    s->m2 = dalloc<float>(G * np, &tot);
+    s->params = ml_dupload(g->init_params, G * np, &tot);
+    s->grads = ml_dalloc<float>(G * np, &tot);
+    s->m1 = ml_dalloc<float>(G * np, &tot);
+    s->m2 = ml_dalloc<float>(G * np, &tot);
     cudaCheck(cudaMemset(s->m1, 0, sizeof(float) * G * np));
     cudaCheck(cudaMemset(s->m2, 0, sizeof(float) * G * np));
-    s->X = dalloc<float>(G * B * g->m, &tot);
-    s->T = dalloc<float>(G * B * g->out, &tot);
-    s->Y = dalloc<float>(G * B * g->out, &tot);
-    s->PRE = dalloc<float>(G * B * g->k, &tot);
-    s->H = dalloc<float>(G * B * g->k, &tot);
-    s->dH = dalloc<float>(G * B * g->k, &tot);
-    s->S = dalloc<float>(G * g->k * g->N, &tot);
-    s->db1_part = dalloc<float>(G * ml_db1_slabs(g->B) * g->k, &tot);
-    s->rowloss = dalloc<double>(G * B, &tot);
-    s->loss = dalloc<double>(G, &tot);
+    s->X = ml_dalloc<float>(G * B * g->m, &tot);
+    s->T = ml_dalloc<float>(G * B * g->out, &tot);
+    s->Y = ml_dalloc<float>(G * B * g->out, &tot);
+    s->PRE = ml_dalloc<float>(G * B * g->k, &tot);
+    s->H = ml_dalloc<float>(G * B * g->k, &tot);
+    s->dH = ml_dalloc<float>(G * B * g->k, &tot);
+    s->S = ml_dalloc<float>(G * g->k * g->N, &tot);
+    s->db1_part = ml_dalloc<float>(G * ml_db1_slabs(g->B) * g->k, &tot);
+    s->rowloss = ml_dalloc<double>(G * B, &tot);
+    s->loss = ml_dalloc<double>(G, &tot);
     int nc = ml_opt_n_chunks(g->off_b1, g->off_W2, np);
-    s->part_p = dalloc<double>(G * nc, &tot);
-    s->part_a = dalloc<double>(G * nc, &tot);
-    s->ratio = dalloc<float>(G * 3, &tot);
-    s->seed = upload(g->seed, G, &tot);
-    s->lr = upload(g->lr, G, &tot);
-    s->decay = upload(g->decay, G, &tot);
-    s->l1 = upload(g->l1, G, &tot);
-    s->feat_p = upload(g->feat_p, G * g->N, &tot);
-    s->Pt = upload(g->Pt, G * g->N * g->m, &tot);
-    s->Qt = g->Qt ? upload(g->Qt, G * g->N * g->m, &tot) : nullptr;
-    s->frozen_at = dalloc<long long>(G, &tot);
+    s->part_p = ml_dalloc<double>(G * nc, &tot);
+    s->part_a = ml_dalloc<double>(G * nc, &tot);
+    s->ratio = ml_dalloc<float>(G * 3, &tot);
+    s->seed = ml_dupload(g->seed, G, &tot);
+    s->lr = ml_dupload(g->lr, G, &tot);
+    s->decay = ml_dupload(g->decay, G, &tot);
+    s->l1 = ml_dupload(g->l1, G, &tot);
+    s->feat_p = ml_dupload(g->feat_p, G * g->N, &tot);
+    s->Pt = ml_dupload(g->Pt, G * g->N * g->m, &tot);
+    s->Qt = g->Qt ? ml_dupload(g->Qt, G * g->N * g->m, &tot) : nullptr;
+    s->frozen_at = ml_dalloc<long long>(G, &tot);
     cudaCheck(cudaMemset(s->frozen_at, 0xff, sizeof(long long) * G)); /* all -1 */
     if (s->var.lt) { /* before the poison below: its trial matmul writes H. The workspace is shared with the
                         cuBLAS handle: both run on s->stream, in order, never at once. */
@@ -181,10 +168,10 @@ static void *cuda_create(const ml_group *g) {
         for (long t = 0; t < steps; t++)
             tab[t] = step_params(t, (float)ml_schedule(g->shape.schedule, g->shape.t_max, t),
                                  ml_decay_on(t, steps));
-        s->step_table = upload(tab, (size_t)(steps ? steps : 1), &tot);
+        s->step_table = ml_dupload(tab, (size_t)(steps ? steps : 1), &tot);
         free(tab);
-        s->step_dev = dalloc<ml_step_params>(1, &tot);
-        s->step_counter = dalloc<long long>(1, &tot);
+        s->step_dev = ml_dalloc<ml_step_params>(1, &tot);
+        s->step_counter = ml_dalloc<long long>(1, &tot);
         cudaCheck(cudaMemset(s->step_counter, 0, sizeof(long long)));
     }
     s->d = ml_dev_group{g->G, g->N, g->m, g->k, g->out, g->B, (int)g->shape.act, (int)g->shape.task, np,

@@ -66,4 +66,22 @@ static inline void ml_cuda_launch_check(const char *kernel, const char *file, in
 // kernel's own faults, named.
 #define cudaLaunchCheck(name) ml_cuda_launch_check(name, __FILE__, __LINE__)
 
+// Device arrays, for every kernel file: n elements of T (at least one, so
+// that an empty array is still a distinct pointer for cudaFree), failing as
+// cudaCheck does. With total, the bytes are added to it (the training
+// backend reports its footprint).
+template <typename T> static T *ml_dalloc(size_t n, size_t *total = nullptr) {
+    T *p = nullptr;
+    cudaCheck(cudaMalloc(&p, sizeof(T) * (n ? n : 1)));
+    if (total) *total += sizeof(T) * (n ? n : 1);
+    return p;
+}
+
+// A device copy of n host elements.
+template <typename T> static T *ml_dupload(const T *h, size_t n, size_t *total = nullptr) {
+    T *p = ml_dalloc<T>(n, total);
+    cudaCheck(cudaMemcpy(p, h, sizeof(T) * n, cudaMemcpyHostToDevice));
+    return p;
+}
+
 #endif

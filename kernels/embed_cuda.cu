@@ -1,10 +1,19 @@
-// CUDA twin of src/embed_cpu.c (docs/science.md §2): activations
-// by cuBLAS in row chunks as a screen, per-neuron max and first-qualifying
-// selection on canonical pre-activations (one thread per neuron, the scan
-// body shared with the CPU through embed_scan.h), embeddings gathered for a batch of neurons, all their Gram
-// matrices in one strided-batched GEMM, and one thread block per neuron for
-// the distances, HAC, cut and metrics, with both condensed distance vectors
-// in shared memory (the HAC bodies are hac.h, shared with the CPU).
+// CUDA twin of src/embed_cpu.c (docs/science.md §2), stage for stage under
+// the same names, so that the two read side by side:
+//   next_chunk       activations z = pre W by cuBLAS in row chunks, the screen
+//   neuron_maxima    pass 1: each neuron's maximum on canonical pre-activations
+//                    (one thread per neuron)
+//   select_examples  the margins, pass 1, then pass 2: first-qualifying
+//                    selection, one thread per neuron (the scan body shared
+//                    with the CPU through embed_scan.h)
+//   embed_cluster    embeddings gathered for a batch of neurons, all their
+//                    Gram matrices in one strided-batched GEMM, and one
+//                    thread block per neuron for the distances, HAC, cut and
+//                    metrics, with both condensed distance vectors in shared
+//                    memory (the HAC bodies are hac.h, shared with the CPU)
+//   ml_embed_cuda    the two stages, timed as ml_embed_cpu times them
+// The device-only steps around them (upload_layer, w_columns,
+// download_selection, download_results) move data, no arithmetic.
 #include "cuda_check.h"
 #include "embed_cuda.cuh"
 #include <algorithm>
@@ -120,94 +129,90 @@ __global__ void cluster_kernel(const float *Gm, const int *count, int j0, int nb
     m[0] = pm.n_clusters; m[1] = pm.max_dist; m[2] = pm.mean_dist; m[3] = pm.mean_intra; m[4] = pm.mean_inter;
 }
 
-template <typename T> static T *dnew(size_t n) {
-    T *p = nullptr;
-    cudaCheck(cudaMalloc(&p, sizeof(T) * (n ? n : 1)));
-    return p;
+// The layer on the device, with the cuBLAS handle every stage uses.
+struct dev_layer {
+    const ml_layer *L; // the host layer: sizes, activation, max_act
+    cublasHandle_t blas;
+    float *pre, *W, *b; // [T][d], [d][n], [n]
+    int64_t *doc;       // [T], or null
+};
+
+static void upload_layer(dev_layer *D, const ml_layer *L, cublasHandle_t blas) {
+    D->L = L;
+    D->blas = blas;
+    D->pre = ml_dupload(L->pre, (size_t)L->T * L->d);
+    D->W = ml_dupload(L->W, (size_t)L->d * L->n);
+    D->b = ml_dupload(L->b, (size_t)L->n);
+    D->doc = L->doc ? ml_dupload(L->doc, (size_t)L->T) : nullptr;
 }
 
-static void embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
-                       double *t_select, double *t_cluster) {
-    const int n = L->n, d = L->d, T = L->T, cap = o->max_examples;
-    size_t nc = (size_t)cap * (cap - 1) / 2;
-    size_t smem = sizeof(double) * (2 * nc + cap) + sizeof(int) * ML_HAC_ISCRATCH(cap);
-    int dev = 0, smem_max = 0;
-    cudaCheck(cudaGetDevice(&dev));
-    cudaCheck(cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
-    if (smem > (size_t)smem_max)
-        ml_die("embed: --max-examples %d needs %zu bytes of shared memory per neuron on the GPU, more than its %d; "
-               "use fewer examples or --device cpu", cap, smem, smem_max);
-    // Context start-up and cuBLAS initialisation are not the pipeline's
-    // work: they happen before the selection timer starts.
-    cudaCheck(cudaFree(nullptr));
-    cublasHandle_t blas;
-    cublasCheck(cublasCreate(&blas));
-    cublasCheck(cublasSetMathMode(blas, CUBLAS_PEDANTIC_MATH)); // fp32 Gram, as the CPU
-    cudaCheck(cudaDeviceSynchronize());
-    double t0 = ml_now();
-    float *pre = dnew<float>((size_t)T * d), *W = dnew<float>((size_t)d * n), *b = dnew<float>(n);
-    cudaCheck(cudaMemcpy(pre, L->pre, sizeof(float) * T * d, cudaMemcpyHostToDevice));
-    cudaCheck(cudaMemcpy(W, L->W, sizeof(float) * d * n, cudaMemcpyHostToDevice));
-    cudaCheck(cudaMemcpy(b, L->b, sizeof(float) * n, cudaMemcpyHostToDevice));
-    int64_t *doc = nullptr;
-    if (L->doc) {
-        doc = dnew<int64_t>(T);
-        cudaCheck(cudaMemcpy(doc, L->doc, sizeof(int64_t) * T, cudaMemcpyHostToDevice));
-    }
-    float *A = dnew<float>((size_t)CHUNK_ROWS * n), *mx = dnew<float>(n);
-    const float one = 1, zero = 0;
-    const int tpb = 256, nblk = (n + tpb - 1) / tpb;
-    // The screen's margins (host, shared with the CPU) and W's columns made
-    // contiguous for the canonical pre-activations (embed_scan.h).
-    std::vector<float> h_margin(n);
-    ml_embed_margins(L, h_margin.data());
-    float *margin = dnew<float>(n), *Wt = dnew<float>((size_t)d * n);
-    cudaCheck(cudaMemcpy(margin, h_margin.data(), sizeof(float) * n, cudaMemcpyHostToDevice));
+static const float one = 1, zero = 0;
+
+// Advance to the next chunk of rows [*r0, *r1) and put z = pre W (bias
+// added by the kernels) in A [(r1-r0) x n], row-major. Returns 0 after the
+// last chunk. (embed_cpu.c's next_chunk, by cuBLAS.)
+static int next_chunk(const dev_layer *D, int *r0, int *r1, float *A) {
+    const ml_layer *L = D->L;
+    *r0 = *r1;
+    if (*r0 >= L->T) return 0;
+    *r1 = std::min(*r0 + CHUNK_ROWS, L->T);
+    cublasCheck(cublasSgemm(D->blas, CUBLAS_OP_N, CUBLAS_OP_N, L->n, *r1 - *r0, L->d, &one, D->W, L->n,
+                            D->pre + (size_t)*r0 * L->d, L->d, &zero, A, L->n));
+    return 1;
+}
+
+// W's columns made contiguous (Wt [n][d]) for the canonical pre-activations
+// (embed_scan.h; embed_cpu.c's ml_layer_w_columns).
+static float *w_columns(const dev_layer *D) {
+    const int d = D->L->d, n = D->L->n;
+    float *Wt = ml_dalloc<float>((size_t)d * n);
     // Wt (column-major d x n, ld d) = transpose of W (column-major n x d, ld n); an exact copy
     // (B is Wt itself with beta 0; zeroed first so that a read of it cannot bring NaN from fresh memory)
     cudaCheck(cudaMemset(Wt, 0, sizeof(float) * d * n));
-    cublasCheck(cublasSgeam(blas, CUBLAS_OP_T, CUBLAS_OP_N, d, n, &one, W, n, &zero, Wt, d, Wt, d));
-    auto chunk = [&](int r0, int rows) { // A (row-major rows x n) = pre W
-        cublasCheck(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, n, rows, d, &one, W, n, pre + (size_t)r0 * d, d, &zero,
-                                A, n));
-    };
-    if (L->max_act) {
-        cudaCheck(cudaMemcpy(mx, L->max_act, sizeof(float) * n, cudaMemcpyHostToDevice));
-    } else {
-        std::vector<float> ninf(n, -INFINITY);
-        std::vector<double> ninf_d(n, -INFINITY);
-        double *mxc = dnew<double>(n);
-        cudaCheck(cudaMemcpy(mx, ninf.data(), sizeof(float) * n, cudaMemcpyHostToDevice));
-        cudaCheck(cudaMemcpy(mxc, ninf_d.data(), sizeof(double) * n, cudaMemcpyHostToDevice));
-        for (int r0 = 0; r0 < T; r0 += CHUNK_ROWS) {
-            int rows = std::min(CHUNK_ROWS, T - r0);
-            chunk(r0, rows);
-            ML_LAUNCH(max_kernel, nblk, tpb, 0, 0)(A, b, pre, Wt, margin, r0, rows, n, d, mx, mxc);
-            cudaLaunchCheck("max");
-        }
-        ML_LAUNCH(finish_max_kernel, nblk, tpb, 0, 0)(mxc, n, L->act, mx);
-        cudaLaunchCheck("finish_max");
-        cudaCheck(cudaFree(mxc));
+    cublasCheck(cublasSgeam(D->blas, CUBLAS_OP_T, CUBLAS_OP_N, d, n, &one, D->W, n, &zero, Wt, d, Wt, d));
+    return Wt;
+}
+
+static const int TPB = 256; // threads per block of the one-thread-per-neuron kernels
+
+// Pass 1: the canonical maximum of z per neuron (embed_scan.h), then phi of it, in mx.
+static void neuron_maxima(const dev_layer *D, const float *Wt, const float *margin, float *A, float *mx) {
+    const ml_layer *L = D->L;
+    const int n = L->n, nblk = (n + TPB - 1) / TPB;
+    std::vector<float> ninf(n, -INFINITY);
+    std::vector<double> ninf_d(n, -INFINITY);
+    double *mxc = ml_dupload(ninf_d.data(), n);
+    cudaCheck(cudaMemcpy(mx, ninf.data(), sizeof(float) * n, cudaMemcpyHostToDevice));
+    for (int r0 = 0, r1 = 0; next_chunk(D, &r0, &r1, A);) {
+        ML_LAUNCH(max_kernel, nblk, TPB, 0, 0)(A, D->b, D->pre, Wt, margin, r0, r1 - r0, n, L->d, mx, mxc);
+        cudaLaunchCheck("max");
     }
-    scan_state s{dnew<ml_open_ex>(n), dnew<int>(n), dnew<int64_t>((size_t)n * cap), dnew<int64_t>((size_t)n * cap),
-                 dnew<float>((size_t)n * cap), dnew<ml_scan_neuron>(n)};
-    ML_LAUNCH(scan_init_kernel, nblk, tpb, 0, 0)(s, mx, margin, Wt, b, n, d, o->act_frac, L->act);
-    cudaLaunchCheck("scan_init");
-    for (int r0 = 0; r0 < T; r0 += CHUNK_ROWS) {
-        int rows = std::min(CHUNK_ROWS, T - r0);
-        chunk(r0, rows);
-        ML_LAUNCH(scan_kernel, nblk, tpb, 0, 0)(s, A, b, pre, doc, r0, rows, n, d, cap, L->act, r0 + rows >= T);
-        cudaLaunchCheck("scan");
-    }
-    // Results come back in one copy per array (not per neuron: 36,864
-    // neurons would be ~184,000 synchronous copies) and are scattered here.
+    ML_LAUNCH(finish_max_kernel, nblk, TPB, 0, 0)(mxc, n, L->act, mx);
+    cudaLaunchCheck("finish_max");
+    cudaCheck(cudaFree(mxc));
+}
+
+static scan_state scan_alloc(int n, int cap) {
+    return scan_state{ml_dalloc<ml_open_ex>(n),           ml_dalloc<int>(n),
+                      ml_dalloc<int64_t>((size_t)n * cap), ml_dalloc<int64_t>((size_t)n * cap),
+                      ml_dalloc<float>((size_t)n * cap),   ml_dalloc<ml_scan_neuron>(n)};
+}
+
+static void scan_free(scan_state *s) {
+    void *bufs[] = {s->cur, s->count, s->ex, s->row, s->act, s->nq};
+    for (void *p : bufs) cudaCheck(cudaFree(p));
+}
+
+// The selection comes back in one copy per array (not per neuron: 36,864
+// neurons would be ~184,000 synchronous copies) and is scattered here.
+static void download_selection(const scan_state *s, int n, int cap, ml_selection *sel) {
     std::vector<int> count(n);
     std::vector<int64_t> h_ex((size_t)n * cap), h_row((size_t)n * cap);
     std::vector<float> h_act((size_t)n * cap);
-    cudaCheck(cudaMemcpy(count.data(), s.count, sizeof(int) * n, cudaMemcpyDeviceToHost));
-    cudaCheck(cudaMemcpy(h_ex.data(), s.ex, sizeof(int64_t) * n * cap, cudaMemcpyDeviceToHost));
-    cudaCheck(cudaMemcpy(h_row.data(), s.row, sizeof(int64_t) * n * cap, cudaMemcpyDeviceToHost));
-    cudaCheck(cudaMemcpy(h_act.data(), s.act, sizeof(float) * n * cap, cudaMemcpyDeviceToHost));
+    cudaCheck(cudaMemcpy(count.data(), s->count, sizeof(int) * n, cudaMemcpyDeviceToHost));
+    cudaCheck(cudaMemcpy(h_ex.data(), s->ex, sizeof(int64_t) * n * cap, cudaMemcpyDeviceToHost));
+    cudaCheck(cudaMemcpy(h_row.data(), s->row, sizeof(int64_t) * n * cap, cudaMemcpyDeviceToHost));
+    cudaCheck(cudaMemcpy(h_act.data(), s->act, sizeof(float) * n * cap, cudaMemcpyDeviceToHost));
     for (int j = 0; j < n; j++) {
         sel[j].n = count[j];
         sel[j].example = (int64_t *)ml_malloc(sizeof(int64_t) * cap);
@@ -217,26 +222,53 @@ static void embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *
         memcpy(sel[j].row, &h_row[(size_t)j * cap], sizeof(int64_t) * cap);
         memcpy(sel[j].act, &h_act[(size_t)j * cap], sizeof(float) * cap);
     }
-    *t_select = ml_now() - t0;
-    t0 = ml_now();
-    // embed + cluster, NEURON_BATCH neurons at a time
-    float *E = dnew<float>((size_t)NEURON_BATCH * cap * d), *G = dnew<float>((size_t)NEURON_BATCH * cap * cap);
-    double *Z = dnew<double>((size_t)n * 4 * (cap > 1 ? cap - 1 : 1)), *met = dnew<double>((size_t)n * 5);
-    int *lab = dnew<int>((size_t)n * cap);
-    cudaCheck(cudaFuncSetAttribute(cluster_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    for (int j0 = 0; j0 < n; j0 += NEURON_BATCH) {
-        int nb = std::min(NEURON_BATCH, n - j0);
-        ML_LAUNCH(gather_kernel, dim3(cap, nb), 128, 0, 0)(pre, W, s.row, s.count, j0, nb, n, d, cap, o->pre_mlp, E);
-        cudaLaunchCheck("gather");
-        // G (cap x cap) = E Eᵀ for each neuron: column-major view of E is Eᵀ (d x cap)
-        cublasCheck(cublasSgemmStridedBatched(blas, CUBLAS_OP_T, CUBLAS_OP_N, cap, cap, d, &one, E, d,
-                                              (long long)cap * d, E, d, (long long)cap * d, &zero, G, cap,
-                                              (long long)cap * cap, nb));
-        ML_LAUNCH(cluster_kernel, nb, 128, smem, 0)(G, s.count, j0, nb, cap, o->threshold, Z, lab, met);
-        cudaLaunchCheck("cluster");
+}
+
+// embed_cpu.c's select_examples: margins, maxima (pass 1, unless the layer
+// brings them), then the examples in order (pass 2). The selection stays on
+// the device in s for embed_cluster and is copied into sel.
+static void select_examples(const dev_layer *D, const ml_embed_opts *o, scan_state *s, ml_selection *sel) {
+    const ml_layer *L = D->L;
+    const int n = L->n, d = L->d, cap = o->max_examples, nblk = (n + TPB - 1) / TPB;
+    float *A = ml_dalloc<float>((size_t)CHUNK_ROWS * n), *mx;
+    std::vector<float> h_margin(n); // the screen's margins (host, shared with the CPU)
+    ml_embed_margins(L, h_margin.data());
+    float *margin = ml_dupload(h_margin.data(), n);
+    float *Wt = w_columns(D);
+    if (L->max_act) {
+        mx = ml_dupload(L->max_act, n);
+    } else {
+        mx = ml_dalloc<float>(n);
+        neuron_maxima(D, Wt, margin, A, mx);
     }
-    std::vector<double> hm((size_t)n * 5), hZ((size_t)n * 4 * (cap > 1 ? cap - 1 : 1));
-    std::vector<int> hlab((size_t)n * cap);
+    *s = scan_alloc(n, cap);
+    ML_LAUNCH(scan_init_kernel, nblk, TPB, 0, 0)(*s, mx, margin, Wt, D->b, n, d, o->act_frac, L->act);
+    cudaLaunchCheck("scan_init");
+    // pass 2: walk the examples in order; the last chunk closes each neuron's open example
+    for (int r0 = 0, r1 = 0; next_chunk(D, &r0, &r1, A);) {
+        ML_LAUNCH(scan_kernel, nblk, TPB, 0, 0)(*s, A, D->b, D->pre, D->doc, r0, r1 - r0, n, d, cap, L->act,
+                                                r1 >= L->T);
+        cudaLaunchCheck("scan");
+    }
+    download_selection(s, n, cap, sel);
+    void *bufs[] = {A, mx, margin, Wt};
+    for (void *p : bufs) cudaCheck(cudaFree(p));
+}
+
+// Shared memory of one cluster_kernel block: both condensed distance
+// vectors, the norms and the HAC scratch.
+static size_t cluster_smem(int cap) {
+    size_t nc = (size_t)cap * (cap - 1) / 2;
+    return sizeof(double) * (2 * nc + cap) + sizeof(int) * ML_HAC_ISCRATCH(cap);
+}
+
+// The per-neuron results come back in one copy per array, as the selection does.
+static void download_results(const int *count_dev, const double *Z, const int *lab, const double *met, int n, int cap,
+                             ml_neuron_result *res) {
+    const size_t zlen = (size_t)4 * (cap > 1 ? cap - 1 : 1);
+    std::vector<int> count(n), hlab((size_t)n * cap);
+    std::vector<double> hm((size_t)n * 5), hZ((size_t)n * zlen);
+    cudaCheck(cudaMemcpy(count.data(), count_dev, sizeof(int) * n, cudaMemcpyDeviceToHost));
     cudaCheck(cudaMemcpy(hm.data(), met, sizeof(double) * n * 5, cudaMemcpyDeviceToHost));
     cudaCheck(cudaMemcpy(hZ.data(), Z, sizeof(double) * hZ.size(), cudaMemcpyDeviceToHost));
     cudaCheck(cudaMemcpy(hlab.data(), lab, sizeof(int) * hlab.size(), cudaMemcpyDeviceToHost));
@@ -253,14 +285,70 @@ static void embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *
         r->mean_intra = hm[j * 5 + 3];
         r->mean_inter = hm[j * 5 + 4];
     }
+}
+
+// embed_cpu.c's embed_cluster, NEURON_BATCH neurons at a time: their
+// embeddings, all their Gram matrices in one batched GEMM, then one block
+// per neuron for distances, HAC, cut and metrics.
+static void embed_cluster(const dev_layer *D, const ml_embed_opts *o, const scan_state *s, ml_neuron_result *res) {
+    const ml_layer *L = D->L;
+    const int n = L->n, d = L->d, cap = o->max_examples;
+    const size_t smem = cluster_smem(cap);
+    float *E = ml_dalloc<float>((size_t)NEURON_BATCH * cap * d), *G = ml_dalloc<float>((size_t)NEURON_BATCH * cap * cap);
+    double *Z = ml_dalloc<double>((size_t)n * 4 * (cap > 1 ? cap - 1 : 1)), *met = ml_dalloc<double>((size_t)n * 5);
+    int *lab = ml_dalloc<int>((size_t)n * cap);
+    cudaCheck(cudaFuncSetAttribute(cluster_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    for (int j0 = 0; j0 < n; j0 += NEURON_BATCH) {
+        int nb = std::min(NEURON_BATCH, n - j0);
+        ML_LAUNCH(gather_kernel, dim3(cap, nb), 128, 0, 0)(D->pre, D->W, s->row, s->count, j0, nb, n, d, cap,
+                                                           o->pre_mlp, E);
+        cudaLaunchCheck("gather");
+        // G (cap x cap) = E Eᵀ for each neuron: column-major view of E is Eᵀ (d x cap)
+        cublasCheck(cublasSgemmStridedBatched(D->blas, CUBLAS_OP_T, CUBLAS_OP_N, cap, cap, d, &one, E, d,
+                                              (long long)cap * d, E, d, (long long)cap * d, &zero, G, cap,
+                                              (long long)cap * cap, nb));
+        ML_LAUNCH(cluster_kernel, nb, 128, smem, 0)(G, s->count, j0, nb, cap, o->threshold, Z, lab, met);
+        cudaLaunchCheck("cluster");
+    }
+    download_results(s->count, Z, lab, met, n, cap, res);
+    void *bufs[] = {E, G, Z, met, lab};
+    for (void *p : bufs) cudaCheck(cudaFree(p));
+}
+
+// A --max-examples whose cluster block needs more shared memory than the
+// device has stops before any work.
+static void check_cluster_smem(int cap) {
+    int dev = 0, smem_max = 0;
+    cudaCheck(cudaGetDevice(&dev));
+    cudaCheck(cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+    if (cluster_smem(cap) > (size_t)smem_max)
+        ml_die("embed: --max-examples %d needs %zu bytes of shared memory per neuron on the GPU, more than its %d; "
+               "use fewer examples or --device cpu", cap, cluster_smem(cap), smem_max);
+}
+
+// The stages of ml_embed_cpu (src/embed_cpu.c), timed the same way.
+extern "C" void ml_embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
+                              double *t_select, double *t_cluster) {
+    check_cluster_smem(o->max_examples);
+    // Context start-up and cuBLAS initialisation are not the pipeline's
+    // work: they happen before the selection timer starts.
+    cudaCheck(cudaFree(nullptr));
+    cublasHandle_t blas;
+    cublasCheck(cublasCreate(&blas));
+    cublasCheck(cublasSetMathMode(blas, CUBLAS_PEDANTIC_MATH)); // fp32 Gram, as the CPU
+    cudaCheck(cudaDeviceSynchronize());
+    double t0 = ml_now();
+    dev_layer D;
+    upload_layer(&D, L, blas);
+    scan_state s;
+    select_examples(&D, o, &s, sel);
+    *t_select = ml_now() - t0;
+    t0 = ml_now();
+    embed_cluster(&D, o, &s, res);
     *t_cluster = ml_now() - t0;
-    void *bufs[] = {pre, W, b, doc, A, mx, margin, Wt, s.cur, s.count, s.ex, s.row, s.act, s.nq, E, G, Z, met, lab};
+    scan_free(&s);
+    void *bufs[] = {D.pre, D.W, D.b, D.doc};
     for (void *p : bufs)
         if (p) cudaCheck(cudaFree(p));
     cublasCheck(cublasDestroy(blas));
-}
-
-extern "C" void ml_embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
-                              double *t_select, double *t_cluster) {
-    embed_cuda(L, o, sel, res, t_select, t_cluster);
 }

@@ -3,7 +3,8 @@
  *
  * Determinism: every output element is produced by the same arithmetic in
  * the same order whatever G or the thread count is. Work is split into
- * row blocks of the *output* (never of a reduction), BLAS runs single-
+ * row blocks of the *output* (never of a reduction), as many per model as
+ * its shape alone decides (blocks_per_model), BLAS runs single-
  * threaded inside each task, and every reduction (loss, LAMB norms, db1)
  * runs in a fixed order over fixed-size chunks. That is what makes a model
  * bit-identical alone and inside a group (tests/test_group.c). */
@@ -32,20 +33,42 @@ typedef struct {
     long *frozen_at;                 /* [G] */
     double *part_p, *part_a;         /* LAMB partial norms, [G][n_chunks] */
     size_t n_chunks;
-    int nb;  /* row blocks per model: fixed for the run (blocks_per_model) */
+    int nb;  /* row blocks per model: fixed by the model's shape (blocks_per_model) */
     int nt;  /* threads this step uses: all, or fewer while the cores are shared */
     ml_thread_gauge gauge;
 } cpu_state;
 
-/* Row blocks per model, so that G x blocks covers T threads. Fixed when a
- * group is created, from the threads this process may use, and never
- * changed by the thread gauge: OpenBLAS may pick another sgemm kernel for
- * a block of other rows (its small-matrix paths go by M·N·K), so the split
- * is part of a run's arithmetic. How many threads then share the blocks
- * changes no bit: each block is computed whole by one thread, and
- * reductions run over fixed lanes and chunks. */
-static int blocks_per_model(int G, int T) {
-    return G >= T ? 1 : (T + G - 1) / G;
+/* Multiply-adds and element updates of one model's training step. */
+static double model_step_work(const ml_group *g) {
+    return (double)g->B * ((double)g->k * (g->m + g->out) + g->N) + (double)g->n_param;
+}
+
+/* Row blocks per model: a model's step is cut into this many blocks of rows
+ * of its outputs (batch rows for the forward pass and dH, rows of dW1, dW2
+ * and S), each computed whole by one thread in one sgemm call. The cut is
+ * part of the model's arithmetic: an sgemm may round an element
+ * differently in a call of other rows (OpenBLAS 0.3.21's Haswell and Zen
+ * kernels do for most shapes, tests/test_row_split.c). So it comes from the
+ * model's shape alone, never from the group size or the thread count, which
+ * is what keeps a model bit-identical alone, in any group and on any number
+ * of threads (docs/architecture.md "Determinism"). It once came from both
+ * (enough blocks for G x blocks to cover the threads), and models on such
+ * CPUs then changed bits with them.
+ *
+ * The bounds trade speed both ways: a model alone gets enough blocks to
+ * feed up to CPU_MAX_BLOCKS threads, while every block keeps at least
+ * CPU_BLOCK_WORK multiply-adds and CPU_BLOCK_MIN_ROWS batch rows, so that
+ * the calls of a big group stay worth making (each call packs its operands
+ * again). Small models (under 2 x CPU_BLOCK_WORK, the quickstart's among
+ * them) stay one block. */
+#define CPU_BLOCK_WORK (1L << 22)
+#define CPU_BLOCK_MIN_ROWS 64
+#define CPU_MAX_BLOCKS 16
+static int blocks_per_model(const ml_group *g) {
+    int nb = (int)(model_step_work(g) / (double)CPU_BLOCK_WORK);
+    if (nb > g->B / CPU_BLOCK_MIN_ROWS) nb = g->B / CPU_BLOCK_MIN_ROWS;
+    if (nb > CPU_MAX_BLOCKS) nb = CPU_MAX_BLOCKS;
+    return nb < 1 ? 1 : nb;
 }
 
 /* Whether a group's step is big enough to split over threads. Every
@@ -55,13 +78,12 @@ static int blocks_per_model(int G, int T) {
  * their core. Tiny groups do a few microseconds of work per region, so on
  * one thread they run faster (a 12-model N=16 sweep: 0.11 s against 0.26 s
  * on 2 threads) and never wait; results are the same bits either way
- * (the split into blocks does not change, see blocks_per_model). The bound counts
+ * (the thread count never changes the row blocks, see blocks_per_model). The bound counts
  * multiply-adds and element updates per step; on 2 cores the two ways break
  * even near 1.4M (N=64, m=16, k=16, B=128, 8 models), and 2 threads win by
  * 20% at 5M (k=64) (bench/RESULTS.md, "Shared machines"). */
 static int cpu_parallel_worth(const ml_group *g) {
-    const double work = (double)g->G * ((double)g->B * ((double)g->k * (g->m + g->out) + g->N) + (double)g->n_param);
-    return work >= (double)(1L << 21);
+    return (double)g->G * model_step_work(g) >= (double)(1L << 21);
 }
 
 static inline void block_range(int n, int q, int nb, int *lo, int *hi) {
@@ -91,7 +113,7 @@ static void *cpu_create(const ml_group *g) {
     s->n_chunks = (size_t)ml_opt_n_chunks(g->off_b1, g->off_W2, np);
     s->part_p = ml_calloc(G * s->n_chunks, sizeof(double));
     s->part_a = ml_calloc(G * s->n_chunks, sizeof(double));
-    s->nb = blocks_per_model(g->G, omp_get_max_threads());
+    s->nb = blocks_per_model(g);
     ml_thread_gauge_init(&s->gauge, cpu_parallel_worth(g) ? omp_get_max_threads() : 1, g->G * s->nb);
     s->nt = s->gauge.nt;
     return s;

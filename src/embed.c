@@ -8,6 +8,7 @@
 #include "monolab/embed_pin.h"
 #include "monolab/embed_similar.h"
 #include "monolab/fsutil.h"
+#include "monolab/outdir_lock.h"
 #include "monolab/safetensors.h"
 #include "monolab/toy_truth.h"
 #include <math.h>
@@ -146,6 +147,7 @@ int ml_embed_main(int argc, char **argv) {
     ml_layer L;
     ml_layer_load(&L, input, &o);
     if (outdir == defdir) ml_embed_pin_default(defdir, sizeof defdir, input, &o); /* a fresh suffix, not a refusal */
+    ml_outdir_claim(outdir); /* one command per folder: two embeds would mix their files */
     ml_embed_pin_check(outdir, input, &o); /* refuses a folder of another input or settings */
     const ml_backend *be = ml_backend_pick(device); /* after those, so a bad file is the one line on stderr */
     ml_embed_pin_write(outdir, input, &o);

@@ -58,6 +58,41 @@ static void pass_progress(const ml_layer *L, const char *pass, int r1, double t0
             t - t0);
 }
 
+/* Pass 1: the canonical maximum of z per neuron (embed_scan.h), then phi of it, in mx. */
+static void neuron_maxima(const ml_layer *L, const float *Wt, const float *margin, float *A, float *mx, double t0,
+                          double *t_last) {
+    const int n = L->n, d = L->d, nblk = (n + NBLOCK - 1) / NBLOCK;
+    double *mxc = ml_malloc(sizeof(double) * n);
+    for (int j = 0; j < n; j++) mx[j] = -INFINITY, mxc[j] = -INFINITY;
+    for (int r0 = 0, r1 = 0; next_chunk(L, &r0, &r1, A);) {
+#pragma omp parallel for schedule(static)
+        for (int q = 0; q < nblk; q++) {
+            int j0 = q * NBLOCK, j1 = j0 + NBLOCK < n ? j0 + NBLOCK : n;
+            /* the chunk's float maxima first (vectorised); a neuron's rows
+               are screened only when its chunk maximum comes within two
+               margins of its maximum so far, which soon is rare */
+            float cm[NBLOCK];
+            for (int j = j0; j < j1; j++) cm[j - j0] = -INFINITY;
+            for (int r = 0; r < r1 - r0; r++)
+                for (int j = j0; j < j1; j++) { /* not fmaxf: a library call, no vector max */
+                    float z = A[(size_t)r * n + j] + L->b[j];
+                    cm[j - j0] = z > cm[j - j0] ? z : cm[j - j0];
+                }
+            for (int j = j0; j < j1; j++) {
+                if (!(cm[j - j0] >= mx[j] - 2 * margin[j])) continue;
+                for (int r = 0; r < r1 - r0; r++)
+                    ml_max_row(&mx[j], &mxc[j], A[(size_t)r * n + j] + L->b[j], margin[j],
+                               L->pre + (size_t)(r0 + r) * d, Wt + (size_t)j * d, d, L->b[j]);
+            }
+        }
+        pass_progress(L, "pass 1 of 2 (maxima)", r1, t0, t_last);
+    }
+    for (int j = 0; j < n; j++) mx[j] = ml_max_act(L->act, mxc[j]);
+    free(mxc);
+}
+
+/* Margins, maxima (pass 1, unless the layer brings them), then the
+ * examples in order (pass 2). */
 static void select_examples(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel) {
     const double t0 = ml_now();
     double t_last = t0;
@@ -66,37 +101,8 @@ static void select_examples(const ml_layer *L, const ml_embed_opts *o, ml_select
     float *mx = ml_malloc(sizeof(float) * n), *margin = ml_malloc(sizeof(float) * n);
     float *Wt = ml_layer_w_columns(L); /* for the canonical pre-activations */
     ml_embed_margins(L, margin);
-    if (L->max_act) {
-        memcpy(mx, L->max_act, sizeof(float) * n);
-    } else { /* pass 1: the canonical maximum of z per neuron (embed_scan.h), then phi of it */
-        double *mxc = ml_malloc(sizeof(double) * n);
-        for (int j = 0; j < n; j++) mx[j] = -INFINITY, mxc[j] = -INFINITY;
-        for (int r0 = 0, r1 = 0; next_chunk(L, &r0, &r1, A);) {
-#pragma omp parallel for schedule(static)
-            for (int q = 0; q < nblk; q++) {
-                int j0 = q * NBLOCK, j1 = j0 + NBLOCK < n ? j0 + NBLOCK : n;
-                /* the chunk's float maxima first (vectorised); a neuron's rows
-                   are screened only when its chunk maximum comes within two
-                   margins of its maximum so far, which soon is rare */
-                float cm[NBLOCK];
-                for (int j = j0; j < j1; j++) cm[j - j0] = -INFINITY;
-                for (int r = 0; r < r1 - r0; r++)
-                    for (int j = j0; j < j1; j++) { /* not fmaxf: a library call, no vector max */
-                        float z = A[(size_t)r * n + j] + L->b[j];
-                        cm[j - j0] = z > cm[j - j0] ? z : cm[j - j0];
-                    }
-                for (int j = j0; j < j1; j++) {
-                    if (!(cm[j - j0] >= mx[j] - 2 * margin[j])) continue;
-                    for (int r = 0; r < r1 - r0; r++)
-                        ml_max_row(&mx[j], &mxc[j], A[(size_t)r * n + j] + L->b[j], margin[j],
-                                   L->pre + (size_t)(r0 + r) * d, Wt + (size_t)j * d, d, L->b[j]);
-                }
-            }
-            pass_progress(L, "pass 1 of 2 (maxima)", r1, t0, &t_last);
-        }
-        for (int j = 0; j < n; j++) mx[j] = ml_max_act(L->act, mxc[j]);
-        free(mxc);
-    }
+    if (L->max_act) memcpy(mx, L->max_act, sizeof(float) * n);
+    else neuron_maxima(L, Wt, margin, A, mx, t0, &t_last);
     ml_open_ex *cur = ml_malloc(sizeof(ml_open_ex) * n);
     ml_sel_slots *slot = ml_malloc(sizeof(ml_sel_slots) * n);
     ml_scan_neuron *nq = ml_malloc(sizeof(ml_scan_neuron) * n);

@@ -7,6 +7,7 @@
 #include "monolab/elementwise.h"
 #include "monolab/embed_layer.h"
 #include "monolab/model_init.h"
+#include "monolab/mem_budget.h"
 #include "monolab/safetensors.h"
 #include "monolab/toy_probe.h"
 #include "monolab/toy_truth.h"
@@ -27,6 +28,8 @@ static void load_toy(ml_layer *L, const ml_st_file *f, const ml_embed_opts *o) {
     uint64_t seed = o->seed_set ? o->seed : r->seed;
     L->N = N;
     snprintf(L->run_id, sizeof L->run_id, "%s", r->id);
+    /* the probe inputs v and x = P v, one row per sample */
+    ml_mem_check("embed --samples", 4.0 * L->T * (N + m), NULL, "use fewer --samples");
     L->toy_V = ml_malloc(sizeof(float) * (size_t)L->T * N); /* kept for the input-based truth */
     L->pre = ml_malloc(sizeof(float) * (size_t)L->T * m);
     ml_probe_inputs(&c, seed, o->probe, L->T, L->toy_V, L->pre); /* x = P v */

@@ -3,6 +3,7 @@
  * checked before the first file is written. */
 #include "monolab/cli.h"
 #include "monolab/common.h"
+#include "monolab/dir_swap.h"
 #include "monolab/explore.h"
 #include "monolab/fsutil.h"
 #include <stdio.h>
@@ -32,7 +33,7 @@ static const char USAGE[] =
     "override them). See README.md \"From a language model to an explorer\".\n";
 
 static void write_whole(const char *site, const char *name, const char *data, size_t n) {
-    char path[8400];
+    char path[2 * ML_PATH_MAX2];
     snprintf(path, sizeof path, "%s/%s", site, name);
     ml_atomic_file f;
     ml_atomic_open(&f, path);
@@ -95,7 +96,10 @@ int ml_explore_main(int argc, char **argv) {
             ml_die("explore: %s was embedded from %s, which is not there (pass it with --input)", dirs[l], in);
     }
     check_site(site);
-    ml_mkdirs(site);
+    /* Built whole beside the site, then swapped in: a killed run leaves the
+     * old site (or none), and a rebuild keeps no page of the old one. */
+    char build[8400];
+    ml_dir_build_begin(site, build, sizeof build);
     char layers[8192] = "ML.layers([";
     for (int l = 0; l < nd; l++) {
         ml_explore_src s;
@@ -103,7 +107,7 @@ int ml_explore_main(int argc, char **argv) {
         ml_explore_src_load(&s, &e[l], input ? input : e[l].input, vocab);
         plain(s.name);
         double t2 = ml_now();
-        ml_explore_write_layer(site, l, &e[l], &s);
+        ml_explore_write_layer(build, l, &e[l], &s);
         size_t at = strlen(layers);
         snprintf(layers + at, sizeof layers - at, "%s{\"dir\":\"L%d\",\"name\":\"%s\"}", l ? "," : "", l, s.name);
         fprintf(stderr, "[monolab] explore: layer %d (%s): input read in %.1f s, data of %d neurons written in %.1f s\n",
@@ -113,8 +117,9 @@ int ml_explore_main(int argc, char **argv) {
     }
     strcat(layers, "]);\n");
     for (size_t i = 0; i < sizeof assets / sizeof *assets; i++)
-        write_whole(site, assets[i].name, assets[i].start, (size_t)(assets[i].end - assets[i].start));
-    write_whole(site, "data/layers.js", layers, strlen(layers));
+        write_whole(build, assets[i].name, assets[i].start, (size_t)(assets[i].end - assets[i].start));
+    write_whole(build, "data/layers.js", layers, strlen(layers));
+    ml_dir_build_commit(build, site);
     fprintf(stderr, "[monolab] explore: site in %.1f s; open %s/index.html\n", ml_now() - t0, site);
     free(e);
     free(dirs);

@@ -126,7 +126,7 @@ void ml_embed_out_free(ml_embed_out *e) {
 /* vocab.json: a JSON array of strings, token id -> text. */
 static void load_vocab(ml_explore_src *s, const char *path) {
     size_t len;
-    char *text = ml_read_file(path, &len);
+    char *text = ml_read_file_max(path, &len, (size_t)256 << 20); /* a vocabulary is a few MB */
     if (!text) ml_die("%s: cannot read the vocabulary: %s", path, strerror(errno));
     cJSON *a = cJSON_Parse(text);
     if (!cJSON_IsArray(a)) ml_die("%s: not a JSON array of token strings", path);

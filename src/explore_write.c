@@ -38,8 +38,10 @@ static void sb_str(ml_sbuf *b, const char *s) {
     ml_sb_put(b, "\"", 1);
 }
 
+/* Into a fresh build folder (dir_swap.h): O_EXCL, so nothing planted there
+ * is written through. */
 static void write_file(const char *path, const ml_sbuf *b) {
-    FILE *f = fopen(path, "wb");
+    FILE *f = ml_create_new(path);
     if (!f || fwrite(b->p, 1, b->n, f) != b->n || fclose(f)) ml_fatal("cannot write '%s'", path);
 }
 

@@ -67,7 +67,7 @@ static const struct {
     {"sae", ml_sae_main, "CONFIG.yaml [key=value ...] [-o OUTDIR]"},
     {"plot", ml_plot_main, "OUTDIR [OUTDIR...] [-o FIGDIR] [--runs r000001,...]"},
     {"analyze", ml_analyze_main, "CKPT [-o analysis.json] [--samples 8192] [--on-frac 0.99]"},
-    {"selftest", ml_selftest_main, "[--device cuda|cpu] [--quick|--full]"},
+    {"selftest", ml_selftest_main, "[--device cuda|cpu] [--quick|--full] [--cached]"},
     {"info", info_main, ""},
 };
 #define N_COMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))

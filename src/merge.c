@@ -12,6 +12,8 @@
 #include "monolab/common.h"
 #include "monolab/config.h"
 #include "monolab/fsutil.h"
+#include "monolab/outdir_lock.h"
+#include "monolab/run_outputs.h"
 #include "monolab/runs_csv.h"
 #include "monolab/shard.h"
 #include <dirent.h>
@@ -58,25 +60,27 @@ static int list_shards(const char *shards, unsigned char *present, int cap) {
 }
 
 /* Complete rows of shard `shard`'s runs.csv (in buf), by run index:
- * pointers into buf. Returns how many of its runs have a row. */
-static int read_rows(const char *path, const char *buf, const int *shard_of, int n_runs, int shard,
+ * pointers into buf. Returns how many of its runs have a row. A damaged
+ * row, or one trained with another config, is named, not copied. */
+static int read_rows(const char *path, const char *buf, const ml_sweep_config *cfg, const int *shard_of, int shard,
                      const char **row, int *row_len, problems *p) {
     const char *hdr = ml_runs_csv_header();
     if (strncmp(buf, hdr, strlen(hdr))) {
         problem(p, "shard %d: %s has other columns than this version's", shard, path);
         return 0;
     }
-    int n = 0;
-    for (const char *s = buf + strlen(hdr); *s;) {
+    int n = 0, line = 2;
+    char why[256];
+    for (const char *s = buf + strlen(hdr); *s; line++) {
         const char *nl = strchr(s, '\n');
         if (!nl) break; /* a row being appended right now */
-        long idx = s[0] == 'r' ? strtol(s + 1, NULL, 10) : -1;
-        if (idx < 0 || idx >= n_runs) {
-            problem(p, "shard %d: %s has a row '%.7s' that is not a run of this config", shard, path, s);
+        int idx = ml_runs_csv_row(cfg, s, (size_t)(nl - s), why, sizeof why);
+        if (idx < 0) {
+            problem(p, "shard %d: %s:%d: %s", shard, path, line, why);
             return n;
         }
         if (shard_of[idx] != shard) {
-            problem(p, "shard %d has run %.7s, which belongs to shard %d", shard, s, shard_of[idx]);
+            problem(p, "shard %d has run %s, which belongs to shard %d", shard, cfg->runs[idx].id, shard_of[idx]);
             return n;
         }
         if (!row[idx]) n++; /* (a shard never writes a run twice; keep the first if it did) */
@@ -87,13 +91,14 @@ static int read_rows(const char *path, const char *buf, const int *shard_of, int
 }
 
 /* dst becomes the same file as src: a hard link, or an atomic copy where
- * links cannot be made. */
+ * links cannot be made. The link's temporary name is ml_atomic_open's, so
+ * a killed merge's leftovers are removed by the next lock holder. */
 static void place(const char *src, const char *dst) {
     struct stat a, b;
     if (stat(src, &a)) ml_fatal("cannot read '%s': %s", src, strerror(errno));
     if (!stat(dst, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev) return;
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.merge%d", dst, (int)getpid());
+    char tmp[2 * ML_PATH_MAX2 + 32];
+    snprintf(tmp, sizeof tmp, "%s.tmp%d", dst, (int)getpid());
     unlink(tmp);
     if (!link(src, tmp)) {
         if (rename(tmp, dst)) ml_fatal("cannot rename '%s' to '%s': %s", tmp, dst, strerror(errno));
@@ -117,7 +122,7 @@ static void place_dir(const char *src, const char *dst) {
     struct dirent *e;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.' || strstr(e->d_name, ".tmp")) continue; /* hidden, or a write in progress */
-        char s[4700], t[4700];
+        char s[2 * ML_PATH_MAX2], t[2 * ML_PATH_MAX2];
         snprintf(s, sizeof s, "%s/%s", src, e->d_name);
         snprintf(t, sizeof t, "%s/%s", dst, e->d_name);
         place(s, t);
@@ -125,125 +130,166 @@ static void place_dir(const char *src, const char *dst) {
     closedir(d);
 }
 
-static void merge(const char *outdir) {
-    char shards[4200], path[4400];
-    snprintf(shards, sizeof shards, "%s/shards", outdir);
-    enum { MAX_SHARDS = 1000000 };
-    unsigned char *present = ml_calloc(MAX_SHARDS, 1);
-    int top = list_shards(shards, present, MAX_SHARDS);
-    if (!top) ml_die("%s: no shard folders (0, 1, ...) to merge", shards);
+/* What the steps of a merge find and hand on. */
+typedef struct {
+    const char *outdir;
+    problems pr;
+    unsigned char *present, *bad; /* shard folders there; shards already named as bad */
+    int top, count, first;        /* shard numbers seen, N, the shard that set N and the config */
+    char *config;                 /* that shard's config.yaml */
+    ml_sweep_config cfg;
+    int *shard_of;
+    const char **row; /* each run's row, pointing into bufs */
+    int *row_len;
+    char **bufs; /* each shard's runs.csv */
+} merge_state;
 
-    /* N, and the config, from the shards themselves. */
-    /* The first shard with a manifest and a config sets N and the config;
-     * a shard that disagrees is named, and all the others still checked. */
-    problems pr = {{0}, 0};
-    int count = 0, first = -1;
-    char *config = NULL;
-    unsigned char *bad = ml_calloc((size_t)top, 1);
-    for (int i = 0; i < top; i++) {
-        if (!present[i]) continue;
-        char dir[4300], why[128];
-        ml_shard_dir(dir, sizeof dir, outdir, i);
+/* Step 1: N and the config, from the shards themselves. The first shard
+ * with a manifest and a config sets them; a shard that disagrees is named,
+ * and all the others still checked. */
+static void read_manifests(merge_state *m) {
+    char path[ML_PATH_MAX2];
+    m->bad = ml_calloc((size_t)m->top, 1);
+    for (int i = 0; i < m->top; i++) {
+        if (!m->present[i]) continue;
+        char dir[ML_PATH_MAX], why[128];
+        ml_shard_dir(dir, sizeof dir, m->outdir, i);
         ml_shard s;
-        int before = pr.n;
+        int before = m->pr.n;
         snprintf(path, sizeof path, "%s/config.yaml", dir);
         char *c = ml_read_file(path, NULL);
-        if (ml_shard_read_manifest(dir, &s, why, sizeof why)) problem(&pr, "shard %d %s", i, why);
-        else if (!c) problem(&pr, "shard %d has no config.yaml", i);
-        else if (!count) count = s.count, first = i, config = c, c = NULL;
+        if (ml_shard_read_manifest(dir, &s, why, sizeof why)) problem(&m->pr, "shard %d %s", i, why);
+        else if (!c) problem(&m->pr, "shard %d has no config.yaml", i);
+        else if (!m->count) m->count = s.count, m->first = i, m->config = c, c = NULL;
         else {
-            if (s.count != count)
-                problem(&pr, "shard %d was cut for %d shards, shard %d for %d", i, s.count, first, count);
-            if (strcmp(c, config)) problem(&pr, "shard %d is from a different config than shard %d", i, first);
+            if (s.count != m->count)
+                problem(&m->pr, "shard %d was cut for %d shards, shard %d for %d", i, s.count, m->first, m->count);
+            if (strcmp(c, m->config)) problem(&m->pr, "shard %d is from a different config than shard %d", i, m->first);
         }
-        if (pr.n == before && s.index != i)
-            problem(&pr, "shard %d: its shard.txt says it is shard %d/%d", i, s.index, s.count);
-        bad[i] = pr.n > before;
+        if (m->pr.n == before && s.index != i)
+            problem(&m->pr, "shard %d: its shard.txt says it is shard %d/%d", i, s.index, s.count);
+        m->bad[i] = m->pr.n > before;
         free(c);
     }
-    if (!count)
-        ml_die("merge %s: %s; nothing merged", outdir, pr.n ? pr.text : "no shard has a shard.txt");
-    for (int i = count; i < top; i++)
-        if (present[i]) problem(&pr, "shard %d is beyond the %d shards of the others", i, count);
-    snprintf(path, sizeof path, "%s/config.yaml", outdir);
+    if (!m->count)
+        ml_die("merge %s: %s; nothing merged", m->outdir, m->pr.n ? m->pr.text : "no shard has a shard.txt");
+    for (int i = m->count; i < m->top; i++)
+        if (m->present[i]) problem(&m->pr, "shard %d is beyond the %d shards of the others", i, m->count);
+    snprintf(path, sizeof path, "%s/config.yaml", m->outdir);
     char *rootcfg = ml_read_file(path, NULL);
-    if (rootcfg && strcmp(rootcfg, config)) problem(&pr, "%s differs from the shards' config", path);
+    if (rootcfg && strcmp(rootcfg, m->config)) problem(&m->pr, "%s differs from the shards' config", path);
     free(rootcfg);
+}
 
-    ml_sweep_config cfg;
-    char cfgpath[4300];
-    ml_shard_dir(cfgpath, sizeof cfgpath - 16, outdir, first);
+/* Step 2: the config, and which shard each run belongs to. */
+static void load_config(merge_state *m) {
+    char cfgpath[ML_PATH_MAX];
+    ml_shard_dir(cfgpath, sizeof cfgpath - 16, m->outdir, m->first);
     strcat(cfgpath, "/config.yaml");
-    ml_config_load(&cfg, cfgpath, 0, NULL);
-    int n = cfg.n_runs;
-    int *shard_of = ml_malloc(sizeof(int) * (size_t)(n ? n : 1));
-    ml_shard_assign(&cfg, count, shard_of);
+    ml_config_load(&m->cfg, cfgpath, 0, NULL);
+    int n = m->cfg.n_runs;
+    m->shard_of = ml_malloc(sizeof(int) * (size_t)(n ? n : 1));
+    ml_shard_assign(&m->cfg, m->count, m->shard_of);
+    m->row = ml_calloc((size_t)n + 1, sizeof *m->row);
+    m->row_len = ml_calloc((size_t)n + 1, sizeof(int));
+    m->bufs = ml_calloc((size_t)m->count, sizeof *m->bufs);
+}
 
-    const char **row = ml_calloc((size_t)n + 1, sizeof *row);
-    int *row_len = ml_calloc((size_t)n + 1, sizeof(int));
-    char **bufs = ml_calloc((size_t)count, sizeof *bufs);
-    for (int i = 0; i < count; i++) {
-        char dir[4300];
-        ml_shard_dir(dir, sizeof dir, outdir, i);
-        if (i >= top || !present[i]) {
-            problem(&pr, "shard %d is missing", i);
+/* Step 3: every shard there, listing its runs, each with a sound row. */
+static void read_shard_rows(merge_state *m) {
+    char path[ML_PATH_MAX2];
+    for (int i = 0; i < m->count; i++) {
+        char dir[ML_PATH_MAX];
+        ml_shard_dir(dir, sizeof dir, m->outdir, i);
+        if (i >= m->top || !m->present[i]) {
+            problem(&m->pr, "shard %d is missing", i);
             continue;
         }
-        if (bad[i]) continue; /* named above */
+        if (m->bad[i]) continue; /* named in step 1 */
         snprintf(path, sizeof path, "%s/shard.txt", dir);
-        char *have = ml_read_file(path, NULL), *want = ml_shard_manifest(&cfg, shard_of, i, count);
+        char *have = ml_read_file(path, NULL), *want = ml_shard_manifest(&m->cfg, m->shard_of, i, m->count);
         int same = have && !strcmp(have, want);
         free(have);
         free(want);
         if (!same) {
-            problem(&pr, "shard %d lists other runs than shard %d/%d of this config", i, i, count);
+            problem(&m->pr, "shard %d lists other runs than shard %d/%d of this config", i, i, m->count);
             continue;
         }
         int mine = 0, done = 0;
-        for (int r = 0; r < n; r++) mine += shard_of[r] == i;
+        for (int r = 0; r < m->cfg.n_runs; r++) mine += m->shard_of[r] == i;
         snprintf(path, sizeof path, "%s/runs.csv", dir);
-        bufs[i] = ml_read_file(path, NULL);
-        if (bufs[i]) done = read_rows(path, bufs[i], shard_of, n, i, row, row_len, &pr);
-        if (done < mine) problem(&pr, "shard %d is incomplete (%d of %d runs done)", i, done, mine);
+        m->bufs[i] = ml_read_file(path, NULL);
+        if (m->bufs[i]) done = read_rows(path, m->bufs[i], &m->cfg, m->shard_of, i, m->row, m->row_len, &m->pr);
+        if (done < mine) problem(&m->pr, "shard %d is incomplete (%d of %d runs done)", i, done, mine);
     }
-    if (pr.n) ml_die("merge %s: %s; nothing merged", outdir, pr.text);
+}
 
-    /* All there: the files first, runs.csv last. */
+/* Step 4: every run with a row also has its loss log and checkpoints. */
+static void check_run_files(merge_state *m) {
+    int n_missing = 0;
+    for (int r = 0; r < m->cfg.n_runs; r++) {
+        char dir[ML_PATH_MAX], missing[ML_PATH_MAX];
+        if (!m->row[r]) continue; /* named in step 3 */
+        ml_shard_dir(dir, sizeof dir, m->outdir, m->shard_of[r]);
+        if (ml_run_output_missing(dir, &m->cfg.runs[r], missing, sizeof missing) && n_missing++ < 3)
+            problem(&m->pr, "shard %d has a row for %s but no %s", m->shard_of[r], m->cfg.runs[r].id, missing);
+    }
+    if (n_missing > 3) problem(&m->pr, "%d more runs lack files (run `monolab sweep --resume` on those shards)", n_missing - 3);
+}
+
+/* Step 5, once all is there: the files first, runs.csv last. */
+static void write_merged(merge_state *m) {
+    char path[ML_PATH_MAX2], dst[ML_PATH_MAX2];
     ml_atomic_file f;
-    snprintf(path, sizeof path, "%s/config.yaml", outdir);
+    snprintf(path, sizeof path, "%s/config.yaml", m->outdir);
     ml_atomic_open(&f, path);
-    ml_atomic_write(&f, config, strlen(config));
+    ml_atomic_write(&f, m->config, strlen(m->config));
     ml_atomic_commit(&f);
-    char dst[4400];
-    snprintf(dst, sizeof dst, "%s/loss", outdir);
+    snprintf(dst, sizeof dst, "%s/loss", m->outdir);
     ml_mkdirs(dst);
-    int n_ckpt = 0;
+    int n = m->cfg.n_runs, n_ckpt = 0;
     for (int r = 0; r < n; r++) {
-        char dir[4300], src[4400];
-        ml_shard_dir(dir, sizeof dir, outdir, shard_of[r]);
-        snprintf(src, sizeof src, "%s/loss/%s.csv", dir, cfg.runs[r].id);
-        snprintf(dst, sizeof dst, "%s/loss/%s.csv", outdir, cfg.runs[r].id);
-        if (ml_file_exists(src)) place(src, dst);
-        snprintf(src, sizeof src, "%s/ckpt/%s", dir, cfg.runs[r].id);
-        snprintf(dst, sizeof dst, "%s/ckpt/%s", outdir, cfg.runs[r].id);
+        char dir[ML_PATH_MAX], src[ML_PATH_MAX2];
+        ml_shard_dir(dir, sizeof dir, m->outdir, m->shard_of[r]);
+        snprintf(src, sizeof src, "%s/loss/%s.csv", dir, m->cfg.runs[r].id);
+        snprintf(dst, sizeof dst, "%s/loss/%s.csv", m->outdir, m->cfg.runs[r].id);
+        place(src, dst);
+        snprintf(src, sizeof src, "%s/ckpt/%s", dir, m->cfg.runs[r].id);
+        snprintf(dst, sizeof dst, "%s/ckpt/%s", m->outdir, m->cfg.runs[r].id);
         if (ml_file_exists(src)) place_dir(src, dst), n_ckpt++;
     }
-    snprintf(path, sizeof path, "%s/runs.csv", outdir);
+    snprintf(path, sizeof path, "%s/runs.csv", m->outdir);
     ml_atomic_open(&f, path);
     ml_atomic_write(&f, ml_runs_csv_header(), strlen(ml_runs_csv_header()));
-    for (int r = 0; r < n; r++) ml_atomic_write(&f, row[r], (size_t)row_len[r]); /* run_id order */
+    for (int r = 0; r < n; r++) ml_atomic_write(&f, m->row[r], (size_t)m->row_len[r]); /* run_id order */
     ml_atomic_commit(&f);
-    fprintf(stderr, "[monolab] merged %d shards: %d runs (%d with checkpoints) -> %s\n", count, n, n_ckpt, path);
+    fprintf(stderr, "[monolab] merged %d shards: %d runs (%d with checkpoints) -> %s\n", m->count, n, n_ckpt, path);
+}
 
-    for (int i = 0; i < count; i++) free(bufs[i]);
-    free(bufs);
-    free(row);
-    free(row_len);
-    free(shard_of);
-    free(present);
-    free(bad);
-    free(config);
-    ml_config_free(&cfg);
+static void merge(const char *outdir) {
+    ml_outdir_lock(outdir); /* one merge at a time; removes a killed merge's temporary files */
+    merge_state m = {.outdir = outdir, .first = -1};
+    char shards[ML_PATH_MAX];
+    snprintf(shards, sizeof shards, "%s/shards", outdir);
+    enum { MAX_SHARDS = 1000000 };
+    m.present = ml_calloc(MAX_SHARDS, 1);
+    m.top = list_shards(shards, m.present, MAX_SHARDS);
+    if (!m.top) ml_die("%s: no shard folders (0, 1, ...) to merge", shards);
+    read_manifests(&m);
+    load_config(&m);
+    read_shard_rows(&m);
+    check_run_files(&m);
+    if (m.pr.n) ml_die("merge %s: %s; nothing merged", outdir, m.pr.text);
+    write_merged(&m);
+    for (int i = 0; i < m.count; i++) free(m.bufs[i]);
+    free(m.bufs);
+    free(m.row);
+    free(m.row_len);
+    free(m.shard_of);
+    free(m.present);
+    free(m.bad);
+    free(m.config);
+    ml_config_free(&m.cfg);
 }
 
 static const char USAGE[] =

@@ -7,6 +7,7 @@
 #include "monolab/common.h"
 #include "monolab/config.h"
 #include "monolab/csv_table.h"
+#include "monolab/dir_swap.h"
 #include "monolab/fsutil.h"
 #include "monolab/metrics.h"
 #include "monolab/plot_sae.h"
@@ -502,8 +503,11 @@ int ml_plot_main(int argc, char **argv) {
             snprintf(figdir + strlen(figdir), sizeof figdir - strlen(figdir), "+%s", other + strlen("runs/"));
         }
     }
-    ml_mkdirs(figdir);
-    plotter pl = {.p = &t, .figdir = figdir};
+    /* drawn whole beside figdir, then swapped in: no figure of runs no
+     * longer drawn survives, and nothing planted in figdir is written */
+    char build[ML_PATH_MAX2];
+    ml_dir_build_begin(figdir, build, sizeof build);
+    plotter pl = {.p = &t, .figdir = build};
 
     int ref = 0; /* the most monosemantic run: the setting the loss figures hold fixed */
     for (int r = 1; r < t.t.n_rows; r++)
@@ -520,6 +524,7 @@ int ml_plot_main(int argc, char **argv) {
         final_ckpt(t.dirs[t.src[r]], t.t.rows[r][t.c_id], ck, sizeof ck);
         fig_sfa(&pl, t.t.rows[r][t.c_id], ck);
     }
+    ml_dir_build_commit(build, figdir);
     fprintf(stderr, "[monolab] %d figures in %s\n", pl.n_files, figdir);
     free(named);
     free(dirs);

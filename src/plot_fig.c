@@ -1,6 +1,7 @@
 /* Faceting, paging and the gnuplot scripts of every figure (plot_fig.h). */
 #include "monolab/plot_fig.h"
 #include "monolab/common.h"
+#include "monolab/gnuplot_run.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +14,9 @@ static const char PALETTE[] =
     "set linetype 7 lc rgb '#e377c2'\nset linetype 8 lc rgb '#7f7f7f'\nset linetype 9 lc rgb '#bcbd22'\n"
     "set linetype 10 lc rgb '#17becf'\nset linetype cycle 10\n";
 
-FILE *ml_fig_open(const char *figdir, const char *name, const char *ext) {
-    char path[ML_PATH_MAX2];
-    snprintf(path, sizeof path, "%s/%s.%s", figdir, name, ext);
-    FILE *f = fopen(path, "w");
-    if (!f) ml_fatal("cannot write '%s'", path);
-    return f;
-}
+/* figdir is always a fresh build folder (dir_swap.h): files are created
+ * new, never written through anything planted there. */
+FILE *ml_fig_open(const char *figdir, const char *name, const char *ext) { return ml_gp_open(figdir, name, ext); }
 
 void ml_fig_script(const char *figdir, const char *name, int w, int h, const char *body) {
     FILE *g = ml_fig_open(figdir, name, "gp");
@@ -29,10 +26,7 @@ void ml_fig_script(const char *figdir, const char *name, int w, int h, const cha
     fprintf(g, "set terminal svg size %d,%d noenhanced font 'Sans,11' background rgb 'white'\nset output '%s.svg'\n%s", w, h,
             name, body);
     fclose(g);
-    char cmd[9000];
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot '%s.gp' 2> '%s.log'", figdir, name, name);
-    if (system(cmd) != 0) ml_fatal("gnuplot failed on %s/%s.gp (see %s.log)", figdir, name, name);
-    fprintf(stderr, "[monolab] %s/%s.png and .svg\n", figdir, name);
+    ml_gp_run(figdir, name); /* no shell: a folder's name is never parsed */
 }
 
 static void frame(FILE *b, const char *caption) {

@@ -4,6 +4,8 @@
  * plot.c, each figure keeps its .dat and .gp beside the .png and .svg. */
 #include "monolab/plot_sae.h"
 #include "monolab/common.h"
+#include "monolab/dir_swap.h"
+#include "monolab/gnuplot_run.h"
 #include "monolab/csv_table.h"
 #include "monolab/fsutil.h"
 #include "monolab/plot_fig.h"
@@ -38,7 +40,7 @@ static int distinct(const ml_csv *t, int c, double *out) {
 }
 
 int ml_plot_sae(const char *outdir) {
-    char path[ML_PATH_MAX], figdir[ML_PATH_MAX];
+    char path[ML_PATH_MAX], final_dir[ML_PATH_MAX], figdir[ML_PATH_MAX2];
     snprintf(path, sizeof path, "%s/saes.csv", outdir);
     ml_csv t;
     if (ml_csv_read(&t, path)) ml_die("plot: %s not found", path);
@@ -48,14 +50,15 @@ int ml_plot_sae(const char *outdir) {
     for (int i = 0; i < N_METRICS; i++)
         if ((cm[i] = ml_csv_col(&t, METRICS[i].col)) < 0) ml_die("plot: %s:1: column '%s' missing", path, METRICS[i].col);
     if (c_ln < 0 || c_l1 < 0 || c_seed < 0) ml_die("plot: %s:1: columns ln_coef, l1_coef and seed are needed", path);
-    snprintf(figdir, sizeof figdir, "%s/figures", outdir);
-    ml_mkdirs(figdir);
+    snprintf(final_dir, sizeof final_dir, "%s/figures", outdir);
+    ml_dir_build_begin(final_dir, figdir, sizeof figdir); /* drawn beside, swapped in at the end */
     double *lns = ml_malloc(sizeof(double) * t.n_rows), *l1s = ml_malloc(sizeof(double) * t.n_rows);
     double *seeds = ml_malloc(sizeof(double) * t.n_rows), *v = ml_malloc(sizeof(double) * t.n_rows);
     int n_ln = distinct(&t, c_ln, lns), n_l1 = distinct(&t, c_l1, l1s), n_seed = distinct(&t, c_seed, seeds);
     char caption[512];
     snprintf(caption, sizeof caption, "%s: %d SAEs, %d value%s of lambda2 x %d of lambda1 x %d seed%s; median and min-max over seeds",
              outdir, t.n_rows, n_ln, n_ln == 1 ? "" : "s", n_l1, n_seed, n_seed == 1 ? "" : "s");
+    ml_gp_text(caption); /* the folder's name is the user's text */
 
     /* sae_metrics_vs_ln.dat: a block per λ1; a row per λ2: pos, λ2, then med lo hi per metric */
     FILE *d = ml_fig_open(figdir, "sae_metrics_vs_ln", "dat");
@@ -113,7 +116,8 @@ int ml_plot_sae(const char *outdir) {
                       b ? ", " : "", b, lns[b]);
     snprintf(body + n, sizeof body - n, "\n");
     ml_fig_script(figdir, "sae_tradeoff", 900, 600, body);
-    fprintf(stderr, "[monolab] 2 figures in %s\n", figdir);
+    ml_dir_build_commit(figdir, final_dir);
+    fprintf(stderr, "[monolab] 2 figures in %s\n", final_dir);
     free(lns); free(l1s); free(seeds); free(v);
     ml_csv_free(&t);
     return 0;

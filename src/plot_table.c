@@ -1,6 +1,7 @@
 /* Loading the runs `monolab plot` draws, from one folder or several
  * (plot_table.h). */
 #include "monolab/plot_table.h"
+#include "monolab/gnuplot_run.h"
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
 #include "monolab/yaml_tree.h"
@@ -145,6 +146,7 @@ static void caption(ml_plot_table *p, int k_varies) {
              COL("task"), COL("N"), COL("m"), k_varies ? "" : " k=", k_varies ? "" : COL("k"), COL("steps"),
              one_batch ? COL("batch") : "2^(23-ceil(log2 k))", n_seeds, n_seeds == 1 ? "" : "s", t->n_rows);
 #undef COL
+    ml_gp_text(p->caption); /* a config's name is the user's text */
 }
 
 void ml_plot_table_load(ml_plot_table *p, char **dirs, int n_dirs) {
@@ -158,6 +160,10 @@ void ml_plot_table_load(ml_plot_table *p, char **dirs, int n_dirs) {
     }
     combine(p);
     ml_csv *t = &p->t;
+    /* every cell may end up in a gnuplot string (a key, a panel title): a
+     * quote, backquote or '@' in a hand-edited runs.csv must stay text */
+    for (int r = 0; r < t->n_rows; r++)
+        for (int c = 0; c < t->n_cols; c++) ml_gp_text(t->rows[r][c]);
     p->c_id = ml_csv_col(t, "run_id");
     p->c_seed = ml_csv_col(t, "seed");
     p->c_mono = ml_csv_col(t, "mono_per_feature");

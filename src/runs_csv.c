@@ -2,6 +2,7 @@
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
 #include "monolab/runs_csv.h"
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,42 @@ const char *ml_runs_csv_header(void) {
     return hdr;
 }
 
-void ml_runs_csv_scan(const char *path, int n_runs, unsigned char *done) {
+int ml_runs_csv_row(const ml_sweep_config *cfg, const char *row, size_t len, char *why, size_t n) {
+    int want = 1;
+    for (const char *h = ml_runs_csv_header(); *h; h++) want += *h == ',';
+    int got = 1;
+    for (size_t c = 0; c < len; c++) got += row[c] == ',';
+    if (got != want) {
+        snprintf(why, n, "has %d fields, a row has %d (a damaged row)", got, want);
+        return -1;
+    }
+    size_t id_len = strcspn(row, ",");
+    char *end;
+    long idx = row[0] == 'r' ? strtol(row + 1, &end, 10) : -1;
+    /* the id exactly as the grid names it: r000012, not rZZZ nor r12 */
+    if (idx < 0 || idx >= cfg->n_runs || strlen(cfg->runs[idx].id) != id_len || strncmp(row, cfg->runs[idx].id, id_len)) {
+        snprintf(why, n, "run id '%.*s' is not a run of this config's grid", (int)(id_len < 24 ? id_len : 24), row);
+        return -1;
+    }
+    /* Every run field as this config would write it: a row trained with
+     * another config (a deleted or swapped config.yaml) is not this run. */
+    const char *f = row + id_len + 1;
+    char val[64];
+    for (int i = 0; i < ML_N_RUN_FIELDS; i++) {
+        if (!(ML_RUN_FIELDS[i].where & ML_RF_CSV)) continue;
+        size_t fl = strcspn(f, ",\n");
+        ml_run_field_format(&cfg->runs[idx], &ML_RUN_FIELDS[i], val, sizeof val);
+        if (strlen(val) != fl || strncmp(f, val, fl)) {
+            snprintf(why, n, "run %s has %s=%.*s, this config has %s", cfg->runs[idx].id, ML_RUN_FIELDS[i].name,
+                     (int)(fl < 40 ? fl : 40), f, val);
+            return -1;
+        }
+        f += fl + 1;
+    }
+    return (int)idx;
+}
+
+void ml_runs_csv_scan(const char *path, const ml_sweep_config *cfg, unsigned char *done) {
     size_t len;
     char *buf = ml_read_file(path, &len);
     if (!buf) return;
@@ -43,14 +79,31 @@ void ml_runs_csv_scan(const char *path, int n_runs, unsigned char *done) {
     if (strncmp(buf, hdr, strlen(hdr)))
         ml_die("%s:1: header differs from this version's columns; resume into a new -o directory", path);
     int line = 1;
+    char why[256];
     for (char *p = buf + strlen(hdr); *p; line++) {
         char *nl = strchr(p, '\n');
-        if (*p != 'r') ml_die("%s:%d: expected a run id like r000012", path, line + 1);
-        long idx = strtol(p + 1, NULL, 10);
-        if (idx < 0 || idx >= n_runs) ml_die("%s:%d: run id %.8s is not in this config's grid", path, line + 1, p);
+        int idx = ml_runs_csv_row(cfg, p, (size_t)(nl - p), why, sizeof why);
+        if (idx < 0) ml_die("%s:%d: %s; remove that line to train the run again, or use another -o", path, line + 1, why);
         done[idx] = 1;
         p = nl + 1;
     }
+    free(buf);
+}
+
+void ml_runs_csv_drop(const char *path, const ml_sweep_config *cfg, const unsigned char *drop) {
+    size_t len;
+    char *buf = ml_read_file(path, &len);
+    if (!buf) ml_io_die("cannot read", path, errno);
+    ml_atomic_file f;
+    ml_atomic_open(&f, path);
+    char why[256];
+    for (char *p = buf, *nl; *p; p = nl + 1) {
+        nl = strchr(p, '\n');
+        if (!nl) break; /* scan already dropped a torn row */
+        int idx = p == buf ? -1 : ml_runs_csv_row(cfg, p, (size_t)(nl - p), why, sizeof why);
+        if (idx < 0 || !drop[idx]) ml_atomic_write(&f, p, (size_t)(nl - p + 1));
+    }
+    ml_atomic_commit(&f);
     free(buf);
 }
 

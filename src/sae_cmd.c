@@ -5,6 +5,8 @@
 #include "monolab/cli.h"
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
+#include "monolab/mem_budget.h"
+#include "monolab/outdir_lock.h"
 #include "monolab/sae_idx.h"
 #include "monolab/sae_mlp.h"
 #include "monolab/safetensors.h"
@@ -103,7 +105,9 @@ static const char USAGE[] =
 
 static const ml_cli_opt OPTS[] = {{"--out", "-o", 1}, {NULL}};
 
-int ml_sae_main(int argc, char **argv) {
+/* The command line: the config with its key=value overrides, loaded, and
+ * the output folder (the config file's name unless -o). */
+static const char *parse_args(int argc, char **argv, ml_sae_config *c, char *defdir, size_t defdir_size) {
     const char *cfg_path = NULL, *outdir = NULL;
     char **over = ml_calloc((size_t)argc + 1, sizeof(char *));
     int n_over = 0;
@@ -114,94 +118,162 @@ int ml_sae_main(int argc, char **argv) {
         else ml_cli_config_arg("sae", v, &cfg_path, over, &n_over);
     }
     if (!cfg_path) ml_cli_usage_die("sae", "missing CONFIG.yaml", NULL);
-    ml_sae_config c;
-    ml_sae_config_load(&c, cfg_path, n_over, over);
+    ml_sae_config_load(c, cfg_path, n_over, over);
     free(over);
-    char defdir[ML_DIR_MAX];
     if (!outdir) {
-        ml_default_outdir(defdir, sizeof defdir, "", cfg_path);
+        ml_default_outdir(defdir, defdir_size, "", cfg_path);
         outdir = defdir;
     }
-    double t_start = ml_now();
-    ml_digits train, test;
-    ml_digits_load(&train, c.data_dir, "train", N_CLASSES);
-    ml_digits_load(&test, c.data_dir, "t10k", N_CLASSES);
-    if (test.dim != train.dim) ml_die("%s: test images have %d pixels, training images %d", c.data_dir, test.dim, train.dim);
-    ml_mkdirs(outdir);
-    ml_mlp mlp;
-    get_mlp(&mlp, &c, &train, outdir); /* the last check that can fail: nothing is written before it */
+    return outdir;
+}
+
+static void load_digits(ml_digits *train, ml_digits *test, const ml_sae_config *c) {
+    ml_digits_load(train, c->data_dir, "train", N_CLASSES);
+    ml_digits_load(test, c->data_dir, "t10k", N_CLASSES);
+    if (test->dim != train->dim)
+        ml_die("%s: test images have %d pixels, training images %d", c->data_dir, test->dim, train->dim);
+}
+
+static void write_config_yaml(const char *outdir, const ml_sae_config *c) {
     char path[ML_PATH_MAX];
     snprintf(path, sizeof path, "%s/config.yaml", outdir);
     ml_atomic_file af;
     ml_atomic_open(&af, path);
-    ml_atomic_write(&af, c.resolved_yaml, strlen(c.resolved_yaml));
+    ml_atomic_write(&af, c->resolved_yaml, strlen(c->resolved_yaml));
     ml_atomic_commit(&af);
-    const int d = mlp.hidden, n = c.latents;
+}
+
+/* Every SAE of the grid, as one group, with what training and scoring give. */
+typedef struct {
+    ml_sae_group g;
+    ml_sae_layout lay;
+    char (*ids)[16];
+    const char **idp;
+    float *init, *fin; /* [G][n_param] */
+    ml_sae_terms *terms;
+    ml_sae_score *sc;
+} sae_grid;
+
+/* The group: λ2 outermost, then λ1, seeds innermost; each SAE initialised
+ * from its seed. */
+static void build_grid(sae_grid *s, const ml_sae_config *c, int d) {
+    const int n = c->latents, G = c->n_ln * c->n_l1 * c->n_seeds;
+    s->g = (ml_sae_group){G, d, n, c->sae_batch, (float)c->sae_lr, c->ln_start, NULL, NULL, NULL};
+    s->g.seed = ml_malloc(sizeof(uint64_t) * G);
+    s->g.l1 = ml_malloc(sizeof(float) * G);
+    s->g.ln = ml_malloc(sizeof(float) * G);
+    s->ids = ml_malloc(sizeof *s->ids * (size_t)G);
+    s->idp = ml_malloc(sizeof(char *) * G);
+    s->lay = ml_sae_layout_of(d, n);
+    /* per model: init and final parameters, the trainer's parameters,
+     * gradients and two Adam moments, and a batch of latents */
+    ml_mem_check("sae (sae.latents x the grid)", 4.0 * G * (6.0 * s->lay.n_param + 2.0 * c->sae_batch * n), NULL,
+                 "use fewer sae.latents or a smaller grid");
+    s->init = ml_malloc(sizeof(float) * (size_t)G * s->lay.n_param);
+    s->fin = ml_malloc(sizeof(float) * (size_t)G * s->lay.n_param);
+    for (int a = 0, gi = 0; a < c->n_ln; a++)
+        for (int b = 0; b < c->n_l1; b++)
+            for (int sd = 0; sd < c->n_seeds; sd++, gi++) {
+                s->g.ln[gi] = (float)c->ln[a];
+                s->g.l1[gi] = (float)c->l1[b];
+                s->g.seed[gi] = c->seeds[sd];
+                snprintf(s->ids[gi], sizeof s->ids[gi], "s%03d", gi);
+                s->idp[gi] = s->ids[gi];
+                ml_sae_init(d, n, s->g.seed[gi], s->init + (size_t)gi * s->lay.n_param);
+            }
+}
+
+/* Trains the group on the training set's hidden layer, logging to train_log.csv. */
+static double train_grid(sae_grid *s, const ml_sae_config *c, const float *Htr, int n_train, const char *outdir) {
+    char path[ML_PATH_MAX];
+    snprintf(path, sizeof path, "%s/train_log.csv", outdir);
+    ml_atomic_file af;
+    ml_atomic_open(&af, path);
+    ml_atomic_printf(&af, "sae,step,mse,l1,ln,loss\n");
+    s->terms = ml_malloc(sizeof(ml_sae_terms) * s->g.G);
+    double t0 = ml_now();
+    ml_sae_train(&ml_sae_cpu, &s->g, s->init, Htr, n_train, c->sae_epochs, s->fin, s->terms, af.f, c->log_every,
+                 s->idp);
+    ml_atomic_commit(&af);
+    return ml_now() - t0;
+}
+
+/* Scores each trained SAE on the test set (Foote 2024 Table 2). */
+static double score_grid(sae_grid *s, const ml_sae_config *c, const ml_mlp *mlp, const float *Hte,
+                         const ml_digits *test, double base_acc) {
+    double t0 = ml_now();
+    s->sc = ml_malloc(sizeof(ml_sae_score) * s->g.G);
+    for (int gi = 0; gi < s->g.G; gi++)
+        ml_sae_score_one(mlp, Hte, test->y, test->n, base_acc, c->latents, s->fin + (size_t)gi * s->lay.n_param,
+                         &c->embed, &s->sc[gi]);
+    return ml_now() - t0;
+}
+
+/* saes.csv and the table on stdout, one row per SAE, and its checkpoint. */
+static void write_results(const sae_grid *s, const ml_sae_config *c, int n_train, double base_acc,
+                          const char *outdir) {
+    char path[ML_PATH_MAX];
+    snprintf(path, sizeof path, "%s/saes.csv", outdir);
+    ml_atomic_file af;
+    ml_atomic_open(&af, path);
+    ml_atomic_printf(&af, "sae_id,seed,l1_coef,ln_coef,latents,batch,lr,steps,ln_start,final_loss,mse,l1,l0,dead_frac,"
+                          "base_acc,acc,acc_drop,median_max_dist,median_mean_dist,scored_latents\n");
+    const long steps = (long)(n_train / c->sae_batch) * c->sae_epochs;
+    printf("%-5s %5s %9s %9s %9s %9s %7s %7s %8s %8s %8s\n", "sae", "seed", "l1_coef", "ln_coef", "mse", "l1", "l0",
+           "dead", "acc_drop", "med_max", "med_mean");
+    const ml_sae_group *g = &s->g;
+    for (int gi = 0; gi < g->G; gi++) {
+        const ml_sae_score *sc = &s->sc[gi];
+        ml_atomic_printf(&af, "%s,%llu,%.9g,%.9g,%d,%d,%.9g,%ld,%ld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d\n",
+                         s->ids[gi], (unsigned long long)g->seed[gi], g->l1[gi], g->ln[gi], c->latents, c->sae_batch,
+                         c->sae_lr, steps, c->ln_start, s->terms[gi].loss, sc->mse, sc->l1, sc->l0, sc->dead, base_acc,
+                         sc->acc, sc->acc_drop, sc->med_max_dist, sc->med_mean_dist, sc->scored);
+        printf("%-5s %5llu %9.3g %9.3g %9.4f %9.3f %7.4f %7.4f %8.4f %8.3f %8.3f\n", s->ids[gi],
+               (unsigned long long)g->seed[gi], g->l1[gi], g->ln[gi], sc->mse, sc->l1, sc->l0, sc->dead, sc->acc_drop,
+               sc->med_max_dist, sc->med_mean_dist);
+        write_checkpoint(outdir, s->ids[gi], c, g->d, s->fin + (size_t)gi * s->lay.n_param, g->l1[gi], g->ln[gi],
+                         g->seed[gi]);
+    }
+    char saes[ML_PATH_MAX];
+    snprintf(saes, sizeof saes, "%s/saes", outdir);
+    ml_prune_numbered(saes, "s", g->G); /* saes/sNNN of an earlier, larger grid */
+    ml_atomic_commit(&af);
+}
+
+static void free_grid(sae_grid *s) {
+    free(s->g.seed); free(s->g.l1); free(s->g.ln); free(s->ids); free(s->idp);
+    free(s->init); free(s->fin); free(s->terms); free(s->sc);
+}
+
+int ml_sae_main(int argc, char **argv) {
+    ml_sae_config c;
+    char defdir[ML_DIR_MAX];
+    const char *outdir = parse_args(argc, argv, &c, defdir, sizeof defdir);
+    double t_start = ml_now();
+    ml_digits train, test;
+    load_digits(&train, &test, &c);
+    ml_outdir_claim(outdir); /* one command per folder; removes a killed run's temporary files */
+    ml_mlp mlp;
+    get_mlp(&mlp, &c, &train, outdir); /* the last check that can fail: nothing is written before it */
+    write_config_yaml(outdir, &c);
+    /* the SAEs' data: the MLP's hidden layer on both sets */
+    const int d = mlp.hidden;
     float *Htr = ml_malloc(sizeof(float) * (size_t)train.n * d), *Hte = ml_malloc(sizeof(float) * (size_t)test.n * d);
     ml_mlp_hidden(&mlp, train.x, train.n, Htr);
     ml_mlp_hidden(&mlp, test.x, test.n, Hte);
     const double base_acc = ml_mlp_accuracy(&mlp, Hte, test.y, test.n);
     printf("base MLP %d-%d-%d: test accuracy %.4f\n", train.dim, d, N_CLASSES, base_acc);
 
-    /* the group: λ2 outermost, then λ1, seeds innermost */
-    const int G = c.n_ln * c.n_l1 * c.n_seeds;
-    ml_sae_group g = {G, d, n, c.sae_batch, (float)c.sae_lr, c.ln_start, NULL, NULL, NULL};
-    g.seed = ml_malloc(sizeof(uint64_t) * G);
-    g.l1 = ml_malloc(sizeof(float) * G);
-    g.ln = ml_malloc(sizeof(float) * G);
-    char (*ids)[16] = ml_malloc(sizeof *ids * (size_t)G);
-    const char **idp = ml_malloc(sizeof(char *) * G);
-    const ml_sae_layout lay = ml_sae_layout_of(d, n);
-    float *init = ml_malloc(sizeof(float) * (size_t)G * lay.n_param), *fin = ml_malloc(sizeof(float) * (size_t)G * lay.n_param);
-    for (int a = 0, gi = 0; a < c.n_ln; a++)
-        for (int b = 0; b < c.n_l1; b++)
-            for (int s = 0; s < c.n_seeds; s++, gi++) {
-                g.ln[gi] = (float)c.ln[a];
-                g.l1[gi] = (float)c.l1[b];
-                g.seed[gi] = c.seeds[s];
-                snprintf(ids[gi], sizeof ids[gi], "s%03d", gi);
-                idp[gi] = ids[gi];
-                ml_sae_init(d, n, g.seed[gi], init + (size_t)gi * lay.n_param);
-            }
-    snprintf(path, sizeof path, "%s/train_log.csv", outdir);
-    ml_atomic_open(&af, path);
-    ml_atomic_printf(&af, "sae,step,mse,l1,ln,loss\n");
-    ml_sae_terms *terms = ml_malloc(sizeof(ml_sae_terms) * G);
-    double t0 = ml_now();
-    ml_sae_train(&ml_sae_cpu, &g, init, Htr, train.n, c.sae_epochs, fin, terms, af.f, c.log_every, idp);
-    ml_atomic_commit(&af);
-    const double t_train = ml_now() - t0;
-
-    t0 = ml_now();
-    ml_sae_score *sc = ml_malloc(sizeof(ml_sae_score) * G);
-    for (int gi = 0; gi < G; gi++)
-        ml_sae_score_one(&mlp, Hte, test.y, test.n, base_acc, n, fin + (size_t)gi * lay.n_param, &c.embed, &sc[gi]);
-    const double t_score = ml_now() - t0;
-
-    snprintf(path, sizeof path, "%s/saes.csv", outdir);
-    ml_atomic_open(&af, path);
-    ml_atomic_printf(&af, "sae_id,seed,l1_coef,ln_coef,latents,batch,lr,steps,ln_start,final_loss,mse,l1,l0,dead_frac,"
-                          "base_acc,acc,acc_drop,median_max_dist,median_mean_dist,scored_latents\n");
-    const long steps = (long)(train.n / c.sae_batch) * c.sae_epochs;
-    printf("%-5s %5s %9s %9s %9s %9s %7s %7s %8s %8s %8s\n", "sae", "seed", "l1_coef", "ln_coef", "mse", "l1", "l0",
-           "dead", "acc_drop", "med_max", "med_mean");
-    for (int gi = 0; gi < G; gi++) {
-        const ml_sae_score *s = &sc[gi];
-        ml_atomic_printf(&af, "%s,%llu,%.9g,%.9g,%d,%d,%.9g,%ld,%ld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d\n",
-                         ids[gi], (unsigned long long)g.seed[gi], g.l1[gi], g.ln[gi], n, c.sae_batch, c.sae_lr, steps,
-                         c.ln_start, terms[gi].loss, s->mse, s->l1, s->l0, s->dead, base_acc, s->acc, s->acc_drop,
-                         s->med_max_dist, s->med_mean_dist, s->scored);
-        printf("%-5s %5llu %9.3g %9.3g %9.4f %9.3f %7.4f %7.4f %8.4f %8.3f %8.3f\n", ids[gi],
-               (unsigned long long)g.seed[gi], g.l1[gi], g.ln[gi], s->mse, s->l1, s->l0, s->dead, s->acc_drop,
-               s->med_max_dist, s->med_mean_dist);
-        write_checkpoint(outdir, ids[gi], &c, d, fin + (size_t)gi * lay.n_param, g.l1[gi], g.ln[gi], g.seed[gi]);
-    }
-    ml_atomic_commit(&af);
+    sae_grid s;
+    build_grid(&s, &c, d);
+    const double t_train = train_grid(&s, &c, Htr, train.n, outdir);
+    const double t_score = score_grid(&s, &c, &mlp, Hte, &test, base_acc);
+    write_results(&s, &c, train.n, base_acc, outdir);
     fprintf(stderr, "[monolab] %d SAEs: training %.1f s, scoring %.1f s, whole command %.1f s; wrote %s/saes.csv, "
                     "train_log.csv, saes/*/ (SAELens layout)\n",
-            G, t_train, t_score, ml_now() - t_start, outdir);
-    free(Htr); free(Hte); free(g.seed); free(g.l1); free(g.ln); free(ids); free(idp);
-    free(init); free(fin); free(terms); free(sc);
+            s.g.G, t_train, t_score, ml_now() - t_start, outdir);
+    free(Htr); free(Hte);
+    free_grid(&s);
     ml_mlp_free(&mlp);
     ml_digits_free(&train);
     ml_digits_free(&test);

@@ -3,6 +3,7 @@
  * zlib's gzread reads plain files unchanged, so one path serves both. */
 #include "monolab/sae_idx.h"
 #include "monolab/common.h"
+#include "monolab/fsutil.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,8 @@ static size_t read_full(gzFile f, const char *path, void *buf, size_t n) {
 
 void ml_idx_read(ml_idx *t, const char *path) {
     memset(t, 0, sizeof *t);
-    gzFile f = gzopen(path, "rb");
+    int fd = ml_open_input(path, SIZE_MAX, NULL); /* bounded below by the header's dimensions */
+    gzFile f = fd < 0 ? NULL : gzdopen(fd, "rb");
     if (!f) ml_die("%s: cannot open", path);
     uint8_t h[4];
     if (read_full(f, path, h, 4) != 4) ml_die("%s: too short for an IDX header (4 bytes)", path);

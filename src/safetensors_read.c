@@ -2,6 +2,7 @@
  * validated up front (dtype, shape, offsets, overlap, sizes with overflow
  * checks) so that later code can index tensors without further checks. */
 #include "monolab/common.h"
+#include "monolab/fsutil.h"
 #include "monolab/safetensors.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -116,11 +117,9 @@ int ml_st_parse(ml_st_file *f, const uint8_t *b, size_t size) {
 void ml_st_open(ml_st_file *f, const char *path) {
     memset(f, 0, sizeof *f);
     f->path = ml_strdup(path);
-    int fd = open(path, O_RDONLY);
+    size_t size; /* mapped, not read: any size a regular file can have */
+    int fd = ml_open_input(path, SIZE_MAX, &size);
     if (fd < 0) ml_die("%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) ml_die("%s: not a regular file", path);
-    size_t size = (size_t)st.st_size;
     if (size == 0) ml_die("%s: truncated: 0 bytes, a safetensors file starts with an 8-byte header length", path);
     f->map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);

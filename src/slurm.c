@@ -8,8 +8,10 @@
 #include "monolab/common.h"
 #include "monolab/config.h"
 #include "monolab/fsutil.h"
+#include "monolab/outdir_lock.h"
 #include "monolab/plan.h"
 #include "monolab/shard.h"
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -47,6 +49,62 @@ static void shq(char *buf, size_t n, const char *s) {
     }
     if (j < n - 1) buf[j++] = '\'';
     buf[j] = 0;
+}
+
+/* What goes into a generated script other than shell-quoted words (above).
+ * A comment: the text with control characters, newlines first, shown as
+ * '?', so nothing can end the comment and start a command. */
+static const char *comment_safe(char *buf, size_t n, const char *s) {
+    size_t j = 0;
+    for (; *s && j + 1 < n; s++) buf[j++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+    buf[j] = 0;
+    return buf;
+}
+
+/* A job name: only letters, digits and . _ - survive (others become '_'):
+ * Slurm parses #SBATCH values with its own quoting rules, and a name is
+ * only a label in squeue. */
+static const char *job_name(char *buf, size_t n, const char *s) {
+    size_t j = 0;
+    for (; *s && j + 1 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+        buf[j++] = (c < 0x80 && isalnum(c)) || strchr("._-", c) ? (char)c : '_';
+    }
+    buf[j] = 0;
+    return buf;
+}
+
+/* A path in an #SBATCH --output line: in double quotes for Slurm's parser
+ * (\" inside), with '%' doubled so Slurm's filename patterns leave it
+ * alone; the pattern itself (%A_%a, %j) is appended by the caller. A
+ * newline would end the directive and a backslash turns Slurm's patterns
+ * off, so a folder with either is refused by slurm_path_ok first. */
+static void slurm_path(char *buf, size_t n, const char *path) {
+    size_t j = 0;
+    buf[j++] = '"';
+    for (; *path && j + 4 < n; path++) {
+        if (*path == '"') buf[j++] = '\\';
+        if (*path == '%') buf[j++] = '%';
+        buf[j++] = *path;
+    }
+    buf[j] = 0; /* the caller closes the quote after the file pattern */
+}
+
+static void slurm_path_ok(const char *out) {
+    char shown[ML_PATH_MAX2];
+    for (const char *c = out; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\')
+            ml_die("-o '%s': Slurm cannot take a log folder whose path holds a %s; pick another -o",
+                   comment_safe(shown, sizeof shown, out),
+                   *c == '\\' ? "backslash" : *c == '\n' ? "newline" : "control character");
+}
+
+/* --partition and --account name Slurm objects; anything outside Slurm's
+ * own name characters would be a typo or an attempt to break the line. */
+static const char *slurm_name(const char *opt, const char *v) {
+    if (!*v || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._,-") != strlen(v))
+        ml_die("%s needs a Slurm name (letters, digits, '.', '_', '-', ',' between names), got '%s'", opt, v);
+    return v;
 }
 
 /* A TFLOP count for people: 0.0375, 12.5, 10980. */
@@ -98,7 +156,7 @@ static int on_path(const char *prog) {
     char *dirs = ml_strdup(path), *save = NULL;
     int found = 0;
     for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-        char p[4200];
+        char p[ML_PATH_MAX];
         snprintf(p, sizeof p, "%s/%s", *d ? d : ".", prog);
         found = access(p, X_OK) == 0;
     }
@@ -114,7 +172,15 @@ static void common_directives(ml_atomic_file *f, const slurm_opts *o) {
 
 static void write_scripts(const slurm_opts *o, const ml_sweep_config *cfg, const char *out, const char *exe,
                           const char *limit, double max_tf, double est_s) {
-    char q_out[8400], q_exe[8400], q_cfg[8400], path[4400], q_dev[256], tfb[64];
+    /* User text reaches the scripts only as shell-quoted words (q_*), in
+     * comments (c_*), as a sanitised job name, and as the Slurm-quoted log
+     * folder (s_out): nothing can end a line or a quote. */
+    char q_out[8400], q_exe[8400], q_cfg[8400], path[ML_PATH_MAX2], q_dev[256], tfb[64];
+    char c_name[1024], c_out[ML_PATH_MAX2], jname[256], s_out[8800];
+    slurm_path(s_out, sizeof s_out, out);
+    comment_safe(c_name, sizeof c_name, cfg->name);
+    comment_safe(c_out, sizeof c_out, out);
+    job_name(jname, sizeof jname, cfg->name);
     shq(q_out, sizeof q_out, out);
     shq(q_exe, sizeof q_exe, exe);
     snprintf(path, sizeof path, "%s/config.yaml", out);
@@ -137,9 +203,9 @@ static void write_scripts(const slurm_opts *o, const ml_sweep_config *cfg, const
                      "#SBATCH --array=0-%d\n"
                      "#SBATCH --ntasks=1\n"
                      "#SBATCH --time=%s\n",
-                     cfg->name, cfg->n_runs, o->shards, out, tf_str(tfb, sizeof tfb, max_tf), est_s, o->tflops,
+                     c_name, cfg->n_runs, o->shards, c_out, tf_str(tfb, sizeof tfb, max_tf), est_s, o->tflops,
                      o->tflops_given ? "--tflops" : DEFAULT_TFLOPS_SOURCE, o->time ? "--time's" : "1.5x that plus 10 minutes",
-                     cfg->name, o->shards - 1, limit);
+                     jname, o->shards - 1, limit);
     if (o->gpus_per_task > 0) ml_atomic_printf(&f, "#SBATCH --gpus-per-task=%d\n", o->gpus_per_task);
     common_directives(&f, o);
     ml_atomic_printf(&f,
@@ -147,7 +213,7 @@ static void write_scripts(const slurm_opts *o, const ml_sweep_config *cfg, const
                      "# from the runs it has finished, and its log is appended to.\n"
                      "#SBATCH --requeue\n"
                      "#SBATCH --open-mode=append\n"
-                     "#SBATCH --output=%s/slurm/logs/sweep_%%A_%%a.out\n"
+                     "#SBATCH --output=%s/slurm/logs/sweep_%%A_%%a.out\"\n"
                      "set -eu\n"
                      "out=%s\n"
                      "# Slurm keeps a failed dependency failed: once a task was cancelled, the merge\n"
@@ -158,8 +224,15 @@ static void write_scripts(const slurm_opts *o, const ml_sweep_config *cfg, const
                      "  scontrol update JobId=\"$(cat \"$out/slurm/merge.jobid\")\" Dependency=\"$deps\" ||\n"
                      "    echo \"monolab: could not re-arm the merge job; run: monolab merge $out\" >&2\n"
                      "fi\n"
+                     "# The GPU is checked before this task uses it: `monolab selftest` against the\n"
+                     "# CPU, once per GPU, driver and build (its verdict is kept in the user's cache,\n"
+                     "# and --cached reuses it), so a bad node shows in this log, not in results;\n"
+                     "# --device auto keeps to the CPU on a GPU that failed.\n"
+                     "if [ %s != cpu ] && nvidia-smi -L >/dev/null 2>&1; then\n"
+                     "  %s selftest --quick --cached || echo \"monolab: the GPU of $(hostname) failed its self-test\" >&2\n"
+                     "fi\n"
                      "exec %s sweep %s -o \"$out\" --shard auto --resume --device %s\n",
-                     out, q_out, q_exe, q_cfg, q_dev);
+                     s_out, q_out, q_dev, q_exe, q_exe, q_cfg, q_dev);
     ml_atomic_commit(&f);
 
     snprintf(path, sizeof path, "%s/slurm/merge.sbatch", out);
@@ -172,12 +245,12 @@ static void write_scripts(const slurm_opts *o, const ml_sweep_config *cfg, const
                      "#SBATCH --job-name=monolab-merge-%s\n"
                      "#SBATCH --ntasks=1\n"
                      "#SBATCH --time=00:30:00\n",
-                     o->shards, out, cfg->name);
+                     o->shards, c_out, jname);
     common_directives(&f, o);
     ml_atomic_printf(&f,
-                     "#SBATCH --output=%s/slurm/logs/merge_%%j.out\n"
+                     "#SBATCH --output=%s/slurm/logs/merge_%%j.out\"\n"
                      "exec %s merge %s\n",
-                     out, q_exe, q_out);
+                     s_out, q_exe, q_out);
     ml_atomic_commit(&f);
 }
 
@@ -203,9 +276,12 @@ static void slurm_run(const slurm_opts *o) {
 
     /* The resolved config goes to OUTDIR/config.yaml: the tasks run from it,
      * so editing the original config later cannot change a queued sweep. */
-    char path[4400], out[PATH_MAX], exe[PATH_MAX];
+    char path[ML_PATH_MAX2], out[PATH_MAX], exe[PATH_MAX];
+    ml_outdir_refuse_shared(o->outdir);
+    slurm_path_ok(o->outdir); /* before anything is written; the resolved path is checked again below */
     ml_mkdirs(o->outdir);
     if (!realpath(o->outdir, out)) ml_fatal("cannot resolve '%s': %s", o->outdir, strerror(errno));
+    slurm_path_ok(out);
     ml_config_check_pin(&cfg, out, "use the same config and overrides, or another -o");
     ml_config_pin(&cfg, out);
     snprintf(path, sizeof path, "%s/slurm/logs", out);
@@ -215,7 +291,7 @@ static void slurm_run(const slurm_opts *o) {
     exe[len] = 0;
     write_scripts(o, &cfg, out, exe, limit, max_tf, est);
 
-    char sweep_sh[4400], merge_sh[4400], jobid[4400], q1[8400], q2[8400], q3[8400];
+    char sweep_sh[ML_PATH_MAX2], merge_sh[ML_PATH_MAX2], jobid[ML_PATH_MAX2], q1[8400], q2[8400], q3[8400];
     snprintf(sweep_sh, sizeof sweep_sh, "%s/slurm/sweep.sbatch", out);
     snprintf(merge_sh, sizeof merge_sh, "%s/slurm/merge.sbatch", out);
     snprintf(jobid, sizeof jobid, "%s/slurm/merge.jobid", out);
@@ -289,8 +365,8 @@ int ml_slurm_main(int argc, char **argv) {
         switch (k) {
         case OPT_OUT: o.outdir = v; break;
         case OPT_SHARDS: o.shards = (int)int_value("--shards", v, 1, 1000000); break;
-        case OPT_PARTITION: o.partition = v; break;
-        case OPT_ACCOUNT: o.account = v; break;
+        case OPT_PARTITION: o.partition = slurm_name("--partition", v); break;
+        case OPT_ACCOUNT: o.account = slurm_name("--account", v); break;
         case OPT_GPUS: o.gpus_per_task = (int)int_value("--gpus-per-task", v, 0, 64); break;
         case OPT_TIME:
             o.time = v;

@@ -11,9 +11,11 @@
 #include "monolab/config.h"
 #include "monolab/fsutil.h"
 #include "monolab/loss_log.h"
+#include "monolab/mem_budget.h"
 #include "monolab/outdir_lock.h"
 #include "monolab/plan.h"
 #include "monolab/progress.h"
+#include "monolab/run_outputs.h"
 #include "monolab/runs_csv.h"
 #include "monolab/shard.h"
 #include "monolab/signals.h"
@@ -45,19 +47,6 @@ typedef struct {
     ml_progress *progress;
     double live_every; /* live_log_interval() */
 } sweep_ctx;
-
-static size_t mem_budget(const ml_backend *be) {
-    const char *env = getenv("MONOLAB_MEM_GB");
-    if (env) {
-        double gb = atof(env);
-        if (!(gb > 0)) ml_die("MONOLAB_MEM_GB must be a positive number of GB, got '%s'", env);
-        return (size_t)(gb * 1e9);
-    }
-    if (be && be->memory_budget) return be->memory_budget();
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-    size_t phys = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : (size_t)8e9;
-    return phys / 2;
-}
 
 static void write_checkpoints(void *vctx, const ml_group *g, long done, const float *params) {
     const sweep_ctx *ctx = vctx;
@@ -153,7 +142,7 @@ static void print_plan(const ml_sweep_config *cfg, const ml_backend *be, int sid
         sweep_tf += ml_run_train_flop(&cfg->runs[i]) / 1e12;
         if (shard_of[i] == shard->index) all[n_all++] = &cfg->runs[i];
     }
-    size_t budget = mem_budget(be);
+    size_t budget = ml_mem_budget(be);
     int n = ml_plan_groups(all, n_all, budget, 4096, order, starts);
     int *waves = ml_malloc(sizeof(int) * ((size_t)n + 1));
     int n_waves = plan_waves(be, side_env, order, starts, n, budget, waves), wave = 0;
@@ -206,7 +195,10 @@ static void sweep_run(sweep_opts *o) {
     ml_config_pin(&cfg, o->outdir);
 
     unsigned char *done = ml_calloc((size_t)cfg.n_runs, 1);
-    if (o->resume) ml_runs_csv_scan(csv, cfg.n_runs, done);
+    if (o->resume) {
+        ml_runs_csv_scan(csv, &cfg, done);
+        ml_resume_check_outputs(o->outdir, csv, &cfg, done);
+    }
     unsigned char *skip = ml_calloc((size_t)cfg.n_runs + 1, 1); /* runs of other shards */
     int n_mine = o->shard.count ? ml_shard_prepare(&cfg, &o->shard, o->root, o->outdir, skip) : cfg.n_runs;
     if (!ml_file_exists(csv)) ml_append_sync(csv, ml_runs_csv_header(), strlen(ml_runs_csv_header()));
@@ -225,7 +217,7 @@ static void sweep_run(sweep_opts *o) {
         }
     if (n_todo < n_mine)
         fprintf(stderr, "[monolab] resume: %d of %d runs already in %s\n", n_mine - n_todo, n_mine, csv);
-    size_t budget = mem_budget(o->backend);
+    size_t budget = ml_mem_budget(o->backend);
     int n_groups = ml_plan_groups(todo, n_todo, budget, 4096, order, starts);
     fprintf(stderr, "[monolab] sweep '%s': %d runs in %d groups on the %s backend -> %s\n", cfg.name, n_todo,
             n_groups, o->backend->name, o->outdir);

@@ -149,7 +149,8 @@ static ynode *parse_all(yparse *y) {
 ynode *yn_parse_file(const char *path) {
     /* Read it whole first: no open FILE is left behind by a refused config. */
     size_t len;
-    char *text = ml_read_file(path, &len);
+    /* A config is a few KB; a huge one is a mistake, refused before it is read. */
+    char *text = ml_read_file_max(path, &len, (size_t)16 << 20);
     if (!text) ml_die("cannot open config '%s'", path);
     yparse y = {.origin = path};
     yaml_parser_initialize(&y.p);

@@ -33,9 +33,10 @@ static void assert_same_model(const ml_train_result *A, int a, int GA, const ml_
         assert_memory_equal(&A->log_loss[r * GA + a], &B->log_loss[r * GB + b], sizeof(float));
 }
 
-static void make_runs(ml_task task) {
+static void make_runs_shaped(ml_task task, int N, int m, int k, int B, int steps) {
     for (int i = 0; i < 17; i++) {
-        runs[i] = test_run(task, ACT_RELU, 48, 12, 100, 72); /* odd sizes: partial BLAS tiles */
+        runs[i] = test_run(task, ACT_RELU, N, m, k, B);
+        runs[i].steps = steps;
         runs[i].seed = 100 + i;
         runs[i].lr = 0.002 * (1 + i % 5);
         runs[i].bias_offset = -0.1 * (i % 4);
@@ -46,18 +47,24 @@ static void make_runs(ml_task task) {
     }
 }
 
-static void check_invariance(ml_task task) {
-    make_runs(task);
+static void make_runs(ml_task task) {
+    make_runs_shaped(task, 48, 12, 100, 72, 64); /* odd sizes: partial BLAS tiles */
+}
+
+/* Model 7 inside the group of 17, alone on all threads and alone on one.
+ * The runs must have been made (make_runs, make_runs_shaped). */
+static void check_invariance_of_runs(void) {
     const ml_run *rp[17];
     for (int i = 0; i < 17; i++) rp[i] = &runs[i];
     ml_train_result group, alone1, alone2;
     train(rp, 17, &group);
     int saved = omp_get_max_threads();
-    train(&rp[7], 1, &alone1); /* alone: each GEMM split across all threads */
+    train(&rp[7], 1, &alone1); /* alone on all threads */
     omp_set_num_threads(1);
     train(&rp[7], 1, &alone2); /* alone on one thread */
     omp_set_num_threads(saved);
-    size_t np = (size_t)100 * 12 + 100 + (size_t)ml_run_out_dim(&runs[0]) * 100;
+    const size_t k = (size_t)runs[0].k;
+    size_t np = k * runs[0].m + k + (size_t)ml_run_out_dim(&runs[0]) * k;
     assert_same_model(&group, 7, 17, &alone1, 0, 1, np);
     assert_same_model(&group, 7, 17, &alone2, 0, 1, np);
     assert_int_equal(group.diverged[7], -1);
@@ -66,9 +73,22 @@ static void check_invariance(ml_task task) {
     ml_train_result_free(&alone2);
 }
 
+static void check_invariance(ml_task task) {
+    make_runs(task);
+    check_invariance_of_runs();
+}
+
 static void test_invariance_decoder(void **s) { (void)s; check_invariance(TASK_DECODER); }
 static void test_invariance_reprojector(void **s) { (void)s; check_invariance(TASK_REPROJECTOR); }
 static void test_invariance_abs(void **s) { (void)s; check_invariance(TASK_ABS); }
+/* Big enough that the CPU backend cuts each model into several row blocks
+ * (backend_cpu.c, blocks_per_model), with the real BLAS; tests/test_row_split.c
+ * checks the same with a BLAS that rounds by the shape of every call. */
+static void test_invariance_cut_model(void **s) {
+    (void)s;
+    make_runs_shaped(TASK_DECODER, 128, 32, 256, 256, 12);
+    check_invariance_of_runs();
+}
 
 static void test_divergence_isolated(void **s) {
     (void)s;
@@ -181,6 +201,7 @@ int main(void) {
         cmocka_unit_test(test_invariance_decoder),
         cmocka_unit_test(test_invariance_reprojector),
         cmocka_unit_test(test_invariance_abs),
+        cmocka_unit_test(test_invariance_cut_model),
         cmocka_unit_test(test_divergence_isolated),
         cmocka_unit_test(test_divergence_at_scale_decoder),
         cmocka_unit_test(test_divergence_at_scale_reprojector),

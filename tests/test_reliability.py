@@ -335,7 +335,7 @@ def test_second_sweep_on_same_folder_is_refused(monolab, tmp_path):
     for extra in ([], ["--resume"]):
         r = run(sweep_cmd(monolab, cfg, out, *extra))
         assert r.returncode == 2, r.stderr
-        assert (f"monolab: {out} is in use by another monolab sweep (pid {first.pid}, lock {out}/.monolab.lock); "
+        assert (f"monolab: {out} is in use by another monolab command (pid {first.pid}, lock {out}/.monolab.lock); "
                 "wait for it to finish, or pick another -o") in r.stderr
     assert first.poll() is None, "the check must run while the first sweep trains"
     first.send_signal(signal.SIGTERM)

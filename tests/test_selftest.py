@@ -129,3 +129,38 @@ def test_no_device_never_tests_or_records(tmp_path, cfg):
     assert not stamps(tmp_path)
     r = run(MONOLAB, "selftest", "--device", "cuda", cache=tmp_path)
     assert r.returncode == 2 and "selftest --device cuda:" in r.stderr
+
+
+def test_cached_reuses_the_recorded_verdict(tmp_path):
+    r = run(EMU, "selftest", "--cached", cache=tmp_path)  # none recorded: it runs
+    assert r.returncode == 0 and r.stdout.count("  ok ") == 7
+    r = run(EMU, "selftest", "--cached", cache=tmp_path)
+    assert r.returncode == 0 and "  ok " not in r.stdout
+    assert r.stdout.startswith("selftest passed (recorded ") and "7 cases passed" in r.stdout
+    st = stamps(tmp_path)[0]
+    st.write_text(st.read_text().replace("result: pass", "result: fail"))
+    assert run(EMU, "selftest", "--cached", cache=tmp_path).returncode == 1
+
+
+def test_slurm_task_checks_its_gpu_before_training(tmp_path, cfg):
+    """The task script of `monolab slurm` runs the cached self-test where
+    nvidia-smi finds a GPU (here a stand-in on PATH, the emulated device
+    behind it), then trains; where none is found it goes straight on."""
+    out = tmp_path / "sweep"
+    r = run(EMU, "slurm", cfg, "--shards", "1", "-o", str(out), cache=tmp_path)
+    assert r.returncode == 0, r.stderr
+    script = (out / "slurm" / "sweep.sbatch").read_text()
+    assert script.index("selftest --quick --cached") < script.index("--shard auto --resume")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "nvidia-smi").write_text("#!/bin/sh\necho 'GPU 0: stand-in'\n")
+    (fake / "nvidia-smi").chmod(0o755)
+    env = {"PATH": f"{fake}:{os.environ['PATH']}", "SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "1",
+           "SLURM_ARRAY_JOB_ID": "1"}
+    r = run("bash", str(out / "slurm" / "sweep.sbatch"), cache=tmp_path, env_extra=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("  ok ") == 7 and "selftest passed" in r.stdout
+    assert "on the cuda backend" in r.stderr  # auto then trusts the checked GPU
+    r = run("bash", str(out / "slurm" / "sweep.sbatch"), cache=tmp_path,
+            env_extra=dict(env, PATH=os.environ["PATH"]))  # no nvidia-smi: no check
+    assert r.returncode == 0 and "selftest" not in r.stdout

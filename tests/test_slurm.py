@@ -122,3 +122,74 @@ def test_cancelled_and_requeued_task_still_equal(cluster, monolab, one_node, tmp
     log = open(os.path.join(out, "slurm", "logs", f"sweep_{array}_0.out")).read()
     assert f"resume: {rows} of {mine} runs already in" in log, log
     assert_same_sweep(one_node, out)
+
+
+# A folder name that breaks unquoted scripts in every way a person's folder
+# can: a space, both quotes, a command substitution, Slurm's %-patterns and
+# non-ASCII letters.
+HOSTILE_DIR = "we ird 'q' \"dq\" $(touch PWNED) %A%j%% é"
+SMALL = [*OVER, "model.k=[16,32]", "seeds=2"]
+
+
+def directives(script):
+    """The #SBATCH lines Slurm reads: those before the first command."""
+    out = []
+    for line in script.splitlines()[1:]:
+        if line.startswith("#SBATCH"):
+            out.append(line)
+        elif line.strip() and not line.startswith("#"):
+            break
+    return out
+
+
+def test_hostile_paths_and_names_submit_and_merge(cluster, monolab, tmp_path):
+    out = str(tmp_path / HOSTILE_DIR / "quick")
+    r = cluster.run([monolab, "slurm", QUICK, *SMALL, "name=my sweep's $(touch PWNED)", "--shards", "3",
+                     "--gpus-per-task", "0", "--device", "cpu", "-o", out, "--submit"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    for s in ("sweep.sbatch", "merge.sbatch"):
+        assert run(["bash", "-n", os.path.join(out, "slurm", s)]).returncode == 0
+    line = [l for l in r.stdout.splitlines() if l.startswith("submitted:")][0]
+    merge_job = line.split()[-1]
+    merged(cluster, merge_job, out)
+    rows = open(os.path.join(out, "runs.csv")).read().splitlines()
+    assert len(rows) == 17, "16 runs merged"
+    assert not any("PWNED" in f for _, _, fs in os.walk(tmp_path) for f in fs)
+
+
+def test_newline_in_folder_or_name_runs_nothing(monolab, tmp_path):
+    """A newline in the config's name neither starts a command nor ends
+    Slurm's #SBATCH lines before the array and requeue settings; a folder
+    Slurm cannot take (newline, backslash) is refused, writing nothing."""
+    for bad, why in (("x\ntouch PWNED #", "newline"), ("x\\y", "backslash")):
+        out = str(tmp_path / bad / "q")
+        r = run([monolab, "slurm", QUICK, *SMALL, "--shards", "3", "-o", out])
+        assert r.returncode == 2 and f"holds a {why}; pick another -o" in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert os.listdir(tmp_path) == [], "nothing written"
+    out = str(tmp_path / "q")
+    r = run([monolab, "slurm", QUICK, *SMALL, "name=a\ntouch PWNED #", "--shards", "3", "-o", out])
+    assert r.returncode == 0, r.stderr
+    for s in ("sweep.sbatch", "merge.sbatch"):
+        path = os.path.join(out, "slurm", s)
+        assert run(["bash", "-n", path]).returncode == 0
+        d = directives(open(path).read())
+        assert any("--output=" in l for l in d), d
+        if s == "sweep.sbatch":
+            assert "#SBATCH --array=0-2" in d and "#SBATCH --requeue" in d, d
+        # Run it outside Slurm: monolab refuses --shard auto (exit 2), and
+        # no injected line may have run before.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM")}
+        run(["bash", path], cwd=str(tmp_path), env=env)
+        assert not any("PWNED" in f for _, _, fs in os.walk(tmp_path) for f in fs)
+
+
+@pytest.mark.parametrize("opt", ["--partition", "--account"])
+def test_partition_and_account_are_validated(monolab, tmp_path, opt):
+    out = str(tmp_path / "q")
+    r = run([monolab, "slurm", QUICK, *SMALL, "--shards", "3", "-o", out, opt, "gpu\ntouch PWNED"])
+    assert r.returncode == 2 and f"{opt} needs a Slurm name" in r.stderr, r.stderr
+    assert not os.path.exists(out), "nothing written"
+    r = run([monolab, "slurm", QUICK, *SMALL, "--shards", "3", "-o", out, opt, "gpu-a100,debug"])
+    assert r.returncode == 0, r.stderr
+    assert f"#SBATCH {opt}=gpu-a100,debug" in open(os.path.join(out, "slurm", "sweep.sbatch")).read()

@@ -27,7 +27,26 @@ int ml_file_exists(const char *path);
 void ml_append_sync(const char *path, const char *data, size_t n);
 /* Exit 2 with "<what> '<path>': <strerror> (<ERRNO name>)". */
 void ml_io_die(const char *what, const char *path, int err) __attribute__((noreturn));
-/* Whole file into a NUL-terminated buffer, or NULL if it does not exist. */
+/* Every read of a file a user can name or plant goes through these: only a
+ * regular file (a FIFO or device exits 2 at once, naming the file), and
+ * never more than a stated size (exit 2 before reading anything).
+ * ml_open_input returns a blocking fd and its size, or -1 with errno set
+ * (ENOENT: it does not exist). */
+int ml_open_input(const char *path, size_t max, size_t *size);
+/* Whole file into a NUL-terminated buffer, or NULL if it cannot be opened
+ * (errno says why). ml_read_file's limit, ML_READ_MAX, fits a runs.csv of
+ * millions of rows; configs have their own, smaller one. */
+#define ML_READ_MAX ((size_t)1 << 30)
+char *ml_read_file_max(const char *path, size_t *len, size_t max);
 char *ml_read_file(const char *path, size_t *len);
+/* A new file for writing, created with O_EXCL|O_NOFOLLOW: NULL (errno set)
+ * if anything, a symlink included, already has that name. */
+FILE *ml_create_new(const char *path);
+
+/* rm -rf, never following a symlink inside. */
+void ml_rmtree(const char *path);
+/* Removes the entries of dir named <prefix><number> with number >= keep:
+ * what a smaller re-run into a folder leaves of a larger one. */
+void ml_prune_numbered(const char *dir, const char *prefix, long keep);
 
 #endif
