@@ -216,8 +216,10 @@ def test_url_state_top_of_page_and_bad_urls(browser, lm):
     shown(browser, "view-index")
     browser.find_element(By.CSS_SELECTOR, "th[data-col='n_examples']").click()
     wait(browser, lambda d: "sort=n_examples" in d.current_url and "dir=-1" in d.current_url)
+    browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
     browser.find_element(By.XPATH, "//button[contains(., 'next')]").click()
-    wait(browser, lambda d: "p=1" in d.current_url)
+    wait(browser, lambda d: "p=1" in d.current_url and d.find_element(By.CSS_SELECTOR, ".pager span").text.startswith("neurons 101–"))
+    assert browser.execute_script("return window.scrollY") == 0  # the next page of the table opens at its top
     url = browser.current_url
     browser.get("about:blank")
     browser.get(url)  # the URL alone restores sort and page

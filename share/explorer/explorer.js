@@ -130,8 +130,8 @@ const ML = (() => {
   }
 
   async function route() {
-    const r = parseHash(), page = `${r.L}:${r.n}:${r.q}`;
-    if (page !== st.last) window.scrollTo(0, 0); // every page opens at the top (tabs and sorting keep it)
+    const r = parseHash(), page = `${r.L}:${r.n}:${r.q}:${r.p}`;
+    if (page !== st.last) window.scrollTo(0, 0); // every page opens at the top (tabs, views and sorting keep it)
     st.last = page;
     if (r.bad) { fail("bad URL: " + r.bad); return; }
     if (!st.layers[r.L]) { fail(`bad URL: no layer ${r.L} in this site (layers 0–${st.layers.length - 1})`); return; }
