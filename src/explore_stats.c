@@ -49,7 +49,7 @@ int ml_explore_top_keys(const ml_embed_out *e, const ml_explore_src *s, int j, i
     int64_t *tok = ml_malloc(sizeof(int64_t) * (size_t)(n + 1));
     int *cnt = ml_calloc((size_t)n + 1, sizeof(int)), m = 0;
     for (int64_t a = f; a < f + n; a++) { /* at most max_examples per neuron: a linear scan per token is cheap */
-        if (cluster >= 0 && e->ex_cluster[a] != cluster) continue;
+        if (e->ex_cluster[a] != cluster) continue;
         int64_t t = key_token(e, s, a);
         int i = 0;
         while (i < m && tok[i] != t) i++;

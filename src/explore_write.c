@@ -123,7 +123,7 @@ static int shown_examples(const ml_embed_out *e, int j, int c, int central, int 
     return k + 1;
 }
 
-/* [[token id, examples], ...]: the cluster's (or with c = -1 the neuron's) most frequent key tokens. */
+/* [[token id, examples], ...]: cluster c's most frequent key tokens. */
 static void keys_json(ml_sbuf *b, const ml_embed_out *e, const ml_explore_src *s, int j, int c, int k) {
     int64_t ids[ML_EXPLORE_KEYS];
     int cnt[ML_EXPLORE_KEYS], m = ml_explore_top_keys(e, s, j, c, k, ids, cnt);
@@ -216,6 +216,30 @@ static void neuron_json(ml_sbuf *b, const ml_embed_out *e, const ml_explore_src 
     ml_sb_put(b, "]}", 2);
 }
 
+/* A neuron's row in the table: the top key token of each of its largest
+ * clusters, [[token id, examples, cluster], ...], so that a polysemantic
+ * neuron's row shows its different behaviours, not only its biggest one. */
+static void row_keys_json(ml_sbuf *b, const ml_embed_out *e, const ml_explore_src *s, int j) {
+    int nc = (int)(e->cl_first[j + 1] - e->cl_first[j]), pick[ML_EXPLORE_ROW_CLUSTERS], np = 0;
+    const int *size = e->cl_size + e->cl_first[j];
+    for (int c = 0; c < nc; c++) { /* insertion into the largest few; ties: lower cluster first */
+        int p = np < ML_EXPLORE_ROW_CLUSTERS ? np++ : ML_EXPLORE_ROW_CLUSTERS;
+        while (p > 0 && size[c] > size[pick[p - 1]]) {
+            if (p < ML_EXPLORE_ROW_CLUSTERS) pick[p] = pick[p - 1];
+            p--;
+        }
+        if (p < ML_EXPLORE_ROW_CLUSTERS) pick[p] = c;
+    }
+    ml_sb_put(b, "[", 1);
+    for (int i = 0; i < np; i++) {
+        int64_t id;
+        int cnt;
+        if (ml_explore_top_keys(e, s, j, pick[i], 1, &id, &cnt))
+            ml_sb_printf(b, "%s[%lld,%d,%d]", i ? "," : "", (long long)id, cnt, pick[i]);
+    }
+    ml_sb_put(b, "]", 1);
+}
+
 static void index_json(ml_sbuf *b, int layer, const ml_embed_out *e, const ml_explore_src *s) {
     const ml_csv *t = &e->neurons;
     ml_sb_printf(b, "ML.index({\"layer\":%d,\"name\":", layer);
@@ -241,10 +265,10 @@ static void index_json(ml_sbuf *b, int layer, const ml_embed_out *e, const ml_ex
         }
         ml_sb_put(b, "]", 1);
     }
-    ml_sb_put(b, "],\"keys\":[", 10); /* each neuron's 3 most frequent key tokens, for its row */
+    ml_sb_put(b, "],\"keys\":[", 10);
     for (int r = 0; r < t->n_rows && s->tokens; r++) {
         if (r) ml_sb_put(b, ",", 1);
-        keys_json(b, e, s, r, -1, 3);
+        row_keys_json(b, e, s, r);
     }
     ml_sb_put(b, "]});\n", 5);
 }

@@ -56,9 +56,9 @@ class Layer:
         for x in csv.DictReader(open(self.e / "examples.csv")):
             self.examples[int(x["neuron"])].append((int(x["cluster"]), int(self.tokens[int(x["token"])])))
 
-    def top(self, j, cluster=None, k=3):
-        """Most frequent key tokens, ties in order of first appearance (as explore counts them)."""
-        c = collections.Counter(t for cl, t in self.examples[j] if cluster is None or cl == cluster)
+    def top(self, j, cluster, k):
+        """A cluster's most frequent key tokens, ties in order of first appearance (as explore counts them)."""
+        c = collections.Counter(t for cl, t in self.examples[j] if cl == cluster)
         return sorted(c.items(), key=lambda kv: -kv[1])[:k]
 
 
@@ -106,8 +106,10 @@ def test_key_tokens_in_neuron_table_and_tabs(browser, lm):
     rows = [int(n) for n in js_all(browser, "table.neurons tbody tr", "e.dataset.neuron")]
     got = chips(browser, "table.neurons tbody td.keys-col")
     assert len(got) == len(rows) and sum(map(len, got)) > len(rows)
-    for j, cell in zip(rows, got):
-        assert cell == [[visible(lay.vocab[t]), f"×{k}"] for t, k in lay.top(j)], j
+    for j, cell in zip(rows, got):  # the top key token of each of the 4 largest clusters (ties: lower id)
+        sizes = collections.Counter(c for c, _ in lay.examples[j])
+        largest = sorted(sizes, key=lambda c: (-sizes[c], c))[:4]
+        assert cell == [[visible(lay.vocab[lay.top(j, c, 1)[0][0]]), f"×{lay.top(j, c, 1)[0][1]}"] for c in largest], j
     j = max(range(len(lay.neurons)), key=lambda i: int(lay.neurons[i]["n_clusters"]))
     open_hash(browser, site, f"#L=0&n={j}")
     shown(browser, "view-neuron")

@@ -16,6 +16,7 @@
 #define ML_EXPLORE_AFTER 10   /* and after it */
 #define ML_EXPLORE_BLOCK 64   /* neurons per data file (data/L<l>/b/<block>.js) */
 #define ML_EXPLORE_KEYS 5     /* key tokens listed per cluster */
+#define ML_EXPLORE_ROW_CLUSTERS 4 /* clusters whose top key token a neuron's table row shows */
 #define ML_EXPLORE_SHARDS 64  /* token-search files (data/L<l>/k/<token % shards>.js) */
 #define ML_EXPLORE_PREVIEW 6  /* tokens before a similar cluster's key token in its preview (2 after) */
 
@@ -66,8 +67,8 @@ void ml_explore_write_layer(const char *site, int layer, const ml_embed_out *e, 
 /* Each neuron's maximum activation over the input (the input's max_act
  * when it has one), [n], caller frees. */
 float *ml_explore_neuron_max(const ml_layer *L);
-/* The k most frequent key tokens of neuron j's examples in `cluster` (-1:
- * all), most first; returns how many (0 without tokens). */
+/* The k most frequent key tokens of neuron j's examples in `cluster`, most
+ * first (ties: first seen); returns how many (0 without tokens). */
 int ml_explore_top_keys(const ml_embed_out *e, const ml_explore_src *s, int j, int cluster, int k, int64_t *ids,
                         int *counts);
 /* Every (key token, neuron, cluster) with its example count, sorted by

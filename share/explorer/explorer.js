@@ -75,10 +75,13 @@ const ML = (() => {
     return text.trim() === "" ? glyphs(text) || "∅" : text.replace(/\n/g, "↵");
   }
   const tokText = (voc, id) => (voc[id] !== undefined ? voc[id] : "#" + id);
+  /* [[token id, examples(, cluster)], ...] as chips; with a cluster, its colour. */
   function keyChips(voc, keys, limit) {
-    return el("span", { class: "keys" }, ...keys.slice(0, limit).map(([id, k]) =>
-      el("span", { class: "key-chip", title: `key token of ${k} example${k === 1 ? "" : "s"}` },
-         el("code", { text: visible(typeof id === "string" ? id : tokText(voc, id)) }), el("small", { text: "×" + k }))));
+    return el("span", { class: "keys" }, ...keys.slice(0, limit).map(([id, k, c]) =>
+      el("span", { class: "key-chip", title: `key token of ${k} example${k === 1 ? "" : "s"}` +
+                                             (c === undefined ? "" : ` of cluster ${c}`) },
+         c === undefined ? null : el("span", { class: "swatch", style: "background:" + colour(c) }),
+         el("code", { text: visible(tokText(voc, id)) }), el("small", { text: "×" + k }))));
   }
 
   /* ---------- the URL ---------- */
@@ -226,13 +229,13 @@ const ML = (() => {
       "data-col": c, title: "sort by " + c,
       class: c === r.sort ? (r.dir > 0 ? "sorted-asc" : "sorted-desc") : "",
       onclick: () => { location.hash = at({ sort: c, dir: r.sort === c ? -r.dir : c === "neuron" ? 1 : -1 }); } },
-      c.replace(/_/g, " "))), hasKeys ? el("th", { class: "keys-col", title: "most frequent key tokens of its examples" }, "key tokens") : null);
+      c.replace(/_/g, " "))), hasKeys ? el("th", { class: "keys-col", title: "the top key token of each of its largest clusters" }, "key tokens by cluster") : null);
     const body = el("tbody");
     for (const i of order.slice(p * PAGE, (p + 1) * PAGE)) {
       const row = idx.rows[i];
       body.append(el("tr", { "data-neuron": row[0], onclick: () => { location.hash = neuronLink(idx.layer, row[0]); } },
         ...row.map((v, k) => el("td", {}, k === 0 ? el("a", { href: neuronLink(idx.layer, v), text: v }) : fmt(v))),
-        hasKeys ? el("td", { class: "keys-col" }, keyChips(voc, idx.keys[i], 3)) : null));
+        hasKeys ? el("td", { class: "keys-col" }, keyChips(voc, idx.keys[i], 4)) : null));
     }
     const pager = el("div", { class: "pager" },
       el("button", { text: "‹ prev", onclick: () => { location.hash = at({ sort: r.sort, dir: r.dir, p: p - 1 }); },
