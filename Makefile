@@ -8,12 +8,14 @@ BUILD := build
 NVCC ?= $(shell command -v nvcc 2>/dev/null)
 
 # Debian packages the build and the tests need; installed when run as root.
+# dict-gcide is the English corpus of `make lm-demo` (scripts/train_lm.py).
 DEB_PKGS := libyaml-dev libcjson-dev libopenblas-dev liblapacke-dev libcmocka-dev libboost-context-dev pkg-config \
             gnuplot-nox zlib1g-dev dataset-fashion-mnist python3-numpy python3-scipy python3-sklearn \
             python3-torch python3-pytest slurmctld slurmd slurm-client munge \
             python3-pip python3-regex python3-tqdm python3-filelock python3-requests python3-yaml \
             python3-packaging python3-typing-extensions chromium chromium-driver python3-selenium \
-            python3-matplotlib python3-pandas python3-nbclient python3-nbformat python3-ipykernel
+            python3-matplotlib python3-pandas python3-nbclient python3-nbformat python3-ipykernel \
+            dict-gcide
 
 # The Hugging Face stack for scripts/export_activations.py's test: no Debian
 # package has transformers, and its newest releases need a newer torch than
@@ -78,8 +80,10 @@ GPU_TEST_CU := $(wildcard tests/gpu/*.cu)
 GPU_TEST_C := $(wildcard tests/gpu/*.c)
 GPU_TEST_BIN := $(GPU_TEST_CU:tests/gpu/%.cu=$(BUILD)/gpu/%) $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/gpu/%)
 
-.PHONY: all install python run test test-gpu test-emu emu emu-asan mutants nvcc-check bench deps clean figures figures-quick fuzz fuzz-safetensors fuzz-config gpu-bundle ne-truth
-all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump $(BUILD)/tests/saedump
+.PHONY: all install python run lm-demo test test-gpu test-emu emu emu-asan mutants nvcc-check bench deps clean figures figures-quick fuzz fuzz-safetensors fuzz-config gpu-bundle ne-truth
+# The pinned Hugging Face stack is part of `all`: scripts/export_activations.py
+# and scripts/train_lm.py need it, not only the tests.
+all: $(BUILD)/.deps $(BUILD)/monolab $(BUILD)/tests/refdump $(BUILD)/tests/saedump $(BUILD)/pydeps
 
 # Install what is missing (root), or say exactly what to run.
 $(BUILD)/.deps: Makefile
@@ -151,6 +155,12 @@ python:
 run: all
 	rm -rf runs/quickstart
 	$(BUILD)/monolab sweep configs/quickstart.yaml -o runs/quickstart
+
+# The offline path from a language model to the explorer (README "From a
+# language model to an explorer"): a small GPT-2 trained on dict-gcide, every
+# layer exported, embedded and explored, Foote's Table 1 in runs/lm-demo/table1.md.
+lm-demo: all
+	PY=$(PY) MONOLAB=$(BUILD)/monolab PYDEPS=$(abspath $(BUILD)/pydeps) bash scripts/lm_demo.sh runs/lm-demo
 
 $(BUILD)/pydeps: | $(BUILD)/.deps
 	rm -rf $@.tmp && PIP_ROOT_USER_ACTION=ignore $(PY) -m pip install -q --disable-pip-version-check --no-deps --target $@.tmp $(PYDEPS_PINS) && mv $@.tmp $@

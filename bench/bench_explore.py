@@ -25,9 +25,12 @@ def du(path):
 def main():
     T = os.environ.get("EMBED_T", "8192")
     print(f"explore benchmark: 36,864 neurons, d=768, T={T}; {os.cpu_count()} cores")
-    print("| input | examples | clusters | neuron files | site MB | explore wall s | explore CPU s | load avg |")
+    print("| input | examples | clusters | site files | site MB | explore wall s | explore CPU s | load avg |")
     print("|---|---|---|---|---|---|---|---|")
+    only = os.environ.get("EXPLORE_ONLY")  # "tokens" or "rows": one of the two inputs
     for label, extra in (("rows as examples, no tokens", []), ("tokens, contexts of 16", ["--contexts", "16"])):
+        if only and not label.startswith(only):
+            continue
         with tempfile.TemporaryDirectory() as d:
             f = os.path.join(d, "synth.safetensors")
             subprocess.run([sys.executable, os.path.join(ROOT, "bench/embed_synth.py"), f, T, *extra], check=True)
@@ -41,7 +44,7 @@ def main():
             sec, ru = time.time() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime
             load = os.getloadavg()[0]
-            files = len(os.listdir(os.path.join(d, "site/data/L0/n")))
+            files = sum(len(fs) for _, _, fs in os.walk(os.path.join(d, "site")))
             print(f"| {label} | {ex:,} | {clusters:,} | {files:,} | {du(os.path.join(d, 'site')) / 1e6:.0f} | {sec:.1f} | {cpu:.1f} | {load:.1f} |",
                   flush=True)
 

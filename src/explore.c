@@ -110,7 +110,7 @@ int ml_explore_main(int argc, char **argv) {
         ml_explore_write_layer(build, l, &e[l], &s);
         size_t at = strlen(layers);
         snprintf(layers + at, sizeof layers - at, "%s{\"dir\":\"L%d\",\"name\":\"%s\"}", l ? "," : "", l, s.name);
-        fprintf(stderr, "[monolab] explore: layer %d (%s): input read in %.1f s, %d neuron files written in %.1f s\n",
+        fprintf(stderr, "[monolab] explore: layer %d (%s): input read in %.1f s, data of %d neurons written in %.1f s\n",
                 l, s.name, t2 - t1, e[l].n, ml_now() - t2);
         ml_explore_src_free(&s);
         ml_embed_out_free(&e[l]);

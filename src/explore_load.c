@@ -167,12 +167,23 @@ static void load_tokens(ml_explore_src *s, const char *input, const char *vocab)
     ml_st_close(&f);
 }
 
+/* A mismatched --input is refused naming the file embed really read. */
+static void check_same_input(const ml_embed_out *e, const ml_layer *L, const char *input) {
+    int64_t bad = -1;
+    for (int64_t a = 0; a < e->ex_first[e->n] && bad < 0; a++)
+        if (e->ex_row[a] < 0 || e->ex_row[a] >= L->T) bad = a;
+    if (L->n == e->n && bad < 0) return;
+    if (L->n != e->n)
+        ml_die("explore: %s has %d neurons but %s has %d: it was embedded from %s (pass that file with --input)",
+               input, L->n, e->dir, e->n, e->input);
+    ml_die("explore: %s has %d rows but %s has an example at row %lld: it was embedded from %s (pass that file with "
+           "--input)", input, L->T, e->dir, (long long)e->ex_row[bad], e->input);
+}
+
 void ml_explore_src_load(ml_explore_src *s, const ml_embed_out *e, const char *input, const char *vocab) {
     memset(s, 0, sizeof *s);
     ml_layer_load(&s->L, input, &e->opts); /* embed's own inputs: the same probe, samples and seed */
-    if (s->L.n != e->n)
-        ml_die("%s: has %d neurons but %s/neurons.csv has %d (pass the embed input with --input)", input, s->L.n,
-               e->dir, e->n);
+    check_same_input(e, &s->L, input);
     if (s->L.toy_V) { /* toy: the features behind each of those inputs */
         s->N = s->L.N;
         s->V = s->L.toy_V;

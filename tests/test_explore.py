@@ -15,38 +15,18 @@ import sys
 import time
 
 import pytest
-from PIL import Image
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
+from browser import browser, console_errors, js_all, shot, wait  # noqa: F401  (browser: a fixture)
 from conftest import BUILD, run, run_id
-
-MONOLAB = os.path.join(BUILD, "monolab")
 from gpt2_fixture import export, make_gpt2
 
-SHOTS = os.path.join(BUILD, "explore-screenshots")
+MONOLAB = os.path.join(BUILD, "monolab")
 
 
 def ok(r):
     assert r.returncode == 0, r.stderr
     return r
-
-
-@pytest.fixture(scope="module")
-def browser():
-    o = webdriver.ChromeOptions()
-    o.binary_location = "/usr/bin/chromium"
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
-              "--allow-file-access-from-files"):
-        o.add_argument(a)
-    o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
-    d.set_page_load_timeout(30)
-    yield d
-    d.quit()
 
 
 @pytest.fixture(scope="module")
@@ -78,35 +58,15 @@ def gpt2_site(tmp_path_factory):
     return d / "e", d / "site"
 
 
-def wait(driver, cond, t=60):  # generous: CI machines may be busy
-    # A view is re-rendered when its data script arrives: an element found a
-    # moment earlier may be replaced before it is read, so retry on that too.
-    return WebDriverWait(driver, t, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
-        lambda d: cond(d))
-
-
-def console_errors(driver):
-    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-
-
-def shot(driver, name):
-    os.makedirs(SHOTS, exist_ok=True)
-    png = driver.get_screenshot_as_png()
-    open(os.path.join(SHOTS, name + ".png"), "wb").write(png)
-    img = Image.open(io.BytesIO(png)).convert("RGB").resize((200, 140))
-    colours = img.getcolors(200 * 140)
-    background = max(colours)[0] / (200 * 140)
-    assert len(colours) > 30 and background < 0.9, f"{name}: screenshot looks blank"
-
-
-def js_all(driver, selector, expr):
-    """expr (of element e) for every element matching selector, in one round trip."""
-    return driver.execute_script(f"return [...document.querySelectorAll(arguments[0])].map(e => {expr})", selector)
-
-
 def column(driver, k):
     return [None if t == "–" else float(t)
             for t in js_all(driver, f"table.neurons tbody tr td:nth-child({k + 1})", "e.textContent")]
+
+
+def sort_by(driver, col, way):
+    """Click a column's head once; the table is re-rendered from the URL."""
+    driver.find_element(By.CSS_SELECTOR, f"th[data-col='{col}']").click()
+    wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, f"th[data-col='{col}']").get_attribute("class") == "sorted-" + way)
 
 
 def check_site(driver, outdir, site, url, toy, tag):
@@ -119,15 +79,14 @@ def check_site(driver, outdir, site, url, toy, tag):
     assert driver.find_elements(By.CSS_SELECTOR, "svg.hist rect.bar-rect")
     # sorting: descending first, then ascending; undefined metrics last
     for col in ("n_clusters", "mean_intra", "max_dist", "n_examples"):
-        th = driver.find_element(By.CSS_SELECTOR, f"th[data-col='{col}']")
-        th.click()
+        sort_by(driver, col, "desc")
         vals = column(driver, cols.index(col))
         defined = [v for v in vals if v is not None]
         assert defined == sorted(defined, reverse=True) and vals[:len(defined)] == defined, col
-        driver.find_element(By.CSS_SELECTOR, f"th[data-col='{col}']").click()
+        sort_by(driver, col, "asc")
         defined = [v for v in column(driver, cols.index(col)) if v is not None]
         assert defined == sorted(defined), col
-    driver.find_element(By.CSS_SELECTOR, "th[data-col='n_clusters']").click()  # most clusters first
+    sort_by(driver, "n_clusters", "desc")  # most clusters first
     want = max(int(n["n_clusters"]) for n in neurons)
     assert column(driver, cols.index("n_clusters"))[0] == want
     shot(driver, tag + "-index")
@@ -168,7 +127,7 @@ def check_site(driver, outdir, site, url, toy, tag):
         h = dict(kv.split("=") for kv in href.split("#", 1)[1].split("&"))
         n2, c2 = int(h["n"]), int(h["c"])
         assert n2 != top and c2 < int(neurons[n2]["n_clusters"])
-        assert (site / "data" / "L0" / "n" / f"{n2}.js").exists()
+        assert (site / "data" / "L0" / "b" / f"{n2 // 64}.js").exists()
     h = dict(kv.split("=") for kv in hrefs[0].split("#", 1)[1].split("&"))
     driver.find_element(By.CSS_SELECTOR, "a.similar-link").click()
     wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "#view-neuron h1").text == f"Neuron {h['n']}")

@@ -8,12 +8,12 @@ the same input-based feature counts that embed wrote into neurons.csv.
 Before, explore re-drew the inputs from the training distribution and
 showed 1 to 10 features per example."""
 import csv
-import json
 import os
 
 import numpy as np
 import pytest
 
+import site_data
 from conftest import BUILD, run, run_id
 from stio import load
 
@@ -39,15 +39,12 @@ def pages(site):
     """{neuron: (stats, [(row, act, {feature: value})])}: the examples each
     neuron's page shows (at most 20 per cluster)."""
     out = {}
-    ndir = site / "data/L0/n"
-    for name in os.listdir(ndir):
-        text = (ndir / name).read_text()
-        obj = json.loads(text[text.index("(") + 1:text.rindex(")")])
+    for j, obj in site_data.neurons(site).items():
         ex = []
         for cl in obj["clusters"]:
             for e in cl["ex"]:
                 ex.append((e["row"], e["act"], {f: v for f, v in e["f"]}))
-        out[obj["n"]] = (obj["stats"], ex)
+        out[j] = (obj["stats"], ex)
     return out
 
 

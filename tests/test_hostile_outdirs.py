@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 
+import site_data
 from conftest import run, run_id
 from test_sae_cli import TINY as SAE_TINY, write_dataset
 
@@ -94,12 +95,12 @@ def test_explore_killed_then_resumed_and_rebuilt(monolab, toy, tmp_path):
             "--samples", "500", "--device", "cpu"]))
     precious = tmp_path / "precious"
     precious.write_text("keep me\n")
-    page = site / "data" / "L0" / "n" / "0.js"
+    page = site / "data" / "L0" / "b" / "0.js"  # the block of neurons 0-63
     os.remove(page)
     os.symlink(precious, page)
     ok(run([monolab, "explore", str(small), "-o", str(site)]))
     assert precious.read_text() == "keep me\n"
-    assert len(os.listdir(site / "data" / "L0" / "n")) <= 8, "no page of the 48-neuron site"
+    assert sorted(site_data.neurons(site)) == list(range(8)), "no neuron of the 48-neuron site"
 
 
 def test_plot_keeps_no_stale_figures(monolab, toy, tmp_path):
