@@ -18,9 +18,16 @@ static void beside(char *buf, size_t n, const char *target, const char *suffix) 
 }
 
 void ml_dir_build_begin(const char *target, char *build, size_t n) {
-    char lock[ML_PATH_MAX2];
+    char lock[ML_PATH_MAX2], parent[ML_PATH_MAX2];
     beside(lock, sizeof lock, target, ".lock");
     ml_outdir_refuse_shared(target);
+    size_t len = strlen(target);
+    while (len > 1 && target[len - 1] == '/') len--;
+    const char *slash = memrchr(target, '/', len);
+    if (slash && slash > target) { /* the lock's folder (TARGET's parent) must exist before the lock */
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - target), target);
+        ml_mkdirs(parent);
+    }
     ml_lock_path(lock, target);
     beside(build, n, target, ".partial");
     ml_rmtree(build); /* a killed build's: only a lock holder writes there */
