@@ -149,6 +149,10 @@ PY
   run "embed bench" 300 python3 bench/bench_embed.py cuda
 }
 
+# monolab's own GPU self-test (src/selftest.c), so the check that decides
+# --device auto is itself validated on a real GPU; its stamp goes to $out.
+selftest_full() { run "monolab selftest --full" 300 env XDG_CACHE_HOME="$out/cache" build/monolab selftest --full; }
+
 case "$stage" in
 rehearse)
   # make and apt-get must not be needed: shadow them with commands that fail.
@@ -159,6 +163,7 @@ rehearse)
   run "monolab info" 60 build/monolab info
   run "sweep --dry-run (paper LR1)" 60 build/monolab sweep configs/jermyn2022/LR1.yaml --dry-run
   rm -rf "$out/rehearse_sweep"
+  run "monolab selftest --device cpu" 120 build/monolab selftest --device cpu
   run "tiny CPU sweep from the bundle" 300 build/monolab sweep configs/quickstart.yaml model.k=16 seeds=2 train.steps=64 \
       -o "$out/rehearse_sweep" --device cpu
   rm -rf "$fake" ;;
@@ -167,6 +172,7 @@ quick)
   nvidia-smi | tee "$out/device.txt"
   preflight
   gpu_tests
+  selftest_full
   paper_bench ;;
 sanitize) preflight; sanitizer ;; # `sanitize memcheck` or `sanitize racecheck`: one tool, if both do not fit one slot
 bench)
@@ -177,6 +183,7 @@ full)
   nvidia-smi | tee "$out/device.txt"
   preflight
   gpu_tests
+  selftest_full
   paper_bench
   sanitizer
   more_bench ;;
