@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include "monolab/philox.h"
+#include "monolab/philox_x8.h"
 
 static void check(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1, uint32_t e0,
                   uint32_t e1, uint32_t e2, uint32_t e3) {
@@ -43,11 +44,30 @@ static void test_u01_range(void **state) {
     assert_true(ml_u01(0x80000000u) == 0.5f);
 }
 
+/* The CPU sampler's 8-lane draws are ml_draw's words, for every lane,
+ * including 8 indices that carry into the high word (the scalar path). */
+static void test_draw8_is_ml_draw(void **state) {
+    (void)state;
+    const uint64_t seeds[3] = {0, 7, 0xfedcba9876543210ULL};
+    const uint64_t starts[5] = {0, 8 * 64 + 5, 0x00000003fffffff8ULL, 0x00000003fffffffbULL, 0xffffffffULL};
+    for (int s = 0; s < 3; s++)
+        for (int i = 0; i < 5; i++)
+            for (uint32_t step = 0; step < 3; step++) {
+                uint32_t w[4][8];
+                ml_draw8(seeds[s], step + 1, step * 1000003u, starts[i], &w[0][0], 8);
+                for (int l = 0; l < 8; l++) {
+                    ml_u32x4 d = ml_draw(seeds[s], step + 1, step * 1000003u, starts[i] + (uint64_t)l);
+                    for (int j = 0; j < 4; j++) assert_int_equal(w[j][l], d.v[j]);
+                }
+            }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_answers),
         cmocka_unit_test(test_stream_layout),
         cmocka_unit_test(test_u01_range),
+        cmocka_unit_test(test_draw8_is_ml_draw),
     };
     return cmocka_run_group_tests_name("philox", tests, NULL, NULL);
 }
