@@ -49,17 +49,19 @@ static void test_u01_range(void **state) {
 static void test_draw8_is_ml_draw(void **state) {
     (void)state;
     const uint64_t seeds[3] = {0, 7, 0xfedcba9876543210ULL};
-    const uint64_t starts[5] = {0, 8 * 64 + 5, 0x00000003fffffff8ULL, 0x00000003fffffffbULL, 0xffffffffULL};
+    const uint64_t starts[6] = {0, 8 * 64 + 5, 0x00000003fffffff0ULL, 0x00000003fffffff8ULL, 0x00000003fffffffbULL,
+                                0xffffffffULL};
     for (int s = 0; s < 3; s++)
-        for (int i = 0; i < 5; i++)
-            for (uint32_t step = 0; step < 3; step++) {
-                uint32_t w[4][8];
-                ml_draw8(seeds[s], step + 1, step * 1000003u, starts[i], &w[0][0], 8);
-                for (int l = 0; l < 8; l++) {
-                    ml_u32x4 d = ml_draw(seeds[s], step + 1, step * 1000003u, starts[i] + (uint64_t)l);
-                    for (int j = 0; j < 4; j++) assert_int_equal(w[j][l], d.v[j]);
+        for (int i = 0; i < 6; i++)
+            for (uint32_t step = 0; step < 3; step++)
+                for (int nv = 1; nv <= 2; nv++) {
+                    uint32_t w[4][16];
+                    ml_draw8n(seeds[s], step + 1, step * 1000003u, starts[i], nv, &w[0][0], 16);
+                    for (int l = 0; l < 8 * nv; l++) {
+                        ml_u32x4 d = ml_draw(seeds[s], step + 1, step * 1000003u, starts[i] + (uint64_t)l);
+                        for (int j = 0; j < 4; j++) assert_int_equal(w[j][l], d.v[j]);
+                    }
                 }
-            }
 }
 
 int main(void) {
