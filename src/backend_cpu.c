@@ -15,6 +15,9 @@
 #include "monolab/philox_x8.h"
 #include "monolab/threads.h"
 #include <cblas.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -136,7 +139,7 @@ static void cpu_destroy(void *st) {
  * time: on the quickstart's tiny models sampling was three quarters of the
  * step (bench/RESULTS.md, "issue 28"). is_abs is a constant at each call,
  * so the select loop is branch-free and vectorises too. */
-#define SAMPLE_TILE 64
+#define SAMPLE_TILE 64 /* at most 64: nonzero_mask's bits */
 static inline __attribute__((always_inline)) void draw_tile(const ml_group *g, int gi, uint32_t stream, uint32_t step,
                                                             int b, int i0, int i1, int is_abs, float *v) {
     const float *p = g->feat_p + (size_t)gi * g->N + i0;
@@ -150,6 +153,20 @@ static inline __attribute__((always_inline)) void draw_tile(const ml_group *g, i
     for (int i = 0; i < n8; i++) v[i] = ml_feature_value(w[0][i], w[1][i], w[2][i], w[3][i], p[i], is_abs);
     for (int i = i0 + n8; i < i1; i++)
         v[i - i0] = ml_sample_feature(g->seed[gi], stream, step, (uint64_t)b, g->N, i, p[i - i0], is_abs);
+}
+
+/* Bit i set where v[i] != 0 (n <= 64). */
+static inline uint64_t nonzero_mask(const float *v, int n) {
+    uint64_t bits = 0;
+    int i = 0;
+#ifdef __AVX2__
+    for (; i + 8 <= n; i += 8) {
+        __m256 ne = _mm256_cmp_ps(_mm256_loadu_ps(v + i), _mm256_setzero_ps(), _CMP_NEQ_UQ);
+        bits |= (uint64_t)(unsigned)_mm256_movemask_ps(ne) << i;
+    }
+#endif
+    for (; i < n; i++) bits |= (uint64_t)(v[i] != 0.0f) << i;
+    return bits;
 }
 
 static void cpu_sample(void *st, const ml_group *g, uint32_t stream, uint32_t step) {
@@ -181,15 +198,10 @@ static void cpu_sample(void *st, const ml_group *g, uint32_t stream, uint32_t st
                     /* the target of a feature task is the features (|v| for abs), zeros included */
                     if (!reproj)
                         for (int i = i0; i < i1; i++) t[i] = is_abs ? fabsf(v[i - i0]) : v[i - i0];
-                    /* the active features, listed without a branch (a branch
-                     * per feature mispredicts on every active one) */
-                    int active[SAMPLE_TILE], na = 0;
-                    for (int i = i0; i < i1; i++) {
-                        active[na] = i;
-                        na += v[i - i0] != 0.0f;
-                    }
-                    for (int a = 0; a < na; a++) {
-                        const int i = active[a];
+                    /* the active features in order, from a bit mask: a
+                     * branch per feature mispredicts on every active one */
+                    for (uint64_t bits = nonzero_mask(v, i1 - i0); bits; bits &= bits - 1) {
+                        const int i = i0 + __builtin_ctzll(bits);
                         const float vi = v[i - i0];
                         /* x = P v as a gather over the active features */
                         const float *col = Pt + (size_t)i * m;
