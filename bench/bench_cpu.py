@@ -22,8 +22,9 @@ count and the load average before and after (bench/benchstat.py).
 
 BASELINE=<another build's bench_cpu binary> adds its rows, run in the same
 interleaved loop, for before/after comparisons under the same conditions.
-Arguments: [paper steps (300) [tiny steps (1000)]]; TINY_K="16 256" picks
-the widths."""
+Arguments: [paper steps (300) [tiny steps (1000) [tiny peer steps (300)]]]
+(the peer is slower, so fewer of its steps take as long); TINY_K="16 256"
+picks the widths."""
 import os
 import subprocess
 import sys
@@ -94,18 +95,18 @@ def paper_table(binaries, reps, steps):
     peer_rows(peer_nt, "PyTorch peer", "{:.1f}", False)
 
 
-def tiny_table(binaries, reps, steps, widths):
+def tiny_table(binaries, reps, steps, peer_steps, widths):
     runs, peer, peer_nt = {}, {}, {}
     for _ in range(reps):
         for k in widths:
             for name, binary in binaries.items():
                 runs.setdefault((name, k), []).append(
                     run([binary, str(TINY_G), steps, "0", str(TINY_N), str(TINY_M), str(k), str(TINY_B)]))
-            shape = [steps, str(TINY_G), str(TINY_N), str(TINY_M), str(k), str(TINY_B)]
+            shape = [peer_steps, str(TINY_G), str(TINY_N), str(TINY_M), str(k), str(TINY_B)]
             peer.setdefault(k, []).append(
                 run_peer([os.path.join(ROOT, "bench/peers/torch_batched_step.py"), *shape], peer_nt, k))
     print(f"\nTiny models (the quickstart's shapes): N={TINY_N} m={TINY_M} B={TINY_B}, {TINY_G} models per group, "
-          f"LAMB, fp32; {steps} steps per run; median [min-max] of {reps} interleaved runs")
+          f"LAMB, fp32; {steps} steps per run ({peer_steps} for the peer); median [min-max] of {reps} interleaved runs")
     print("| config | k | model-steps/s | x batched PyTorch | ms sample | ms forward | ms backward | ms optimize |")
     print("|---|---|---|---|---|---|---|---|")
     for (name, k), rs in runs.items():
@@ -119,6 +120,7 @@ def tiny_table(binaries, reps, steps, widths):
 def main():
     steps = sys.argv[1] if len(sys.argv) > 1 else "300"
     tiny_steps = sys.argv[2] if len(sys.argv) > 2 else "1000"
+    peer_steps = sys.argv[3] if len(sys.argv) > 3 else "300"
     reps = int(os.environ.get("REPS", "3"))
     widths = [int(k) for k in os.environ.get("TINY_K", "16 32 64 128 256").split()]
     binaries = {"monolab": os.path.join(ROOT, "build/bench/bench_cpu")}
@@ -126,7 +128,7 @@ def main():
         binaries["baseline"] = os.environ["BASELINE"]
     cond = Conditions("CPU training step (bench_cpu.py)")
     paper_table(binaries, reps, steps)
-    tiny_table(binaries, reps, tiny_steps, widths)
+    tiny_table(binaries, reps, tiny_steps, peer_steps, widths)
     cond.report()
 
 

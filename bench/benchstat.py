@@ -43,17 +43,19 @@ class Conditions:
         print(f"{title}: CPU {cpu_model()}; {cores()} cores, {threads()} threads; "
               f"load average {self.before:.2f} before", flush=True)
 
-    def report(self, own=0):
-        """own: busy processes the benchmark itself ran on purpose (they
-        count in the load average after, but are not other work)."""
+    def report(self, own=None):
+        """own: the busy threads the benchmark itself keeps running (its
+        own threads, and any busy processes it starts on purpose; default
+        threads()). They count in the load average after, so the check
+        subtracts them: what is left is other work."""
+        own = threads() if own is None else own
         after = os.getloadavg()[0]
-        mine = f", up to {own} of it this benchmark's own busy processes" if own else ""
-        print(f"{self.title}: load average {self.before:.2f} before, {after:.2f} after "
-              f"({cores()} cores{mine})", flush=True)
+        print(f"{self.title}: load average {self.before:.2f} before, {after:.2f} after, of which up to {own} "
+              f"this benchmark's own busy threads ({cores()} cores)", flush=True)
         worst = max(self.before, after - own) / cores()
         if worst > QUIET_LOAD_PER_CORE:
-            print(f"WARNING: load average reached {worst:.2f} per core (> {QUIET_LOAD_PER_CORE}): the machine was "
-                  "shared, so these numbers measure the sharing too; rerun when it is quiet", flush=True)
+            print(f"WARNING: other work's load reached {worst:.2f} per core (> {QUIET_LOAD_PER_CORE}): the machine "
+                  "was shared, so these numbers measure the sharing too; rerun when it is quiet", flush=True)
 
 
 def spread(values, fmt="{:.1f}"):
