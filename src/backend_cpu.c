@@ -133,8 +133,8 @@ static void cpu_destroy(void *st) {
 }
 
 /* A sample's features in tiles of SAMPLE_TILE: first every draw of the
- * tile (v[i] for features i0..i1), sixteen Philox draws at a time on 8
- * lanes (ml_draw8n, the words ml_sample_feature draws), then the work on the few
+ * tile (v[i] for features i0..i1), many Philox draws at a time on 8 or
+ * 16 lanes (ml_draw_words, the words ml_sample_feature draws), then the work on the few
  * active features. A loop doing both, as this once was, runs one draw at a
  * time: on the quickstart's tiny models sampling was three quarters of the
  * step (bench/RESULTS.md, "issue 28"). is_abs is a constant at each call,
@@ -143,16 +143,11 @@ static void cpu_destroy(void *st) {
 static inline __attribute__((always_inline)) void draw_tile(const ml_group *g, int gi, uint32_t stream, uint32_t step,
                                                             int b, int i0, int i1, int is_abs, float *v) {
     const float *p = g->feat_p + (size_t)gi * g->N + i0;
-    const uint64_t row = (uint64_t)b * (uint64_t)g->N; /* counter index b * N + i, as ml_sample_feature */
-    const int n8 = (i1 - i0) / 8 * 8;
     uint32_t w[4][SAMPLE_TILE];
-    for (int i = 0; i < n8; i += 16) {
-        const int nv = i + 16 <= n8 ? 2 : 1;
-        ml_draw8n(g->seed[gi], stream, step, row + (uint64_t)(i0 + i), nv, &w[0][i], SAMPLE_TILE);
-    }
-    for (int i = 0; i < n8; i++) v[i] = ml_feature_value(w[0][i], w[1][i], w[2][i], w[3][i], p[i], is_abs);
-    for (int i = i0 + n8; i < i1; i++)
-        v[i - i0] = ml_sample_feature(g->seed[gi], stream, step, (uint64_t)b, g->N, i, p[i - i0], is_abs);
+    /* counter index b * N + i, as ml_sample_feature */
+    ml_draw_words(g->seed[gi], stream, step, (uint64_t)b * (uint64_t)g->N + (uint64_t)i0, i1 - i0, &w[0][0],
+                  SAMPLE_TILE);
+    for (int i = 0; i < i1 - i0; i++) v[i] = ml_feature_value(w[0][i], w[1][i], w[2][i], w[3][i], p[i], is_abs);
 }
 
 /* Bit i set where v[i] != 0 (n <= 64). */

@@ -44,24 +44,36 @@ static void test_u01_range(void **state) {
     assert_true(ml_u01(0x80000000u) == 0.5f);
 }
 
-/* The CPU sampler's 8-lane draws are ml_draw's words, for every lane,
- * including 8 indices that carry into the high word (the scalar path). */
-static void test_draw8_is_ml_draw(void **state) {
-    (void)state;
+/* The CPU sampler's many-lane draws are ml_draw's words, on every path
+ * this CPU runs (AVX-512 where it has it), for every lane, including runs
+ * of indices that carry into the high word and lengths that leave a rest. */
+typedef void draw_words_fn(uint64_t, uint32_t, uint32_t, uint64_t, int, uint32_t *, size_t);
+static void check_draw_words(draw_words_fn *fn) {
     const uint64_t seeds[3] = {0, 7, 0xfedcba9876543210ULL};
-    const uint64_t starts[6] = {0, 8 * 64 + 5, 0x00000003fffffff0ULL, 0x00000003fffffff8ULL, 0x00000003fffffffbULL,
+    const uint64_t starts[6] = {0, 8 * 64 + 5, 0x00000003ffffffe0ULL, 0x00000003fffffff8ULL, 0x00000003fffffffbULL,
                                 0xffffffffULL};
+    const int lengths[5] = {1, 8, 16, 45, 64};
     for (int s = 0; s < 3; s++)
         for (int i = 0; i < 6; i++)
-            for (uint32_t step = 0; step < 3; step++)
-                for (int nv = 1; nv <= 2; nv++) {
-                    uint32_t w[4][16];
-                    ml_draw8n(seeds[s], step + 1, step * 1000003u, starts[i], nv, &w[0][0], 16);
-                    for (int l = 0; l < 8 * nv; l++) {
-                        ml_u32x4 d = ml_draw(seeds[s], step + 1, step * 1000003u, starts[i] + (uint64_t)l);
-                        for (int j = 0; j < 4; j++) assert_int_equal(w[j][l], d.v[j]);
-                    }
+            for (int n = 0; n < 5; n++) {
+                const uint32_t step = (uint32_t)(s * 1000003 + n), stream = (uint32_t)i;
+                uint32_t w[4][64];
+                fn(seeds[s], stream, step, starts[i], lengths[n], &w[0][0], 64);
+                for (int l = 0; l < lengths[n]; l++) {
+                    ml_u32x4 d = ml_draw(seeds[s], stream, step, starts[i] + (uint64_t)l);
+                    for (int j = 0; j < 4; j++) assert_int_equal(w[j][l], d.v[j]);
                 }
+            }
+}
+
+static void test_draw_words_is_ml_draw(void **state) {
+    (void)state;
+    check_draw_words(ml_draw_words_avx2);
+    check_draw_words(ml_draw_words);
+#ifdef ML_PHILOX_SIMD
+    if (ml_draw_has_avx512()) check_draw_words(ml_draw_words_avx512);
+    else print_message("no AVX-512 on this CPU: its draw path is not checked here\n");
+#endif
 }
 
 int main(void) {
@@ -69,7 +81,7 @@ int main(void) {
         cmocka_unit_test(test_known_answers),
         cmocka_unit_test(test_stream_layout),
         cmocka_unit_test(test_u01_range),
-        cmocka_unit_test(test_draw8_is_ml_draw),
+        cmocka_unit_test(test_draw_words_is_ml_draw),
     };
     return cmocka_run_group_tests_name("philox", tests, NULL, NULL);
 }
