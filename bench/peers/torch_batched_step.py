@@ -13,13 +13,16 @@ and parameters on a few steps of a group (tests/refdump.c `group`).
 
 Run as a script: `torch_batched_step.py STEPS G N m k B` trains G fresh
 instances on fresh uniform features (eps = 8/N, as bench/bench_cpu.c) and
-prints one key=value line with steps_per_s and model_steps_per_s."""
+prints one key=value line with steps_per_s and model_steps_per_s
+(PEER_PROFILE=1: and its operators' times, peer_profile.py)."""
 import math
 import os
 import sys
 import time
 
 import torch
+
+from peer_profile import maybe_profile
 
 BETA1, BETA2, LAMB_EPS, LAMB_CLAMP = 0.9, 0.999, 1e-6, 10.0
 
@@ -86,12 +89,17 @@ def main():
     group = Group((torch.rand(G, k, m) * 2 - 1) * bound1, (torch.rand(G, k) * 2 - 1) * bound1 - 1,
                   (torch.rand(G, N, k) * 2 - 1) * bound2, lr=0.03, decay=torch.full((G,), 0.03))
     eps = 8 / N
+
+    def one_step():
+        x, v = sample(Pt, B, eps)
+        group.step(x, v, group.lr, True)
+
     for s in range(steps + 10):
         if s == 10:
             t0 = time.perf_counter()
-        x, v = sample(Pt, B, eps)
-        group.step(x, v, group.lr, True)
+        one_step()
     el = time.perf_counter() - t0
+    maybe_profile(one_step)
     print(f"torch_threads={torch.get_num_threads()} steps_per_s={steps / el:.2f} model_steps_per_s={G * steps / el:.2f}")
 
 
