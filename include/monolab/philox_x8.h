@@ -8,7 +8,7 @@
  * Measured per draw (bench/RESULTS.md, "issue 28"): the scalar ml_draw
  * 6.5 ns; the compiler's vectorisation of ml_draw over a loop 5.3 ns (it
  * spends its time moving the 32-bit halves of the 64-bit products between
- * lanes); two even/odd multiplies and two blends 2.9 ns, 2.1 ns with two
+ * lanes); two even/odd multiplies and two blends 2.4-2.9 ns, 2.1 ns with two
  * vectors run side by side round by round (the core overlaps their
  * multiplies); the same on 16 lanes 0.9 ns. CPU only: the CUDA kernels
  * call ml_draw per thread. */
