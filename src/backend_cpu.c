@@ -118,7 +118,12 @@ static void *cpu_create(const ml_group *g) {
     s->part_p = ml_calloc(G * s->n_chunks, sizeof(double));
     s->part_a = ml_calloc(G * s->n_chunks, sizeof(double));
     s->nb = blocks_per_model(g);
-    ml_thread_gauge_init(&s->gauge, cpu_parallel_worth(g) ? omp_get_max_threads() : 1, g->G * s->nb);
+    /* never more threads than row blocks: a thread without one would only
+     * wait at every barrier (a lone model of one block, N=64 k=256 say,
+     * spun a second core for nothing) */
+    int nt = cpu_parallel_worth(g) ? omp_get_max_threads() : 1;
+    if (nt > g->G * s->nb) nt = g->G * s->nb;
+    ml_thread_gauge_init(&s->gauge, nt, g->G * s->nb);
     s->nt = s->gauge.nt;
     return s;
 }
@@ -133,12 +138,13 @@ static void cpu_destroy(void *st) {
 }
 
 /* A sample's features in tiles of SAMPLE_TILE: first every draw of the
- * tile (v[i] for features i0..i1), many Philox draws at a time on 8 or
- * 16 lanes (ml_draw_words, the words ml_sample_feature draws), then the work on the few
- * active features. A loop doing both, as this once was, runs one draw at a
- * time: on the quickstart's tiny models sampling was three quarters of the
- * step (bench/RESULTS.md, "issue 28"). is_abs is a constant at each call,
- * so the select loop is branch-free and vectorises too. */
+ * tile (v[i] for features i0..i1), many Philox draws at a time on 8 or 16
+ * lanes (ml_draw_words: the words ml_sample_feature draws), then the work
+ * on the few active features. A loop doing both, as this once was, runs
+ * one draw at a time: on the quickstart's tiny models sampling was three
+ * quarters of the step (bench/RESULTS.md, "issue 28"). is_abs is a
+ * constant at each call, so the select loop is branch-free and vectorises
+ * too. */
 #define SAMPLE_TILE 64 /* at most 64: nonzero_mask's bits */
 static inline __attribute__((always_inline)) void draw_tile(const ml_group *g, int gi, uint32_t stream, uint32_t step,
                                                             int b, int i0, int i1, int is_abs, float *v) {
