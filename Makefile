@@ -31,7 +31,11 @@ CFLAGS ?= -O3 -march=x86-64-v3
 # implied by -std=c11, stated so that a change of -std cannot drop it): no
 # FMA contraction, which the bit-pinning tests and embed's canonical
 # pre-activations, the same bits as the GPU's (--fmad=false), rely on.
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fno-math-errno -ffp-contract=off -fopenmp -Iinclude -Isrc -MMD -MP
+# -fno-trapping-math: float operations may be computed where the C source
+# computes them only on one side of a branch (nothing reads the FP exception
+# flags), so loops with a select vectorise, the CPU sampler's among them
+# (Philox on 8 lanes; bench/RESULTS.md, "issue 28"); it changes no result bit.
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fno-math-errno -fno-trapping-math -ffp-contract=off -fopenmp -Iinclude -Isrc -MMD -MP
 LDLIBS := -lyaml -lcjson -llapacke -lopenblas -lz -lm -fopenmp
 # Binaries also look in build/lib, where `make gpu-bundle` copies the shared
 # libraries a GPU machine without apt lacks.

@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 
+from benchstat import Conditions
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MONOLAB = os.path.join(ROOT, "build/monolab")
 BENCH_CPU = os.path.join(ROOT, "build/bench/bench_cpu")
@@ -68,7 +70,7 @@ def main():
     base = {k: v for k, v in os.environ.items() if k not in POLICY_VARS}
     shuffle = random.Random(12)
     times = {}
-    load0 = os.getloadavg()[0]
+    cond = Conditions("Shared machine (bench_contended.py)")
     busy = f"+{hogs_n} busy"
     with tempfile.TemporaryDirectory() as d:
         cfg = os.path.join(d, "c.yaml")
@@ -92,8 +94,7 @@ def main():
                     for h in hogs:
                         h.kill()
                         h.wait()
-    print(f"Shared machine: {os.cpu_count()} cores, load average {load0:.1f} before, {os.getloadavg()[0]:.1f} after; "
-          f"{reps} interleaved runs per cell (policy order shuffled each time); seconds, median [min, max]; "
+    print(f"{reps} interleaved runs per cell (policy order shuffled each time); seconds, median [min, max]; "
           f"sweep: wall time of `monolab sweep`; step: bench_cpu's loop of {steps} paper-shape steps")
     print(f"| workload | policy | alone | vs fastest alone | with {hogs_n} busy processes | slowdown |")
     print("|---|---|---|---|---|---|")
@@ -105,6 +106,7 @@ def main():
             a, c = times[(w, pol, "alone")], times[(w, pol, busy)]
             print(f"| {w} | {pol} | {fmt(a)} | {100 * (med(a) / fastest - 1):+.0f}% | {fmt(c)} "
                   f"| {med(c) / med(a):.1f}x |")
+    cond.report(own=hogs_n + int(CORES))
 
 
 if __name__ == "__main__":

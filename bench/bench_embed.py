@@ -7,7 +7,9 @@ partition differs between the two (the input is not exact in float, so the
 two GEMM libraries may round a pre-activation to either side of a
 threshold: that count is what this measures). Similar clusters are
 off (--similar 0): this input's 550k mostly single-example clusters would
-make them 466 TFLOP, GPU work, and they are not part of the comparison."""
+make them 466 TFLOP, GPU work, and they are not part of the comparison.
+REPS (default 3) interleaved runs of monolab and the peer; each row is the
+median and [min-max] of its runs, the ratio taken run by run."""
 import os
 import re
 import subprocess
@@ -15,6 +17,8 @@ import sys
 import tempfile
 
 import numpy as np
+
+from benchstat import Conditions, spread
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -57,23 +61,32 @@ def compare_with_cpu(f, d, out):
 def main():
     device = sys.argv[1] if len(sys.argv) > 1 else "cpu"
     T = os.environ.get("EMBED_T", "8192")
+    reps = int(os.environ.get("REPS", "3"))
+    cond = Conditions("embed benchmark (bench_embed.py)")
+    sel, clu, peer = [], [], []
     with tempfile.TemporaryDirectory() as d:
         f = os.path.join(d, "synth.safetensors")
         subprocess.run([sys.executable, os.path.join(ROOT, "bench/embed_synth.py"), f, T], check=True)
-        n, ex, sel, clu = run_embed(f, os.path.join(d, "out"), device)
-        peer = subprocess.run([sys.executable, os.path.join(ROOT, "bench/peers/sklearn_embed.py"), f, "300"],
-                              capture_output=True, text=True, check=True).stdout
-        per = float(re.search(r"sklearn_seconds_per_neuron=([\d.e-]+)", peer)[1])
-        if device != "cpu":
-            compare_with_cpu(f, d, os.path.join(d, "out"))
-    ours = sel + clu
-    print(f"embed benchmark: {n} neurons, d=768, T={T} tokens, {ex} examples selected; device {device}")
+        for rep in range(reps):
+            n, ex, s, c = run_embed(f, os.path.join(d, "out"), device)
+            sel.append(s)
+            clu.append(c)
+            out = subprocess.run([sys.executable, os.path.join(ROOT, "bench/peers/sklearn_embed.py"), f, "300"],
+                                 capture_output=True, text=True, check=True).stdout
+            peer.append(n * float(re.search(r"sklearn_seconds_per_neuron=([\d.e-]+)", out)[1]))
+            if device != "cpu" and rep == 0:
+                compare_with_cpu(f, d, os.path.join(d, "out"))
+    total = [a + b for a, b in zip(sel, clu)]
+    print(f"embed benchmark: {n} neurons, d=768, T={T} tokens, {ex} examples selected; device {device}; "
+          f"median [min-max] of {reps} interleaved runs")
     print("| pipeline | seconds for all neurons | x scikit-learn |")
     print("|---|---|---|")
-    print(f"| monolab embed ({device}), selection | {sel:.2f} | |")
-    print(f"| monolab embed ({device}), embed + cluster | {clu:.2f} | |")
-    print(f"| monolab embed ({device}), total (file reading excluded) | {ours:.2f} | {per * n / ours:.1f}x |")
-    print(f"| scikit-learn per neuron (300 sampled, extrapolated) | {per * n:.1f} | 1.0x |")
+    print(f"| monolab embed ({device}), selection | {spread(sel, '{:.2f}')} | |")
+    print(f"| monolab embed ({device}), embed + cluster | {spread(clu, '{:.2f}')} | |")
+    print(f"| monolab embed ({device}), total (file reading excluded) | {spread(total, '{:.2f}')} "
+          f"| {spread([p / t for p, t in zip(peer, total)])}x |")
+    print(f"| scikit-learn per neuron (300 sampled, extrapolated) | {spread(peer)} | 1.0x |")
+    cond.report()
 
 
 if __name__ == "__main__":

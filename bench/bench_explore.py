@@ -5,14 +5,18 @@ windows coloured per token, as for an exported layer). The embed run that
 feeds it uses --similar 0 (see bench_embed.py); the site's size and the
 explore wall time are reported, with its CPU time (user + system, which
 other load on the machine inflates less than the wall time) and the load
-average when it ran."""
+average when it ran. REPS (default 2) runs of explore per input; each
+column is the median and [min-max] of its runs."""
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+
+from benchstat import Conditions, spread
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MONOLAB = os.path.join(ROOT, "build/monolab")
@@ -24,7 +28,9 @@ def du(path):
 
 def main():
     T = os.environ.get("EMBED_T", "8192")
-    print(f"explore benchmark: 36,864 neurons, d=768, T={T}; {os.cpu_count()} cores")
+    reps = int(os.environ.get("REPS", "2"))
+    cond = Conditions("explore benchmark (bench_explore.py)")
+    print(f"explore benchmark: 36,864 neurons, d=768, T={T}; median [min-max] of {reps} runs per input")
     print("| input | examples | clusters | site files | site MB | explore wall s | explore CPU s | load avg |")
     print("|---|---|---|---|---|---|---|---|")
     only = os.environ.get("EXPLORE_ONLY")  # "tokens" or "rows": one of the two inputs
@@ -38,15 +44,21 @@ def main():
                                capture_output=True, text=True, check=True)
             ex = int(re.search(r"(\d+) examples", r.stderr)[1])
             clusters = int(re.search(r"(\d+) clusters", r.stderr)[1])
-            ru0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.time()
-            subprocess.run([MONOLAB, "explore", os.path.join(d, "e"), "-o", os.path.join(d, "site")], check=True,
-                           capture_output=True)
-            sec, ru = time.time() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime
-            load = os.getloadavg()[0]
-            files = sum(len(fs) for _, _, fs in os.walk(os.path.join(d, "site")))
-            print(f"| {label} | {ex:,} | {clusters:,} | {files:,} | {du(os.path.join(d, 'site')) / 1e6:.0f} | {sec:.1f} | {cpu:.1f} | {load:.1f} |",
-                  flush=True)
+            wall, cpu, load = [], [], []
+            for rep in range(reps):
+                site = os.path.join(d, f"site{rep}")
+                ru0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.time()
+                subprocess.run([MONOLAB, "explore", os.path.join(d, "e"), "-o", site], check=True, capture_output=True)
+                wall.append(time.time() - t0)
+                ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu.append(ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime)
+                load.append(os.getloadavg()[0])
+                if rep + 1 < reps:  # each site is hundreds of MB
+                    shutil.rmtree(site)
+            files = sum(len(fs) for _, _, fs in os.walk(site))
+            print(f"| {label} | {ex:,} | {clusters:,} | {files:,} | {du(site) / 1e6:.0f} | {spread(wall)} "
+                  f"| {spread(cpu)} | {spread(load)} |", flush=True)
+    cond.report()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, __file__.rsplit("/", 2)[0] + "/tests")
+sys.path.insert(0, __file__.rsplit("/", 2)[0] + "/python")  # the monolab package stio reads with
 from stio import save  # noqa: E402
 
 

@@ -12,8 +12,12 @@
 #include "monolab/common.h"
 #include "monolab/elementwise.h"
 #include "monolab/embed_cpu.h"
+#include "monolab/philox_x8.h"
 #include "monolab/threads.h"
 #include <cblas.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -114,7 +118,12 @@ static void *cpu_create(const ml_group *g) {
     s->part_p = ml_calloc(G * s->n_chunks, sizeof(double));
     s->part_a = ml_calloc(G * s->n_chunks, sizeof(double));
     s->nb = blocks_per_model(g);
-    ml_thread_gauge_init(&s->gauge, cpu_parallel_worth(g) ? omp_get_max_threads() : 1, g->G * s->nb);
+    /* never more threads than row blocks: a thread without one would only
+     * wait at every barrier (a lone model of one block, N=64 k=256 say,
+     * spun a second core for nothing) */
+    int nt = cpu_parallel_worth(g) ? omp_get_max_threads() : 1;
+    if (nt > g->G * s->nb) nt = g->G * s->nb;
+    ml_thread_gauge_init(&s->gauge, nt, g->G * s->nb);
     s->nt = s->gauge.nt;
     return s;
 }
@@ -126,6 +135,39 @@ static void cpu_destroy(void *st) {
     free(s->X); free(s->T); free(s->Y); free(s->PRE); free(s->H); free(s->dH);
     free(s->rowloss); free(s->loss); free(s->frozen_at); free(s->part_p); free(s->part_a);
     free(s);
+}
+
+/* A sample's features in tiles of SAMPLE_TILE: first every draw of the
+ * tile (v[i] for features i0..i1), many Philox draws at a time on 8 or 16
+ * lanes (ml_draw_words: the words ml_sample_feature draws), then the work
+ * on the few active features. A loop doing both, as this once was, runs
+ * one draw at a time: on the quickstart's tiny models sampling was three
+ * quarters of the step (bench/RESULTS.md, "issue 28"). is_abs is a
+ * constant at each call, so the select loop is branch-free and vectorises
+ * too. */
+#define SAMPLE_TILE 64 /* at most 64: nonzero_mask's bits */
+static inline __attribute__((always_inline)) void draw_tile(const ml_group *g, int gi, uint32_t stream, uint32_t step,
+                                                            int b, int i0, int i1, int is_abs, float *v) {
+    const float *p = g->feat_p + (size_t)gi * g->N + i0;
+    uint32_t w[4][SAMPLE_TILE];
+    /* counter index b * N + i, as ml_sample_feature */
+    ml_draw_words(g->seed[gi], stream, step, (uint64_t)b * (uint64_t)g->N + (uint64_t)i0, i1 - i0, &w[0][0],
+                  SAMPLE_TILE);
+    for (int i = 0; i < i1 - i0; i++) v[i] = ml_feature_value(w[0][i], w[1][i], w[2][i], w[3][i], p[i], is_abs);
+}
+
+/* Bit i set where v[i] != 0 (n <= 64). */
+static inline uint64_t nonzero_mask(const float *v, int n) {
+    uint64_t bits = 0;
+    int i = 0;
+#ifdef __AVX2__
+    for (; i + 8 <= n; i += 8) {
+        __m256 ne = _mm256_cmp_ps(_mm256_loadu_ps(v + i), _mm256_setzero_ps(), _CMP_NEQ_UQ);
+        bits |= (uint64_t)(unsigned)_mm256_movemask_ps(ne) << i;
+    }
+#endif
+    for (; i < n; i++) bits |= (uint64_t)(v[i] != 0.0f) << i;
+    return bits;
 }
 
 static void cpu_sample(void *st, const ml_group *g, uint32_t stream, uint32_t step) {
@@ -140,25 +182,35 @@ static void cpu_sample(void *st, const ml_group *g, uint32_t stream, uint32_t st
             if (s->frozen_at[gi] >= 0) continue;
             int lo, hi;
             block_range(B, q, nb, &lo, &hi);
-            const float *p = g->feat_p + (size_t)gi * N;
             const float *Pt = g->Pt + (size_t)gi * N * m;
             const float *Qt = reproj ? g->Qt + (size_t)gi * N * m : NULL;
+            float v[SAMPLE_TILE];
             for (int b = lo; b < hi; b++) {
                 float *x = s->X + ((size_t)gi * B + b) * m;
                 float *t = s->T + ((size_t)gi * B + b) * out;
                 memset(x, 0, sizeof(float) * m);
-                memset(t, 0, sizeof(float) * out);
-                for (int i = 0; i < N; i++) {
-                    float v = ml_sample_feature(g->seed[gi], stream, step, (uint64_t)b, N, i, p[i], is_abs);
-                    if (v == 0.0f) continue;
-                    /* x = P v as a gather over the active features */
-                    const float *col = Pt + (size_t)i * m;
-                    for (int c = 0; c < m; c++) x[c] += v * col[c];
-                    if (reproj) {
-                        const float *qc = Qt + (size_t)i * m;
-                        for (int c = 0; c < m; c++) t[c] += v * qc[c];
-                    } else {
-                        t[i] = is_abs ? fabsf(v) : v;
+                if (reproj) memset(t, 0, sizeof(float) * out);
+                for (int i0 = 0; i0 < N; i0 += SAMPLE_TILE) {
+                    const int i1 = i0 + SAMPLE_TILE < N ? i0 + SAMPLE_TILE : N;
+                    if (is_abs)
+                        draw_tile(g, gi, stream, step, b, i0, i1, 1, v);
+                    else
+                        draw_tile(g, gi, stream, step, b, i0, i1, 0, v);
+                    /* the target of a feature task is the features (|v| for abs), zeros included */
+                    if (!reproj)
+                        for (int i = i0; i < i1; i++) t[i] = is_abs ? fabsf(v[i - i0]) : v[i - i0];
+                    /* the active features in order, from a bit mask: a
+                     * branch per feature mispredicts on every active one */
+                    for (uint64_t bits = nonzero_mask(v, i1 - i0); bits; bits &= bits - 1) {
+                        const int i = i0 + __builtin_ctzll(bits);
+                        const float vi = v[i - i0];
+                        /* x = P v as a gather over the active features */
+                        const float *col = Pt + (size_t)i * m;
+                        for (int c = 0; c < m; c++) x[c] += vi * col[c];
+                        if (reproj) {
+                            const float *qc = Qt + (size_t)i * m;
+                            for (int c = 0; c < m; c++) t[c] += vi * qc[c];
+                        }
                     }
                 }
             }
@@ -209,9 +261,18 @@ static void loss_rows(cpu_state *s, const ml_group *g, int make_grad) {
                 float *y = s->Y + ((size_t)gi * B + b) * out;
                 const float *t = s->T + ((size_t)gi * B + b) * out;
                 double lane[ML_LANES] = {0};
-                for (int o = 0; o < out; o++) {
+                /* whole rounds of ML_LANES outputs, then the rest: the
+                 * same additions per lane, in a loop that vectorises */
+                int o = 0;
+                for (; o + ML_LANES <= out; o += ML_LANES)
+                    for (int l = 0; l < ML_LANES; l++) {
+                        float d = y[o + l] - t[o + l];
+                        lane[l] += (double)d * d;
+                        if (make_grad) y[o + l] = scale * d;
+                    }
+                for (int l = 0; o < out; o++, l++) {
                     float d = y[o] - t[o];
-                    lane[o % ML_LANES] += (double)d * d;
+                    lane[l] += (double)d * d;
                     if (make_grad) y[o] = scale * d;
                 }
                 s->rowloss[(size_t)gi * B + b] = ml_lanes_fold(lane);

@@ -2,6 +2,7 @@
  * safetensors file, so tests/test_*.py can compare them with numpy and
  * PyTorch. Not part of the user-facing CLI.
  *   refdump step OUT.safetensors TASK ACT OPT [STEPS]
+ *   refdump group OUT.safetensors G STEPS   (a group's batches and losses)
  *   refdump embedder OUT.safetensors SEED N m
  *   refdump schedule T_MAX STEPS            (prints lr factors)
  *   refdump hac IN.safetensors OUT.safetensors (linkage, labels, metrics) */
@@ -100,6 +101,72 @@ static int cmd_step(int argc, char **argv) {
     return 0;
 }
 
+/* A group of G decoders (ReLU, LAMB, cosine schedule, bias decay on for the
+ * first half of STEPS) with other seeds, bias offsets and decays, trained
+ * together: per step the batch X{s}, T{s} [G][B][*] and the losses loss{s}
+ * [G], and params0 / params{STEPS} [G][n_param], for the batched PyTorch
+ * peer (tests/test_step_torch_batched.py). */
+static int cmd_group(int argc, char **argv) {
+    if (argc < 4) ml_die("usage: refdump group OUT G STEPS");
+    int G = atoi(argv[2]), nsteps = atoi(argv[3]);
+    ml_run *runs = ml_calloc((size_t)G, sizeof *runs);
+    const ml_run **rp = ml_calloc((size_t)G, sizeof *rp);
+    float *decay = ml_malloc(sizeof(float) * (size_t)G);
+    for (int i = 0; i < G; i++) {
+        runs[i] = small_run(TASK_DECODER, ACT_RELU, OPT_LAMB);
+        runs[i].l1 = 0;
+        runs[i].seed = 11 + (uint64_t)i;
+        runs[i].bias_offset = i % 2 ? -1.0 : 0.0;
+        runs[i].decay = decay[i] = i % 3 ? 0.5f : 0.0f;
+        runs[i].steps = 2 * nsteps - 2; /* decay on for steps 0 .. nsteps-2 */
+        rp[i] = &runs[i];
+    }
+    ml_group *g = ml_group_create(rp, G);
+    void *st = ml_backend_cpu.create(g);
+    size_t np = g->n_param, B = (size_t)g->B, nx = (size_t)G * B * g->m, ny = (size_t)G * B * g->out;
+    int nt = 4 + 3 * nsteps;
+    ml_st_tensor *t = ml_calloc((size_t)nt, sizeof *t);
+    char (*names)[32] = ml_calloc((size_t)nt, 32);
+    float *bufs = ml_malloc(sizeof(float) * ((size_t)nsteps * (nx + ny) + (size_t)G * np));
+    double *loss = ml_malloc(sizeof(double) * (size_t)G);
+    float *lossf = ml_malloc(sizeof(float) * (size_t)nsteps * G), *cur = bufs;
+    int n = 0;
+    t[n++] = (ml_st_tensor){"params0", ML_ST_F32, 2, {G, (int64_t)np}, g->init_params};
+    t[n++] = (ml_st_tensor){"decay", ML_ST_F32, 1, {G}, decay};
+    for (int s = 0; s < nsteps; s++) {
+        ml_backend_cpu.sample(st, g, ML_STREAM_TRAIN, (uint32_t)s);
+        ml_backend_cpu.peek(st, g, "X", cur);
+        snprintf(names[n], 32, "X%d", s);
+        t[n] = (ml_st_tensor){names[n], ML_ST_F32, 3, {G, (int64_t)B, g->m}, cur}; n++; cur += nx;
+        ml_backend_cpu.peek(st, g, "T", cur);
+        snprintf(names[n], 32, "T%d", s);
+        t[n] = (ml_st_tensor){names[n], ML_ST_F32, 3, {G, (int64_t)B, g->out}, cur}; n++; cur += ny;
+        ml_backend_cpu.forward(st, g);
+        ml_backend_cpu.backward(st, g, s);
+        ml_backend_cpu.status(st, g, loss, NULL);
+        for (int i = 0; i < G; i++) lossf[s * G + i] = (float)loss[i];
+        snprintf(names[n], 32, "loss%d", s);
+        t[n] = (ml_st_tensor){names[n], ML_ST_F32, 1, {G}, lossf + s * G}; n++;
+        ml_backend_cpu.optimize(st, g, s, (float)ml_schedule(runs[0].schedule, runs[0].t_max, s),
+                                ml_decay_on(s, runs[0].steps));
+    }
+    ml_backend_cpu.params(st, g, cur);
+    t[n++] = (ml_st_tensor){"params_end", ML_ST_F32, 2, {G, (int64_t)np}, cur};
+    char meta[6][64];
+    const char *kv[12] = {"N", meta[0], "m", meta[1], "k", meta[2], "lr", meta[3], "steps", meta[4], "t_max", meta[5]};
+    snprintf(meta[0], 64, "%d", g->N);
+    snprintf(meta[1], 64, "%d", g->m);
+    snprintf(meta[2], 64, "%d", g->k);
+    snprintf(meta[3], 64, "%.9g", runs[0].lr);
+    snprintf(meta[4], 64, "%ld", runs[0].steps);
+    snprintf(meta[5], 64, "%d", runs[0].t_max);
+    ml_st_write(argv[1], n, t, 6, kv);
+    ml_backend_cpu.destroy(st);
+    ml_group_free(g);
+    free(t); free(names); free(bufs); free(loss); free(lossf); free(decay); free(runs); free(rp);
+    return 0;
+}
+
 static int cmd_embedder(int argc, char **argv) {
     if (argc < 5) ml_die("usage: refdump embedder OUT SEED N m");
     uint64_t seed = strtoull(argv[2], NULL, 10);
@@ -165,8 +232,9 @@ static int cmd_hac(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) ml_die("usage: refdump step|embedder|schedule ...");
+    if (argc < 2) ml_die("usage: refdump step|group|embedder|schedule|hac ...");
     if (!strcmp(argv[1], "step")) return cmd_step(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "group")) return cmd_group(argc - 1, argv + 1);
     if (!strcmp(argv[1], "embedder")) return cmd_embedder(argc - 1, argv + 1);
     if (!strcmp(argv[1], "schedule")) return cmd_schedule(argc - 1, argv + 1);
     if (!strcmp(argv[1], "hac")) return cmd_hac(argc - 1, argv + 1);

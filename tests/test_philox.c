@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include "monolab/philox.h"
+#include "monolab/philox_x8.h"
 
 static void check(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1, uint32_t e0,
                   uint32_t e1, uint32_t e2, uint32_t e3) {
@@ -43,11 +44,44 @@ static void test_u01_range(void **state) {
     assert_true(ml_u01(0x80000000u) == 0.5f);
 }
 
+/* The CPU sampler's many-lane draws are ml_draw's words, on every path
+ * this CPU runs (AVX-512 where it has it), for every lane, including runs
+ * of indices that carry into the high word and lengths that leave a rest. */
+typedef void draw_words_fn(uint64_t, uint32_t, uint32_t, uint64_t, int, uint32_t *, size_t);
+static void check_draw_words(draw_words_fn *fn) {
+    const uint64_t seeds[3] = {0, 7, 0xfedcba9876543210ULL};
+    const uint64_t starts[6] = {0, 8 * 64 + 5, 0x00000003ffffffe0ULL, 0x00000003fffffff8ULL, 0x00000003fffffffbULL,
+                                0xffffffffULL};
+    const int lengths[5] = {1, 8, 16, 45, 64};
+    for (int s = 0; s < 3; s++)
+        for (int i = 0; i < 6; i++)
+            for (int n = 0; n < 5; n++) {
+                const uint32_t step = (uint32_t)(s * 1000003 + n), stream = (uint32_t)i;
+                uint32_t w[4][64];
+                fn(seeds[s], stream, step, starts[i], lengths[n], &w[0][0], 64);
+                for (int l = 0; l < lengths[n]; l++) {
+                    ml_u32x4 d = ml_draw(seeds[s], stream, step, starts[i] + (uint64_t)l);
+                    for (int j = 0; j < 4; j++) assert_int_equal(w[j][l], d.v[j]);
+                }
+            }
+}
+
+static void test_draw_words_is_ml_draw(void **state) {
+    (void)state;
+    check_draw_words(ml_draw_words_avx2);
+    check_draw_words(ml_draw_words);
+#ifdef ML_PHILOX_SIMD
+    if (ml_draw_has_avx512()) check_draw_words(ml_draw_words_avx512);
+    else print_message("no AVX-512 on this CPU: its draw path is not checked here\n");
+#endif
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_answers),
         cmocka_unit_test(test_stream_layout),
         cmocka_unit_test(test_u01_range),
+        cmocka_unit_test(test_draw_words_is_ml_draw),
     };
     return cmocka_run_group_tests_name("philox", tests, NULL, NULL);
 }

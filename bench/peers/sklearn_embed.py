@@ -11,6 +11,7 @@ from sklearn.cluster import AgglomerativeClustering
 from sklearn.metrics.pairwise import cosine_distances
 
 sys.path.insert(0, __file__.rsplit("/", 3)[0] + "/tests")
+sys.path.insert(0, __file__.rsplit("/", 3)[0] + "/python")  # the monolab package stio reads with
 from stio import load  # noqa: E402
 
 

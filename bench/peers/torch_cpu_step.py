@@ -3,12 +3,15 @@ authors' model (x = P v, h = ReLU(W1 x + b1), y = W2 h), fresh uniform
 features every step, squared-error loss, LAMB with torch_optimizer
 semantics, bias decay. fp32, one model, all cores.
 
-Prints one key=value line: steps_per_s at N=512, m=64, k=1024, B=128."""
+Prints one key=value line: steps_per_s at N=512, m=64, k=1024, B=128
+(PEER_PROFILE=1: and its operators' times, peer_profile.py)."""
 import os
 import sys
 import time
 
 import torch
+
+from peer_profile import maybe_profile
 
 N, M, K, B = 512, 64, 1024, 128
 EPS = 1 / 64
@@ -31,7 +34,7 @@ def lamb(params, state, lr):
 
 def main():
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count())))
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", len(os.sched_getaffinity(0)))))
     torch.manual_seed(0)
     G = torch.randn(N, M)
     U = torch.linalg.svd(G, full_matrices=False)[0]
@@ -43,9 +46,8 @@ def main():
     params = [lin1.weight, lin1.bias, lin2.weight]
     state = {}
     lr = 0.007
-    for t in range(steps + 10):
-        if t == 10:
-            t0 = time.perf_counter()
+
+    def one_step():
         v = torch.rand(B, N) * (torch.rand(B, N) < EPS)
         x = v @ P.T
         h = torch.relu(lin1(x))
@@ -57,8 +59,14 @@ def main():
         lamb(params, state, lr)
         with torch.no_grad():
             lin1.bias.mul_(1 - 0.03 * lr)
+
+    for t in range(steps + 10):
+        if t == 10:
+            t0 = time.perf_counter()
+        one_step()
     el = time.perf_counter() - t0
-    print(f"torch_threads={torch.get_num_threads()} steps_per_s={steps / el:.2f}")
+    maybe_profile(one_step)
+    print(f"torch_threads={torch.get_num_threads()} steps_per_s={steps / el:.2f} model_steps_per_s={steps / el:.2f}")
 
 
 if __name__ == "__main__":

@@ -49,11 +49,14 @@ ML_HD float ml_act_grad(int act, float z) {
 /* d|h|/dh as torch.abs: sign, and 0 at 0. */
 ML_HD float ml_sign(float h) { return h > 0.0f ? 1.0f : (h < 0.0f ? -1.0f : 0.0f); }
 
-/* Feature value for one (sample, feature) draw: active with probability p,
- * value U[0,1). The abs task uses words 2,3 for the second sample v2. */
-ML_HD float ml_feature_value(ml_u32x4 w, float p, int is_abs) {
-    float v = ml_u01(w.v[0]) < p ? ml_u01(w.v[1]) : 0.0f;
-    if (is_abs) v -= ml_u01(w.v[2]) < p ? ml_u01(w.v[3]) : 0.0f;
+/* Feature value for one (sample, feature) draw of words w0..w3: active
+ * with probability p, value U[0,1). The abs task uses words 2,3 for the
+ * second sample v2. The words come as four numbers rather than an
+ * ml_u32x4 so that the CPU sampler's loop over 8 lanes of words
+ * (philox_x8.h) vectorises. */
+ML_HD float ml_feature_value(uint32_t w0, uint32_t w1, uint32_t w2, uint32_t w3, float p, int is_abs) {
+    float v = ml_u01(w0) < p ? ml_u01(w1) : 0.0f;
+    if (is_abs) v -= ml_u01(w2) < p ? ml_u01(w3) : 0.0f;
     return v;
 }
 
@@ -61,7 +64,8 @@ ML_HD float ml_feature_value(ml_u32x4 w, float p, int is_abs) {
  * of the data stream (counter index = b * N + i). */
 ML_HD float ml_sample_feature(uint64_t seed, uint32_t stream, uint32_t step, uint64_t b, int N, int i, float p,
                               int is_abs) {
-    return ml_feature_value(ml_draw(seed, stream, step, b * (uint64_t)N + (uint64_t)i), p, is_abs);
+    ml_u32x4 w = ml_draw(seed, stream, step, b * (uint64_t)N + (uint64_t)i);
+    return ml_feature_value(w.v[0], w.v[1], w.v[2], w.v[3], p, is_abs);
 }
 
 /* Optimiser constants (torch_optimizer.Lamb 0.3 and torch.optim.Adam defaults). */

@@ -1,0 +1,107 @@
+"""Batched PyTorch peer of a monolab group's training step on the CPU
+(docs/science.md §1), in the form ARENA-style toy-model code trains many
+small models: every tensor carries an instance axis g in front, the layers
+are einsums over it, the loss is summed over the instances (their gradients
+stay independent) and one optimiser steps them all. The model is monolab's
+decoder (x = P v, h = ReLU(W1 x + b1), y = W2 h, squared error summed over
+outputs and averaged over the batch), LAMB as torch_optimizer.Lamb 0.3 but
+with each instance's own trust ratio per tensor (monolab's LAMB; one norm
+over all instances would couple the models), bias decay per instance.
+
+tests/test_step_torch_batched.py pins Group.step against monolab's losses
+and parameters on a few steps of a group (tests/refdump.c `group`).
+
+Run as a script: `torch_batched_step.py STEPS G N m k B` trains G fresh
+instances on fresh uniform features (eps = 8/N, as bench/bench_cpu.c) and
+prints one key=value line with steps_per_s and model_steps_per_s
+(PEER_PROFILE=1: and its operators' times, peer_profile.py)."""
+import math
+import os
+import sys
+import time
+
+import torch
+
+from peer_profile import maybe_profile
+
+BETA1, BETA2, LAMB_EPS, LAMB_CLAMP = 0.9, 0.999, 1e-6, 10.0
+
+
+def per_instance(x, t):
+    """x (one number per instance) shaped to broadcast against t [G, ...]."""
+    return x.view(-1, *([1] * (t.dim() - 1)))
+
+
+class Group:
+    """G decoders in [G, ...] tensors: W1 [G,k,m], b1 [G,k], W2 [G,out,k]."""
+
+    def __init__(self, W1, b1, W2, lr, decay):
+        self.params = [t.clone().requires_grad_(True) for t in (W1, b1, W2)]
+        self.lr = lr
+        self.decay = torch.as_tensor(decay, dtype=torch.float32)
+        self.state = [(torch.zeros_like(p), torch.zeros_like(p)) for p in self.params]
+
+    def losses(self, x, t):
+        """Per-instance loss of a batch: x [G,B,m], targets t [G,B,out]."""
+        W1, b1, W2 = self.params
+        h = torch.relu(torch.einsum("gbm,gkm->gbk", x, W1) + b1[:, None, :])
+        y = torch.einsum("gbk,gok->gbo", h, W2)
+        return ((y - t) ** 2).sum(dim=(1, 2)) / x.shape[1]
+
+    def lamb(self, lr):
+        with torch.no_grad():
+            for p, (m, v) in zip(self.params, self.state):
+                g = p.grad
+                m.mul_(BETA1).add_(g, alpha=1 - BETA1)
+                v.mul_(BETA2).addcmul_(g, g, value=1 - BETA2)
+                a = m / v.sqrt().add(LAMB_EPS)
+                wn = p.flatten(1).pow(2).sum(1).sqrt().clamp(0, LAMB_CLAMP)
+                an = a.flatten(1).pow(2).sum(1).sqrt()
+                trust = torch.where((wn == 0) | (an == 0), torch.ones_like(wn), wn / an)
+                p.sub_(a * per_instance(lr * trust, p))
+
+    def step(self, x, t, lr_t, decay_on):
+        """One optimiser step on a batch; returns the per-instance losses."""
+        loss = self.losses(x, t)
+        for p in self.params:
+            p.grad = None
+        loss.sum().backward()
+        self.lamb(lr_t)
+        if decay_on:  # bias decay uses the base lr (docs/science.md §1.7)
+            with torch.no_grad():
+                self.params[1].mul_((1 - self.decay * self.lr)[:, None])
+        return loss.detach()
+
+
+def sample(Pt, B, eps):
+    """Fresh uniform features v [G,B,N] (active with probability eps) and x = P v."""
+    G, N, _ = Pt.shape
+    v = torch.rand(G, B, N) * (torch.rand(G, B, N) < eps)
+    return torch.einsum("gbn,gnm->gbm", v, Pt), v
+
+
+def main():
+    steps, G, N, m, k, B = (int(a) for a in sys.argv[1:7])
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", len(os.sched_getaffinity(0)))))
+    torch.manual_seed(0)
+    Pt = torch.nn.functional.normalize(torch.randn(G, N, m), dim=2)
+    bound1, bound2 = 1 / math.sqrt(m), 1 / math.sqrt(k)
+    group = Group((torch.rand(G, k, m) * 2 - 1) * bound1, (torch.rand(G, k) * 2 - 1) * bound1 - 1,
+                  (torch.rand(G, N, k) * 2 - 1) * bound2, lr=0.03, decay=torch.full((G,), 0.03))
+    eps = 8 / N
+
+    def one_step():
+        x, v = sample(Pt, B, eps)
+        group.step(x, v, group.lr, True)
+
+    for s in range(steps + 10):
+        if s == 10:
+            t0 = time.perf_counter()
+        one_step()
+    el = time.perf_counter() - t0
+    maybe_profile(one_step)
+    print(f"torch_threads={torch.get_num_threads()} steps_per_s={steps / el:.2f} model_steps_per_s={G * steps / el:.2f}")
+
+
+if __name__ == "__main__":
+    main()
