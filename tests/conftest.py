@@ -36,6 +36,12 @@ def run(args, **kw):
     return subprocess.run(args, capture_output=True, text=True, **kw)
 
 
+def ok(r):
+    """A finished command that must have succeeded; its result, for chaining."""
+    assert r.returncode == 0, r.stderr
+    return r
+
+
 @pytest.fixture
 def monolab():
     return os.path.join(BUILD, "monolab")

@@ -18,15 +18,10 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from browser import browser, console_errors, js_all, shot, wait  # noqa: F401  (browser: a fixture)
-from conftest import BUILD, run, run_id
+from conftest import BUILD, run, run_id, ok
 from gpt2_fixture import export, make_gpt2
 
 MONOLAB = os.path.join(BUILD, "monolab")
-
-
-def ok(r):
-    assert r.returncode == 0, r.stderr
-    return r
 
 
 @pytest.fixture(scope="module")

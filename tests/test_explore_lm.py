@@ -22,16 +22,11 @@ from selenium.webdriver.common.by import By
 
 import site_data
 from browser import browser, console_errors, js_all, shot, wait  # noqa: F401  (browser: a fixture)
-from conftest import BUILD, ROOT, run
+from conftest import BUILD, ROOT, run, ok
 from gpt2_fixture import PYDEPS
 from stio import load, save
 
 MONOLAB = os.path.join(BUILD, "monolab")
-
-
-def ok(r):
-    assert r.returncode == 0, r.stderr
-    return r
 
 
 @pytest.fixture(scope="module")

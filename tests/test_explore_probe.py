@@ -14,16 +14,11 @@ import numpy as np
 import pytest
 
 import site_data
-from conftest import BUILD, run, run_id
+from conftest import BUILD, run, run_id, ok
 from stio import load
 
 CFG = ("seeds: 1\nmodel:\n  N: 32\n  m: 8\n  k: 24\ndata:\n  eps: 0.125\n"
        "train:\n  steps: 200\n  batch: 64\n  lr: 0.01\neval:\n  batch: 64\ncheckpoints: final\n")
-
-
-def ok(r):
-    assert r.returncode == 0, r.stderr
-    return r
 
 
 @pytest.fixture(scope="module")

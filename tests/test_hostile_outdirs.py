@@ -10,16 +10,11 @@ import shutil
 import pytest
 
 import site_data
-from conftest import run, run_id
+from conftest import run, run_id, ok
 from test_sae_cli import TINY as SAE_TINY, write_dataset
 
 TOY = ("seeds: 1\nmodel:\n  N: 32\n  m: 8\n  k: 48\ndata:\n  eps: 0.125\n"
        "train:\n  steps: 300\n  batch: 64\n  lr: 0.01\neval:\n  batch: 64\ncheckpoints: final\n")
-
-
-def ok(r):
-    assert r.returncode == 0, r.stderr
-    return r
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,10 @@ prints one key=value line with steps_per_s and model_steps_per_s
 import math
 import os
 import sys
-import time
 
 import torch
 
-from peer_profile import maybe_profile
+from peer_profile import time_steps
 
 BETA1, BETA2, LAMB_EPS, LAMB_CLAMP = 0.9, 0.999, 1e-6, 10.0
 
@@ -94,13 +93,7 @@ def main():
         x, v = sample(Pt, B, eps)
         group.step(x, v, group.lr, True)
 
-    for s in range(steps + 10):
-        if s == 10:
-            t0 = time.perf_counter()
-        one_step()
-    el = time.perf_counter() - t0
-    maybe_profile(one_step)
-    print(f"torch_threads={torch.get_num_threads()} steps_per_s={steps / el:.2f} model_steps_per_s={G * steps / el:.2f}")
+    time_steps(one_step, steps, G)
 
 
 if __name__ == "__main__":

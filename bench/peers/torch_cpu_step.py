@@ -7,11 +7,10 @@ Prints one key=value line: steps_per_s at N=512, m=64, k=1024, B=128
 (PEER_PROFILE=1: and its operators' times, peer_profile.py)."""
 import os
 import sys
-import time
 
 import torch
 
-from peer_profile import maybe_profile
+from peer_profile import time_steps
 
 N, M, K, B = 512, 64, 1024, 128
 EPS = 1 / 64
@@ -60,13 +59,7 @@ def main():
         with torch.no_grad():
             lin1.bias.mul_(1 - 0.03 * lr)
 
-    for t in range(steps + 10):
-        if t == 10:
-            t0 = time.perf_counter()
-        one_step()
-    el = time.perf_counter() - t0
-    maybe_profile(one_step)
-    print(f"torch_threads={torch.get_num_threads()} steps_per_s={steps / el:.2f} model_steps_per_s={steps / el:.2f}")
+    time_steps(one_step, steps, 1)
 
 
 if __name__ == "__main__":

@@ -194,9 +194,8 @@ launcher<P...> make_launcher(void (*k)(P...), dim3 grid, dim3 block, size_t smem
     return launcher<P...>{k, launch_config{grid, block, smem, stream, (const void *)k, name, site}};
 }
 
-// Device memory (runtime.cpp): whether [p, p + bytes) lies in one live
+// Device memory (runtime.cpp): fatal unless [p, p + bytes) lies in one live
 // cudaMalloc allocation; the library stand-ins check their operands with it.
-bool is_device(const void *p, size_t bytes);
 void check_device(const char *what, const void *p, size_t bytes);
 // Work on a stream: run now, or recorded while the stream captures.
 void enqueue(cudaStream_t s, std::function<void()> op);

@@ -64,12 +64,6 @@ static bool find_alloc(const void *p, uintptr_t *base, size_t *size) {
     return true;
 }
 
-bool is_device(const void *p, size_t bytes) {
-    uintptr_t base;
-    size_t size;
-    return find_alloc(p, &base, &size) && (uintptr_t)p + bytes <= base + size;
-}
-
 void check_device(const char *what, const void *p, size_t bytes) {
     if (!bytes) return;
     uintptr_t base;

@@ -130,7 +130,7 @@ enum thread_state { T_NEW, T_RUNNABLE, T_WAIT_BLOCK, T_WAIT_WARP, T_DONE };
 enum collective_kind { C_NONE, C_SYNCWARP, C_SHUFFLE, C_BALLOT };
 
 struct fiber_thread : thread_view {
-    int linear = 0, lane = 0, warp = 0;
+    int lane = 0, warp = 0;
     thread_state state = T_NEW;
     const char *site = nullptr;
     ctx::fiber self; // the thread, while it is suspended
@@ -162,7 +162,6 @@ struct block_state : block_view {
     order_policy policy = ORDER_NATURAL;
     uint64_t rng = 0;
     char *dyn = nullptr;
-    size_t dyn_bytes = 0;
     std::vector<const void *> poisoned;
     const std::function<void()> *body = nullptr;
 };
@@ -450,7 +449,6 @@ static void block_init(block_state &b, const launch_config &c, const std::functi
     b.head = 0;
     for (int t = 0; t < b.n; t++) {
         fiber_thread &f = b.th[t];
-        f.linear = t;
         f.idx = uint3{(unsigned)(t % d.x), (unsigned)(t / d.x % d.y), (unsigned)(t / (d.x * d.y))};
         f.lane = t & 31;
         f.warp = t >> 5;
@@ -458,7 +456,6 @@ static void block_init(block_state &b, const launch_config &c, const std::functi
         b.runnable.push_back(t);
     }
     b.rng = seed;
-    b.dyn_bytes = c.smem;
     b.dyn = (char *)malloc(c.smem ? c.smem : 1); // its exact size, so that AddressSanitizer sees an overrun
     memset(b.dyn, 0xff, c.smem);
     b.poisoned.clear();
