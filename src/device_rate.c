@@ -77,18 +77,36 @@ static void on_log(void *vctx, const ml_group *g, ml_train_result *res, long don
     c->t_last = ml_now(), c->s_last = done;
 }
 
+/* The work of a calibration: about a second of a 2-core CPU, or of a GPU
+ * at a fraction of its peak (a GPU needs paper-sized batches to show its
+ * rate, a CPU's rate per FLOP hardly depends on them). */
+static double calibration_flop(const ml_backend *be) { return strcmp(be->name, "cpu") ? 3e12 : 3e10; }
+enum { CAL_MIN_STEPS = 40, CAL_MIN_BATCH = 64 };
+
 void ml_rate_calibrate(const ml_backend *be, const ml_run *const *runs, int G, ml_rate *r) {
+    /* At least 40 steps, timed from the end of the first of 8 log intervals
+     * to the last, so that setup and the final metrics are not. A group too
+     * big for the work trains fewer models, then a smaller batch: a paper
+     * group (~1 TFLOP a step) must not make a dry run train for minutes. */
+    const double work = calibration_flop(be);
+    ml_run shape = *runs[0];
+    double per_model = ml_run_step_flop(&shape);
+    if (per_model * CAL_MIN_STEPS > work) {
+        double b = shape.batch * work / (per_model * CAL_MIN_STEPS);
+        shape.batch = b < CAL_MIN_BATCH ? CAL_MIN_BATCH : (int)b;
+        per_model = ml_run_step_flop(&shape);
+    }
+    double fit = work / (per_model * CAL_MIN_STEPS);
+    if (G > fit) G = fit < 1 ? 1 : (int)fit;
     if (G > 64) G = 64;
+    double per_step = per_model * G;
+    long steps = (long)(work / (per_step > 0 ? per_step : 1));
+    steps = steps < CAL_MIN_STEPS ? CAL_MIN_STEPS : steps > shape.steps ? shape.steps : steps;
     ml_run *copy = ml_malloc(sizeof *copy * (size_t)G);
     const ml_run **ptr = ml_malloc(sizeof *ptr * (size_t)G);
-    /* About a second of steps at a 2-core CPU's rate (a GPU is done
-     * sooner), at least 40, timed from the end of the first of 8 log
-     * intervals to the last, so that setup and the final metrics are not. */
-    double per_step = ml_run_step_flop(runs[0]) * G;
-    long steps = (long)(3e10 / (per_step > 0 ? per_step : 1));
-    steps = steps < 40 ? 40 : steps > runs[0]->steps ? runs[0]->steps : steps;
     for (int i = 0; i < G; i++) {
         copy[i] = *runs[i];
+        copy[i].batch = shape.batch;
         copy[i].steps = steps;
         copy[i].log_every = (int)(steps / 8 > 0 ? steps / 8 : 1);
         copy[i].eval_batch = copy[i].batch;
@@ -102,7 +120,7 @@ void ml_rate_calibrate(const ml_backend *be, const ml_run *const *runs, int G, m
     double dt = c.t_last - c.t_first;
     r->flops = per_step * (double)(c.s_last - c.s_first) / (dt > 1e-6 ? dt : 1e-6);
     snprintf(r->how, sizeof r->how, "calibration: %ld steps of %d models, N=%d m=%d k=%d batch %d", steps, G,
-             runs[0]->N, runs[0]->m, runs[0]->k, runs[0]->batch);
+             shape.N, shape.m, shape.k, shape.batch);
     ml_rate_write(be, r->flops, r->how);
     time_t now = time(NULL);
     strftime(r->date, sizeof r->date, "%Y-%m-%d %H:%M UTC", gmtime(&now));

@@ -42,6 +42,14 @@ def ok(r):
     return r
 
 
+@pytest.fixture(autouse=True, scope="session")
+def own_user_cache(tmp_path_factory):
+    """The tests' own user cache folder: what monolab caches there (training
+    rates, self-test stamps) must neither come from the tester's earlier runs
+    nor be left to them. A fresh machine is what CI is."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+
+
 @pytest.fixture
 def monolab():
     return os.path.join(BUILD, "monolab")

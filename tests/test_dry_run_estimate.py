@@ -58,3 +58,20 @@ def test_no_usable_cache_folder_still_estimates(monolab, tmp_path):
     e = {k: v for k, v in os.environ.items() if k not in ("XDG_CACHE_HOME", "HOME")}
     r = run([monolab, "sweep", QUICKSTART, "--dry-run", "--device", "cpu"], env=e)
     assert r.returncode == 0 and EST.search(r.stderr), r.stderr
+
+
+def test_calibrating_on_a_paper_sized_group_takes_about_a_second(monolab, tmp_path):
+    """The paper's groups are ~1 TFLOP a step (N=512, k=1024, batch 8192, 33
+    models): the calibration trains one model at a smaller batch, not the
+    group (which took minutes and 5 GB on 2 cores)."""
+    cfg = os.path.join(ROOT, "configs", "jermyn2022", "B1.yaml")
+    e = dict(os.environ, XDG_CACHE_HOME=str(tmp_path))
+    r = run([monolab, "sweep", cfg, "--dry-run", "--device", "cpu"], env=e, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "calibrating" in r.stderr
+    how = EST.search(r.stderr).group(5)
+    m = re.fullmatch(r"calibration: (\d+) steps of (\d+) models, N=512 m=64 k=1024 batch (\d+)", how)
+    assert m, how
+    steps, models, batch = map(int, m.groups())
+    assert steps >= 40 and models == 1 and 64 <= batch < 8192
+    assert 2.0 * steps * models * batch * 1024 * (2 * 64 + 3 * 512) <= 3.1e10  # the CPU's work budget

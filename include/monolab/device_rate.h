@@ -19,8 +19,9 @@ typedef struct {
 int ml_rate_read(const ml_backend *be, ml_rate *r);
 /* Records flops for be's device, atomically; a warning if it cannot. */
 void ml_rate_write(const ml_backend *be, double flops, const char *how);
-/* Trains a short copy of a group like runs[0..G) (at most 64 models, a few
- * steps, no files) on be and records the rate it achieves. */
+/* Trains a short copy of a group like runs[0..G) (about a second of work:
+ * at most 64 models, fewer and a smaller batch where the group is bigger,
+ * a few steps, no files) on be and records the rate it achieves. */
 void ml_rate_calibrate(const ml_backend *be, const ml_run *const *runs, int G, ml_rate *r);
 
 #endif
