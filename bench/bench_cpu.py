@@ -4,7 +4,7 @@
    a lone model and a group of 2, against OpenBLAS sgemm running the
    step's five GEMMs on the same shapes in the same process (the rate the
    step could reach if everything else were free), and against the
-   per-model PyTorch peer (bench/peers/torch_cpu_step.py).
+   per-model PyTorch peer (bench/peers/torch_authors_step.py).
 2. The quickstart's tiny models (N=64, m=16, k=16..256, B=128, 16 models
    per group): monolab's group step against the batched PyTorch peer
    (bench/peers/torch_batched_step.py: the same 16 models in one tensor
@@ -75,7 +75,7 @@ def paper_table(binaries, reps, steps):
         for name, binary in binaries.items():
             for G in (1, 2):
                 runs.setdefault((name, G), []).append(run([binary, str(G), steps]))
-        peer.append(run_peer([os.path.join(ROOT, "bench/peers/torch_cpu_step.py"), steps], peer_nt, "paper"))
+        peer.append(run_peer([os.path.join(ROOT, "bench/peers/torch_authors_step.py"), steps], peer_nt, "paper"))
     print(f"\nPaper shape N={PAPER[0]} m={PAPER[1]} k={PAPER[2]} B={PAPER[3]}, decoder, ReLU, LAMB, fp32; "
           f"{steps} steps per run; median [min-max] of {reps} interleaved runs")
     print("| config | model-steps/s | GFLOP/s | % of sgemm (same process) | x PyTorch per model-step "

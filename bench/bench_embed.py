@@ -1,7 +1,7 @@
 """`make bench-embed`: monolab embed on a synthetic GPT-2-small-scale input
-(36,864 neurons, d=768) against the scikit-learn per-neuron pipeline on a
-sample of neurons, extrapolated, on the same machine. Pass --device cuda on
-a GPU machine to time the CUDA backend the same way; it then also runs the
+(36,864 neurons, d=768; EMBED_NEURONS to change) against the scikit-learn per-neuron pipeline on a
+sample of neurons, extrapolated, on the same machine. `bench_embed.py cuda`
+on a GPU machine times the CUDA backend the same way; it then also runs the
 CPU backend on the same input and counts the neurons whose selection or
 partition differs between the two (the input is not exact in float, so the
 two GEMM libraries may round a pre-activation to either side of a
@@ -23,8 +23,13 @@ from benchstat import Conditions, spread
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# MONOLAB: the binary (default build/monolab; the GPU session's rehearsal
+# passes the one built on the CPU execution layer)
+MONOLAB = os.environ.get("MONOLAB", os.path.join(ROOT, "build/monolab"))
+
+
 def run_embed(f, out, device):
-    r = subprocess.run([os.path.join(ROOT, "build/monolab"), "embed", f, "-o", out, "--device", device,
+    r = subprocess.run([MONOLAB, "embed", f, "-o", out, "--device", device,
                         "--similar", "0"], capture_output=True, text=True, check=True)
     m = re.search(r"(\d+) neurons, (\d+) examples: selection ([\d.]+) s, embed\+cluster ([\d.]+) s", r.stderr)
     return int(m[1]), int(m[2]), float(m[3]), float(m[4])
@@ -66,12 +71,13 @@ def main():
     sel, clu, peer = [], [], []
     with tempfile.TemporaryDirectory() as d:
         f = os.path.join(d, "synth.safetensors")
-        subprocess.run([sys.executable, os.path.join(ROOT, "bench/embed_synth.py"), f, T], check=True)
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench/embed_synth.py"), f, T,
+                        "--neurons", os.environ.get("EMBED_NEURONS", str(12 * 3072))], check=True)
         for rep in range(reps):
             n, ex, s, c = run_embed(f, os.path.join(d, "out"), device)
             sel.append(s)
             clu.append(c)
-            out = subprocess.run([sys.executable, os.path.join(ROOT, "bench/peers/sklearn_embed.py"), f, "300"],
+            out = subprocess.run([sys.executable, os.path.join(ROOT, "bench/peers/sklearn_embed.py"), f, str(min(300, n))],
                                  capture_output=True, text=True, check=True).stdout
             peer.append(n * float(re.search(r"sklearn_seconds_per_neuron=([\d.e-]+)", out)[1]))
             if device != "cpu" and rep == 0:

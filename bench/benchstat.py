@@ -64,5 +64,10 @@ def spread(values, fmt="{:.1f}"):
 
 
 def kv(line):
-    """A benchmark binary's `key=value key=value` line as floats."""
-    return {k: float(v) for k, v in (p.split("=") for p in line.split())}
+    """A benchmark's `key=value key=value` line: numbers as floats, words (peer=authors) as they are."""
+    def value(v):
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    return {k: value(v) for k, v in (p.split("=", 1) for p in line.split())}

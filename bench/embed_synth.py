@@ -6,7 +6,9 @@ neurons have structured, clusterable activating examples.
 With --contexts C the rows also get token_ids (random ids of a 50,257-token
 vocabulary, written as OUT's vocab_synth.json) and doc_index (C rows per
 context), the shape of an exported GPT-2 layer, for the explorer benchmark.
-usage: embed_synth.py OUT.safetensors [T] [--contexts C]"""
+With --neurons N the layer has N neurons instead of GPT-2 small's 36,864
+(the GPU session's rehearsal on the CPU execution layer uses a few hundred).
+usage: embed_synth.py OUT.safetensors [T] [--contexts C] [--neurons N]"""
 import json
 import os
 import sys
@@ -20,14 +22,19 @@ from stio import save  # noqa: E402
 
 def main():
     args = sys.argv[1:]
-    ctx = None
-    if "--contexts" in args:
-        i = args.index("--contexts")
-        ctx = int(args[i + 1])
+
+    def option(name, default):
+        if name not in args:
+            return default
+        i = args.index(name)
+        value = int(args[i + 1])
         del args[i:i + 2]
+        return value
+    ctx = option("--contexts", None)
+    n = option("--neurons", 12 * 3072)
     out = args[0]
     T = int(args[1]) if len(args) > 1 else 8192
-    d, n, n_dir = 768, 12 * 3072, 64
+    d, n_dir = 768, 64
     rng = np.random.default_rng(0)
     dirs = rng.standard_normal((n_dir, d)).astype(np.float32)
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)

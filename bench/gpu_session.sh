@@ -3,33 +3,59 @@
 # machine with nvcc, then carry build/monolab, build/lib, build/gpu and
 # build/bench (under 60 MiB). It never calls make or apt.
 #
-#   bash bench/gpu_session.sh quick     GPU tests without sanitizer + the paper-shape bench (estimated 3-5 min, not yet timed)
+#   bash bench/gpu_session.sh quick     GPU tests without sanitizer, `monolab selftest --full`, the
+#                                       paper-shape bench against cuBLAS (estimated 3-5 min, not yet timed)
 #   bash bench/gpu_session.sh sanitize  compute-sanitizer memcheck and racecheck on the op and embed tests
 #                                       (`sanitize memcheck`, `sanitize racecheck`: one tool per slot)
-#   bash bench/gpu_session.sh bench     the other benchmarks: one model, tiny models, groups side by side,
-#                                       torch peers, tf32 vs fp32 sweeps, embed
+#   bash bench/gpu_session.sh peers     the ratios against the peers, side by side: one model against the
+#                                       authors' PyTorch step, the paper group and 1,000 tiny models against
+#                                       torch.compile of the batched step (tf32 and fp32), embed against
+#                                       scikit-learn (and the neurons that differ from the CPU)
+#   bash bench/gpu_session.sh extras    groups side by side (streams), tf32 vs fp32 sweeps
+#   bash bench/gpu_session.sh bench     peers, then extras
 #   bash bench/gpu_session.sh full      quick, sanitize and bench in turn (more than 10 minutes)
 #   bash bench/gpu_session.sh tests     the GPU tests and the sanitizer runs (what `make test-gpu` runs)
 #   bash bench/gpu_session.sh rehearse  on a machine without a GPU: checks that the bundle is complete
 #                                       and runs its CPU parts, with make and apt-get made to fail
 #
-# quick, sanitize and bench each fit a 10-minute slot: every step runs under
-# `timeout` (a hung kernel costs its own limit, not the session), and a stage
-# stops starting steps when its budget (GPU_SESSION_BUDGET_S, default 540 s;
-# 0: none, the default of full and tests) would be overrun; what did not run
-# is marked SKIPPED or TIMEOUT. Logs and a summary go to $OUT (or
-# /tmp/monolab-gpu); the summary table is printed last. Exit status: 0 when
-# every step passed.
+# quick, sanitize, peers and extras each fit a 10-minute slot: every step
+# runs under `timeout` (a hung kernel costs its own limit, not the session),
+# and a stage stops starting steps when its budget (GPU_SESSION_BUDGET_S,
+# default 540 s; 0: none, the default of bench, full and tests) would be
+# overrun; what did not run is marked SKIPPED or TIMEOUT. Logs and a summary
+# go to $OUT (or /tmp/monolab-gpu); the summary table is printed last. Exit
+# status: 0 when every step passed.
+#
+# Rehearsed in every CI (tests/test_gpu_session.py): GPU_SESSION_BUILD names
+# a folder of the same binaries built on the CPU execution layer, and
+# GPU_SESSION_REHEARSAL=1 shrinks every shape and runs the PyTorch peers on
+# the CPU, so that the stages' steps, parsing and summary run before a GPU
+# session depends on them.
 set -uo pipefail
 stage=${1:-quick}
 san_tools=${2:-memcheck racecheck} # compute-sanitizer tools of the sanitizer steps
 cd "$(dirname "$0")/.."
+b=${GPU_SESSION_BUILD:-build} # the binaries' folder
+py=${PYTHON:-python3}         # with PyTorch (and torch.compile, PyTorch 2)
+# Shapes: N m k B G steps for bench_gpu; the tiny models' G N m B steps and
+# widths; the PyTorch peers' device, steps and one model's batch.
+if [ "${GPU_SESSION_REHEARSAL:-0}" = 1 ]; then
+  paper_shape="64 16 128 256 4 20"; one_shape="64 16 128 256 1 20"
+  tiny_shape="50 16 4 64 20"; tiny_ks="4 8"
+  side_shape="20 5 10 64 4 20 fp32 4"; sweep_over="seeds=2 train.steps=64"
+  torch_dev=cpu; peer_steps=10; embed_env="EMBED_NEURONS=300 EMBED_T=512 REPS=1"
+else
+  paper_shape="512 64 1024 8192 8 50"; one_shape="512 64 1024 8192 1 50"
+  tiny_shape="1000 64 16 1024 200"; tiny_ks="16 64 256"
+  side_shape="100 20 64 1024 4 300 fp32 8"; sweep_over="seeds=8"
+  torch_dev=cuda; peer_steps=30; embed_env="REPS=3"
+fi
 out=${OUT:-/tmp/monolab-gpu}
 mkdir -p "$out"
 : >"$out/summary.txt"
 : >"$out/log.txt"
 status=0
-case "$stage" in quick | sanitize | bench) budget=${GPU_SESSION_BUDGET_S:-540} ;; *) budget=${GPU_SESSION_BUDGET_S:-0} ;; esac
+case "$stage" in quick | sanitize | peers | extras) budget=${GPU_SESSION_BUDGET_S:-540} ;; *) budget=${GPU_SESSION_BUDGET_S:-0} ;; esac
 start=$SECONDS
 row() { printf '%-44s %s\n' "$1" "$2" >>"$out/summary.txt"; }
 # limit SECONDS: that step limit, cut to what the stage budget has left (15 s
@@ -50,8 +76,8 @@ run() {
   elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then row "$name" "TIMEOUT (killed after $lim s)"; status=1
   else row "$name" "FAIL ($((SECONDS - t0)) s)"; status=1; fi
 }
-need() { for b in "$@"; do [ -x "$b" ] || { echo "missing $b: run 'make gpu-bundle' on the build machine and carry build/"; exit 2; }; done; }
-BINS="build/monolab build/gpu/test_backend_ops build/gpu/test_embed_cuda build/gpu/test_philox_curand build/bench/bench_gpu"
+need() { for f in "$@"; do [ -x "$f" ] || { echo "missing $f: run 'make gpu-bundle' on the build machine and carry build/"; exit 2; }; done; }
+BINS="$b/monolab $b/gpu/test_backend_ops $b/gpu/test_embed_cuda $b/gpu/test_philox_curand $b/bench/bench_gpu"
 need $BINS
 # Before anything long on a GPU machine: every library resolves (CUDA's own
 # come from the machine's toolkit: the binaries need the major version they
@@ -59,11 +85,11 @@ need $BINS
 # would otherwise show as every step failing, minutes later.
 preflight() {
   local missing info
-  missing=$(for b in $BINS; do ldd "$b" 2>/dev/null | grep 'not found' | sed "s|^|$b:|"; done)
+  missing=$(for f in $BINS; do ldd "$f" 2>/dev/null | grep 'not found' | sed "s|^|$f:|"; done)
   if [ -n "$missing" ]; then
     row "preflight" "FAIL: libraries not found (see log.txt)"; echo "$missing" | tee -a "$out/log.txt"
   else
-    info=$(build/monolab info 2>&1 | grep '^cuda backend' || true)
+    info=$("$b/monolab" info 2>&1 | grep '^cuda backend' || true)
     echo "$info" | tee -a "$out/log.txt"
     case "$info" in "cuda backend: unavailable"* | "") row "preflight" "FAIL: ${info:-monolab info failed}" ;; *) return 0 ;; esac
   fi
@@ -73,15 +99,15 @@ preflight() {
 # Step limits: several times each step's estimated run time on an H100
 # (the estimates are from the work each does; nothing here has been timed).
 gpu_tests() {
-  run "philox: host and device vs cuRAND" 120 build/gpu/test_philox_curand
-  run "backend ops vs CPU, trajectory, invariance" 300 build/gpu/test_backend_ops
-  run "embed CUDA vs CPU" 180 build/gpu/test_embed_cuda
+  run "philox: host and device vs cuRAND" 120 "$b/gpu/test_philox_curand"
+  run "backend ops vs CPU, trajectory, invariance" 300 "$b/gpu/test_backend_ops"
+  run "embed CUDA vs CPU" 180 "$b/gpu/test_embed_cuda"
 }
 sanitizer() {
   if ! command -v compute-sanitizer >/dev/null; then row "compute-sanitizer" "NOT FOUND"; status=1; return; fi
   for tool in $san_tools; do
     for t in test_backend_ops test_embed_cuda; do
-      run "sanitizer $tool $t" 300 env MONOLAB_GPU_QUICK=1 compute-sanitizer --tool "$tool" --error-exitcode 3 build/gpu/$t
+      run "sanitizer $tool $t" 300 env MONOLAB_GPU_QUICK=1 compute-sanitizer --tool "$tool" --error-exitcode 3 "$b/gpu/$t"
     done
   done
 }
@@ -90,7 +116,7 @@ bench_line() { # bench_line LABEL VARIANT ARGS...: one bench_gpu row into the su
   local line ok=1 note= lim rc
   lim=$(limit 90)
   if [ "$lim" -le 0 ]; then row "$label" "SKIPPED (stage budget of $budget s spent)"; status=1; return; fi
-  line=$(MONOLAB_KERNELS=$var timeout -k 10 "$lim" build/bench/bench_gpu "$@" 2>"$out/bench_err.txt"); rc=$?
+  line=$(MONOLAB_KERNELS=$var timeout -k 10 "$lim" "$b/bench/bench_gpu" "$@" 2>"$out/bench_err.txt"); rc=$?
   cat "$out/bench_err.txt" >>"$out/log.txt"
   if [ $rc = 124 ] || [ $rc = 137 ]; then row "$label" "TIMEOUT (killed after $lim s)"; status=1; return; fi
   [ $rc = 0 ] || ok=0
@@ -98,7 +124,28 @@ bench_line() { # bench_line LABEL VARIANT ARGS...: one bench_gpu row into the su
   # the backend's create line says when lt asked for the epilogue but fell back
   grep -q 'lt(off' "$out/bench_err.txt" && note="(lt fell back to the plain path)"
   echo "$line" | tee -a "$out/bench.txt"
+  rate[$label]=$(echo "$line" | grep -o 'model_steps_per_s=[^ ]*' | cut -d= -f2)
   row "$label" "$(echo "$line" | grep -o 'step_ms=[^ ]*\|model_steps_per_s=[^ ]*\|frac_of_gemm=[^ ]*' | tr '\n' ' ')$note"
+}
+declare -A rate # model-steps per second of each bench and peer row, by label
+# peer_line LABEL ARGS...: one PyTorch peer's key=value line into the summary
+peer_line() {
+  local label=$1 lim line rc; shift
+  lim=$(limit 180)
+  if [ "$lim" -le 0 ]; then row "$label" "SKIPPED (stage budget of $budget s spent)"; status=1; return; fi
+  echo "== $label (limit $lim s): $py $*" | tee -a "$out/log.txt"
+  line=$(timeout -k 10 "$lim" "$py" "$@" 2>>"$out/log.txt" | tail -1); rc=${PIPESTATUS[0]}
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then row "$label" "TIMEOUT (killed after $lim s)"; status=1; return; fi
+  case "$line" in *model_steps_per_s=*) ;; *) row "$label" "FAIL (see log.txt)"; status=1; return ;; esac
+  echo "$line" | tee -a "$out/bench.txt"
+  rate[$label]=$(echo "$line" | grep -o 'model_steps_per_s=[^ ]*' | cut -d= -f2)
+  row "$label" "$(echo "$line" | grep -o 'model_steps_per_s=[^ ]*\|compiled=[^ ]*' | tr '\n' ' ')"
+}
+# ratio LABEL OURS PEER: OURS's model-steps per second over PEER's, both of this run
+ratio() {
+  local a=${rate[$2]:-} p=${rate[$3]:-}
+  if [ -z "$a" ] || [ -z "$p" ]; then row "$1" "n/a (a side did not run)"; return; fi
+  row "$1" "$(awk -v a="$a" -v p="$p" 'BEGIN { printf "%.2fx", a / p }')"
 }
 # Variants side by side: ref, fast, fast without lt (what lt adds to it),
 # and lt alone (what it adds to ref). The paper shapes use ReLU, so lt's
@@ -106,35 +153,63 @@ bench_line() { # bench_line LABEL VARIANT ARGS...: one bench_gpu row into the su
 BENCH_VARIANTS="ref fast gather,fused,batched,graph,tiny lt"
 vlabel() { [ "$1" = gather,fused,batched,graph,tiny ] && echo "fast w/o lt" || echo "$1"; }
 paper_bench() {
+  local groups; groups=$(echo "$paper_shape" | cut -d' ' -f5)
   for p in tf32 fp32; do for v in $BENCH_VARIANTS; do
-    bench_line "paper shape G=8 $p $(vlabel $v)" $v 512 64 1024 8192 8 50 $p
+    bench_line "paper shape G=$groups $p $(vlabel $v)" $v $paper_shape $p
   done; done
 }
 
-# the benchmarks beyond the paper shape, the peers and the sweeps
-more_bench() {
-  echo "== PyTorch peer, one model, tf32 and fp32" | tee -a "$out/log.txt"
-  run "torch peer (authors' step)" 180 python3 bench/peers/torch_gpu_step.py 30
-  for v in $BENCH_VARIANTS; do bench_line "one model tf32 $(vlabel $v)" $v 512 64 1024 8192 1 50 tf32; done
-  for v in $BENCH_VARIANTS; do bench_line "tiny N=20 k=10 G=1000 $(vlabel $v)" $v 20 5 10 1024 1000 200 fp32; done
-  # small groups side by side (the streams variant's mechanism): 8 groups of 4 width-sweep models
-  for v in ref fast; do
-    local lim; lim=$(limit 120)
-    if [ "$lim" -le 0 ]; then row "8 small groups side by side $v" "SKIPPED (stage budget of $budget s spent)"; status=1; continue; fi
-    line=$(MONOLAB_KERNELS=$v timeout -k 10 "$lim" build/bench/bench_gpu 100 20 64 1024 4 300 fp32 8 2>>"$out/log.txt" | tail -1) \
-      || { row "8 small groups side by side $v" "FAIL or TIMEOUT"; status=1; continue; }
-    echo "$line" | tee -a "$out/bench.txt"
-    row "8 small groups side by side $v" "$(echo "$line" | grep -o '_s=[^ ]*\|speedup=[^ ]*' | tr '\n' ' ')"
+# The ratios against the peers, each side by side in this run (the goals
+# are in bench/RESULTS.md's GPU section): one model against the authors'
+# PyTorch step; the paper group and the tiny models against torch.compile
+# of the batched step (bench/peers/torch_batched_step.py, pinned against
+# monolab by tests/test_step_torch_batched.py); embed against scikit-learn.
+peers_bench() {
+  local N m k B G S tG tN tm tB tS
+  read -r N m k B G S <<<"$paper_shape"
+  read -r tG tN tm tB tS <<<"$tiny_shape"
+  for p in tf32 fp32; do
+    peer_line "authors' torch step, one model $p" bench/peers/torch_authors_step.py "$peer_steps" \
+        --device "$torch_dev" --precision "$p" --batch "$B"
+    for v in ref fast; do bench_line "one model $p $v" $v $one_shape $p; done
+    ratio "one model $p: fast / authors' torch" "one model $p fast" "authors' torch step, one model $p"
   done
-  run "torch tiny peer" 180 python3 bench/peers/torch_gpu_step.py --tiny 1000 20 10 200
+  for p in tf32 fp32; do
+    peer_line "torch.compile batched, G=$G $p" bench/peers/torch_batched_step.py "$peer_steps" "$G" "$N" "$m" "$k" "$B" \
+        --device "$torch_dev" --precision "$p" --compile
+    bench_line "paper shape G=$G $p fast" fast $paper_shape $p
+    ratio "paper G=$G $p: fast / torch.compile" "paper shape G=$G $p fast" "torch.compile batched, G=$G $p"
+  done
+  for tk in $tiny_ks; do
+    peer_line "torch.compile batched, tiny G=$tG k=$tk" bench/peers/torch_batched_step.py "$tS" "$tG" "$tN" "$tm" "$tk" "$tB" \
+        --device "$torch_dev" --compile
+    bench_line "tiny G=$tG N=$tN k=$tk fp32 fast" fast "$tN" "$tm" "$tk" "$tB" "$tG" "$tS" fp32
+    ratio "tiny k=$tk: fast / torch.compile" "tiny G=$tG N=$tN k=$tk fp32 fast" "torch.compile batched, tiny G=$tG k=$tk"
+  done
+  # the embed goals: time, x scikit-learn, neurons that differ from the CPU
+  run "embed bench (cuda, against scikit-learn and the CPU)" 300 env $embed_env MONOLAB="$b/monolab" "$py" bench/bench_embed.py cuda
+  grep -h '^| monolab embed (cuda), total\|^against the CPU backend' "$out/log.txt" | tail -2 | tee -a "$out/summary.txt"
+}
+
+# Groups side by side (the streams variant's mechanism) and the precision sweeps.
+extras_bench() {
+  local v c p lim line
+  for v in ref fast; do # 8 small groups of 4 width-sweep models, one after another and side by side
+    lim=$(limit 120)
+    if [ "$lim" -le 0 ]; then row "small groups side by side $v" "SKIPPED (stage budget of $budget s spent)"; status=1; continue; fi
+    line=$(MONOLAB_KERNELS=$v timeout -k 10 "$lim" "$b/bench/bench_gpu" $side_shape 2>>"$out/log.txt" | tail -1) \
+      || { row "small groups side by side $v" "FAIL or TIMEOUT"; status=1; continue; }
+    echo "$line" | tee -a "$out/bench.txt"
+    row "small groups side by side $v" "$(echo "$line" | grep -o '[a-z_]*_s=[^ ]*\|speedup=[^ ]*' | tr '\n' ' ')"
+  done
   for p in fp32 tf32; do for c in LR1 K1; do
-    run "sweep $c $p" 240 build/monolab sweep configs/figures-quick/$c.yaml seeds=8 train.precision=$p \
+    run "sweep $c $p" 240 "$b/monolab" sweep configs/figures-quick/$c.yaml $sweep_over train.precision=$p \
         -o "$out/prec_${c}_$p" --device cuda
   done; done
   # the same width sweep with every fast variant, small groups side by side (streams)
-  run "sweep K1 fp32 fast (streams)" 240 env MONOLAB_KERNELS=fast build/monolab sweep configs/figures-quick/K1.yaml \
-      seeds=8 train.precision=fp32 -o "$out/fast_K1_fp32" --device cuda
-  python3 - "$out" <<'PY' | tee -a "$out/summary.txt"
+  run "sweep K1 fp32 fast (streams)" 240 env MONOLAB_KERNELS=fast "$b/monolab" sweep configs/figures-quick/K1.yaml \
+      $sweep_over train.precision=fp32 -o "$out/fast_K1_fp32" --device cuda
+  "$py" - "$out" <<'PY' | tee -a "$out/summary.txt"
 import csv, sys, statistics as st
 d = sys.argv[1]
 for c in ("LR1", "K1"):
@@ -146,12 +221,11 @@ for c in ("LR1", "K1"):
         for r in rows: by.setdefault(float(r[key]), []).append(float(r["mono_per_feature"]))
         print(c, p, " ".join(f"{key}={x:g}:{st.mean(v):.3f}+-{st.pstdev(v):.3f}" for x, v in sorted(by.items())))
 PY
-  run "embed bench" 300 python3 bench/bench_embed.py cuda
 }
 
 # monolab's own GPU self-test (src/selftest.c), so the check that decides
 # --device auto is itself validated on a real GPU; its stamp goes to $out.
-selftest_full() { run "monolab selftest --full" 300 env XDG_CACHE_HOME="$out/cache" build/monolab selftest --full; }
+selftest_full() { run "monolab selftest --full" 300 env XDG_CACHE_HOME="$out/cache" "$b/monolab" selftest --full; }
 
 case "$stage" in
 rehearse)
@@ -175,10 +249,10 @@ quick)
   selftest_full
   paper_bench ;;
 sanitize) preflight; sanitizer ;; # `sanitize memcheck` or `sanitize racecheck`: one tool, if both do not fit one slot
-bench)
+peers | extras | bench)
   nvidia-smi | tee "$out/device.txt"
   preflight
-  more_bench ;;
+  case "$stage" in peers) peers_bench ;; extras) extras_bench ;; *) peers_bench; extras_bench ;; esac ;;
 full)
   nvidia-smi | tee "$out/device.txt"
   preflight
@@ -186,8 +260,9 @@ full)
   selftest_full
   paper_bench
   sanitizer
-  more_bench ;;
-*) echo "usage: bash bench/gpu_session.sh quick|sanitize|bench|full|tests|rehearse"; exit 2 ;;
+  peers_bench
+  extras_bench ;;
+*) echo "usage: bash bench/gpu_session.sh quick|sanitize|peers|extras|bench|full|tests|rehearse"; exit 2 ;;
 esac
 echo; echo "== summary ($stage)"; cat "$out/summary.txt"
 exit $status

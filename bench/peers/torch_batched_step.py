@@ -11,17 +11,23 @@ over all instances would couple the models), bias decay per instance.
 tests/test_step_torch_batched.py pins Group.step against monolab's losses
 and parameters on a few steps of a group (tests/refdump.c `group`).
 
-Run as a script: `torch_batched_step.py STEPS G N m k B` trains G fresh
-instances on fresh uniform features (eps = 8/N, as bench/bench_cpu.c) and
-prints one key=value line with steps_per_s and model_steps_per_s
-(PEER_PROFILE=1: and its operators' times, peer_profile.py)."""
+Run as a script:
+  torch_batched_step.py STEPS G N m k B [--device cpu|cuda] [--precision fp32|tf32] [--compile]
+trains G fresh instances on fresh uniform features (eps = 8/N, as
+bench/bench_cpu.c) and prints one key=value line with steps_per_s and
+model_steps_per_s (PEER_PROFILE=1: and its operators' times,
+peer_profile.py). `make bench` runs it on the CPU; bench/gpu_session.sh on
+the GPU with --compile: the sampling and forward pass (with the backward
+AOTAutograd derives from it) and the LAMB update each through
+torch.compile, the strongest form of this code a researcher would write.
+Where this PyTorch has no torch.compile (before 2.0), the line says
+compiled=no."""
+import argparse
 import math
-import os
-import sys
 
 import torch
 
-from peer_profile import time_steps
+from peer_profile import set_threads, time_steps
 
 BETA1, BETA2, LAMB_EPS, LAMB_CLAMP = 0.9, 0.999, 1e-6, 10.0
 
@@ -61,7 +67,10 @@ class Group:
 
     def step(self, x, t, lr_t, decay_on):
         """One optimiser step on a batch; returns the per-instance losses."""
-        loss = self.losses(x, t)
+        return self.update(self.losses(x, t), lr_t, decay_on)
+
+    def update(self, loss, lr_t, decay_on):
+        """The optimiser step of the per-instance losses of a batch."""
         for p in self.params:
             p.grad = None
         loss.sum().backward()
@@ -75,25 +84,37 @@ class Group:
 def sample(Pt, B, eps):
     """Fresh uniform features v [G,B,N] (active with probability eps) and x = P v."""
     G, N, _ = Pt.shape
-    v = torch.rand(G, B, N) * (torch.rand(G, B, N) < eps)
+    v = torch.rand(G, B, N, device=Pt.device) * (torch.rand(G, B, N, device=Pt.device) < eps)
     return torch.einsum("gbn,gnm->gbm", v, Pt), v
 
 
 def main():
-    steps, G, N, m, k, B = (int(a) for a in sys.argv[1:7])
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", len(os.sched_getaffinity(0)))))
+    ap = argparse.ArgumentParser(description="the batched PyTorch peer of a monolab group's training step")
+    for name in ("steps", "G", "N", "m", "k", "B"):
+        ap.add_argument(name, type=int)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--precision", choices=("fp32", "tf32"), default="fp32")
+    ap.add_argument("--compile", action="store_true")
+    a = ap.parse_args()
+    G, N, m, k, B, dev = a.G, a.N, a.m, a.k, a.B, a.device
+    set_threads()
+    torch.backends.cuda.matmul.allow_tf32 = a.precision == "tf32"
     torch.manual_seed(0)
-    Pt = torch.nn.functional.normalize(torch.randn(G, N, m), dim=2)
+    Pt = torch.nn.functional.normalize(torch.randn(G, N, m, device=dev), dim=2)
     bound1, bound2 = 1 / math.sqrt(m), 1 / math.sqrt(k)
-    group = Group((torch.rand(G, k, m) * 2 - 1) * bound1, (torch.rand(G, k) * 2 - 1) * bound1 - 1,
-                  (torch.rand(G, N, k) * 2 - 1) * bound2, lr=0.03, decay=torch.full((G,), 0.03))
+    group = Group((torch.rand(G, k, m, device=dev) * 2 - 1) * bound1,
+                  (torch.rand(G, k, device=dev) * 2 - 1) * bound1 - 1,
+                  (torch.rand(G, N, k, device=dev) * 2 - 1) * bound2, lr=0.03,
+                  decay=torch.full((G,), 0.03, device=dev))
     eps = 8 / N
+    compiled = "no"
+    forward = lambda: group.losses(*sample(Pt, B, eps))  # noqa: E731
+    if a.compile and hasattr(torch, "compile"):
+        forward, group.lamb, compiled = torch.compile(forward), torch.compile(group.lamb), "yes"
 
-    def one_step():
-        x, v = sample(Pt, B, eps)
-        group.step(x, v, group.lr, True)
-
-    time_steps(one_step, steps, G)
+    time_steps(lambda: group.update(forward(), group.lr, True), a.steps, G, device=dev,
+               extra=f"peer=batched device={dev} precision={a.precision} compiled={compiled if a.compile else 'off'} "
+                     f"G={G} N={N} m={m} k={k} B={B}")
 
 
 if __name__ == "__main__":

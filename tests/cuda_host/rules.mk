@@ -35,6 +35,8 @@ $(1)/test_backend_ops $(1)/test_embed_cuda: $(1)/%: $(1)/obj/t_%.o $(1)/lib.a $(
 	$(EMU_CXX) $(2) $$^ -o $$@ $(EMU_LIBS) $(3)
 $(1)/monolab-emu: $(BUILD)/obj/main.o $(1)/lib.a $(BUILD)/libmonolab.a
 	$(EMU_CXX) $(2) $$^ -o $$@ $(EMU_LIBS) $(3)
+$(1)/bench_gpu: bench/bench_gpu.cu $(1)/lib.a $(BUILD)/libmonolab.a
+	$(EMU_CXX) $(2) -x c++ $$< -x none $(1)/lib.a $(BUILD)/libmonolab.a -o $$@ $(EMU_LIBS) $(3)
 $(1)/test_layer: tests/cuda_host/test_layer.cu $(1)/lib.a
 	$(EMU_CXX) $(2) -x c++ $$< -x none $(1)/lib.a -o $$@ $(EMU_LIBS) $(3)
 $(1)/test_philox_curand: tests/gpu/test_philox_curand.cu $(1)/lib.a
@@ -44,7 +46,9 @@ $(eval $(call emu_variant,$(EMU),$(EMU_FLAGS),))
 $(eval $(call emu_variant,$(EMU)-asan,$(EMU_ASAN_FLAGS),-fsanitize=address,undefined))
 
 EMU_TESTS = $(1)/test_layer $(1)/test_backend_ops $(1)/test_embed_cuda $(if $(CUDA_INC),$(1)/test_philox_curand) $(1)/monolab-emu
-emu: $(call EMU_TESTS,$(EMU))
+# and the GPU session's benchmark, so that bench/gpu_session.sh is rehearsed
+# on the layer (tests/test_gpu_session.py)
+emu: $(call EMU_TESTS,$(EMU)) $(EMU)/bench_gpu
 emu-asan: $(call EMU_TESTS,$(EMU)-asan)
 
 -include $(wildcard $(EMU)/obj/*.d $(EMU)-asan/obj/*.d $(EMU)/*.d $(EMU)-asan/*.d)
