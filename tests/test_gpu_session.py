@@ -9,6 +9,7 @@ numbers are the layer's, and mean nothing."""
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -43,7 +44,7 @@ def bundle(tmp_path, monolab=os.path.join(EMU, "monolab-emu"), leave_out=()):
 def session(tmp_path, stage, b, bin_dir, **env):
     out = tmp_path / ("out_" + stage)
     e = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", OUT=str(out), GPU_SESSION_BUILD=str(b),
-             GPU_SESSION_REHEARSAL="1", MONOLAB_GPU_QUICK="1", PYTHON="/usr/bin/python3", **env)
+             GPU_SESSION_REHEARSAL="1", MONOLAB_GPU_QUICK="1", PYTHON=sys.executable, **env)
     r = subprocess.run(["bash", SCRIPT, stage], capture_output=True, text=True, env=e, timeout=900)
     summary = (out / "summary.txt").read_text() if (out / "summary.txt").exists() else ""
     return r, out, summary
@@ -87,8 +88,8 @@ def test_bench_stages_take_every_ratio(tmp_path):
         assert re.fullmatch(rf"{NUM}x", v), (label, v)
     peers = [v for k, v in got.items() if k.startswith(("authors' torch", "torch.compile batched"))]
     assert len(peers) == 6 and all(re.search(rf"model_steps_per_s={NUM}", v) for v in peers), summary
-    # the batched peer says whether torch.compile ran (this PyTorch may predate it)
-    assert all(re.search(r"compiled=(yes|no)", v) for k, v in got.items() if k.startswith("torch.compile")), summary
+    # the batched peer says whether torch.compile ran (this PyTorch may predate it, or fail to compile)
+    assert all(re.search(r"compiled=(yes|no|failed)", v) for k, v in got.items() if k.startswith("torch.compile")), summary
     # embed: timed against scikit-learn, and no neuron differs from the CPU backend
     assert "against the CPU backend: 0 neurons select other examples, 0 more cluster them otherwise" in summary
     assert re.search(r"^\| monolab embed \(cuda\), total", summary, re.M), summary
@@ -129,3 +130,22 @@ def test_missing_binary_is_named(tmp_path):
     r, out, summary = session(tmp_path, "quick", b, bin_dir)
     assert r.returncode == 2
     assert f"missing {b}/bench/bench_gpu: run 'make gpu-bundle'" in r.stdout
+
+
+def test_batched_peer_times_the_eager_step_when_compiling_fails():
+    """On the GPU machine torch.compile may lack Triton or a compiler: the
+    peer then times the eager step and says compiled=failed, so its ratio
+    row is still taken, and marked."""
+    harness = ("import sys, torch\n"
+               "def broken(f):\n"
+               "    def call(*a, **k): raise RuntimeError('no Triton here')\n"
+               "    return call\n"
+               "torch.compile = broken\n"
+               "sys.argv = ['torch_batched_step.py', '3', '4', '16', '4', '8', '32', '--compile']\n"
+               "import torch_batched_step\n"
+               "torch_batched_step.main()\n")
+    r = subprocess.run([sys.executable, "-c", harness], capture_output=True, text=True,
+                       cwd=os.path.join(ROOT, "bench", "peers"))
+    assert r.returncode == 0, r.stderr
+    assert "torch.compile failed, timing the eager step: RuntimeError: no Triton here" in r.stderr
+    assert re.search(rf"compiled=failed G=4 .* model_steps_per_s={NUM}$", r.stdout.strip()), r.stdout

@@ -21,9 +21,11 @@ the GPU with --compile: the sampling and forward pass (with the backward
 AOTAutograd derives from it) and the LAMB update each through
 torch.compile, the strongest form of this code a researcher would write.
 Where this PyTorch has no torch.compile (before 2.0), the line says
-compiled=no."""
+compiled=no; where compiling fails, compiled=failed (and why, on stderr),
+and the eager step is timed."""
 import argparse
 import math
+import sys
 
 import torch
 
@@ -110,7 +112,13 @@ def main():
     compiled = "no"
     forward = lambda: group.losses(*sample(Pt, B, eps))  # noqa: E731
     if a.compile and hasattr(torch, "compile"):
+        eager = forward, group.lamb
         forward, group.lamb, compiled = torch.compile(forward), torch.compile(group.lamb), "yes"
+        try:  # torch.compile fails at the first call, if at all (no compiler, no Triton): eager then, and said
+            group.update(forward(), group.lr, True)
+        except Exception as e:  # noqa: BLE001 -- any backend failure
+            print(f"torch.compile failed, timing the eager step: {type(e).__name__}: {e}", file=sys.stderr)
+            (forward, group.lamb), compiled = eager, "failed"
 
     time_steps(lambda: group.update(forward(), group.lr, True), a.steps, G, device=dev,
                extra=f"peer=batched device={dev} precision={a.precision} compiled={compiled if a.compile else 'off'} "
