@@ -15,6 +15,7 @@
 #   bash bench/gpu_session.sh bench     peers, then extras
 #   bash bench/gpu_session.sh full      quick, sanitize and bench in turn (more than 10 minutes)
 #   bash bench/gpu_session.sh tests     the GPU tests and the sanitizer runs (what `make test-gpu` runs)
+#   bash bench/gpu_session.sh preflight only the checks every stage starts with (libraries, the GPU)
 #   bash bench/gpu_session.sh rehearse  on a machine without a GPU: checks that the bundle is complete
 #                                       and runs its CPU parts, with make and apt-get made to fail
 #
@@ -34,7 +35,7 @@
 set -uo pipefail
 stage=${1:-quick}
 san_tools=${2:-memcheck racecheck} # compute-sanitizer tools of the sanitizer steps
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 b=${GPU_SESSION_BUILD:-build} # the binaries' folder
 py=${PYTHON:-python3}         # with PyTorch (and torch.compile, PyTorch 2)
 # Shapes: N m k B G steps for bench_gpu; the tiny models' G N m B steps and
@@ -83,8 +84,25 @@ need $BINS
 # come from the machine's toolkit: the binaries need the major version they
 # were built with) and the driver runs this CUDA runtime. Either failure
 # would otherwise show as every step failing, minutes later.
+# CUDA's own libraries (cuBLAS, cuBLASLt) are the machine's, found through
+# the toolkit path the binaries were built with. Where that path differs
+# there, look for the same sonames where toolkits and PyTorch's wheels put
+# them (GPU_SESSION_LIB_ROOTS), and say which folder was used.
+cuda_lib_roots=${GPU_SESSION_LIB_ROOTS:-/usr/local /usr/lib /usr/lib64 /opt /root /home}
+find_cuda_libs() {
+  local lib hit dirs=
+  for lib in $(for f in $BINS; do ldd "$f" 2>/dev/null; done | awk '/not found/ && $1 ~ /^libcu/ {print $1}' | sort -u); do
+    # shellcheck disable=SC2086 # the roots are words
+    hit=$(timeout 60 find $cuda_lib_roots -name "$lib" -print 2>/dev/null | head -1)
+    [ -n "$hit" ] && dirs="${dirs:+$dirs:}$(dirname "$hit")"
+  done
+  [ -z "$dirs" ] && return 0
+  export LD_LIBRARY_PATH="$dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  echo "CUDA libraries found outside the build's toolkit path: LD_LIBRARY_PATH=$LD_LIBRARY_PATH" | tee -a "$out/log.txt"
+}
 preflight() {
   local missing info
+  find_cuda_libs
   missing=$(for f in $BINS; do ldd "$f" 2>/dev/null | grep 'not found' | sed "s|^|$f:|"; done)
   if [ -n "$missing" ]; then
     row "preflight" "FAIL: libraries not found (see log.txt)"; echo "$missing" | tee -a "$out/log.txt"
@@ -113,7 +131,7 @@ sanitizer() {
 }
 bench_line() { # bench_line LABEL VARIANT ARGS...: one bench_gpu row into the summary
   local label=$1 var=$2; shift 2
-  local line ok=1 note= lim rc
+  local line ok=1 note="" lim rc
   lim=$(limit 90)
   if [ "$lim" -le 0 ]; then row "$label" "SKIPPED (stage budget of $budget s spent)"; status=1; return; fi
   line=$(MONOLAB_KERNELS=$var timeout -k 10 "$lim" "$b/bench/bench_gpu" "$@" 2>"$out/bench_err.txt"); rc=$?
@@ -165,8 +183,8 @@ paper_bench() {
 # of the batched step (bench/peers/torch_batched_step.py, pinned against
 # monolab by tests/test_step_torch_batched.py); embed against scikit-learn.
 peers_bench() {
-  local N m k B G S tG tN tm tB tS
-  read -r N m k B G S <<<"$paper_shape"
+  local N m k B G tG tN tm tB tS
+  read -r N m k B G _ <<<"$paper_shape"
   read -r tG tN tm tB tS <<<"$tiny_shape"
   for p in tf32 fp32; do
     peer_line "authors' torch step, one model $p" bench/peers/torch_authors_step.py "$peer_steps" \
@@ -241,6 +259,7 @@ rehearse)
   run "tiny CPU sweep from the bundle" 300 build/monolab sweep configs/quickstart.yaml model.k=16 seeds=2 train.steps=64 \
       -o "$out/rehearse_sweep" --device cpu
   rm -rf "$fake" ;;
+preflight) preflight; row "preflight" "PASS" ;;
 tests) preflight; gpu_tests; sanitizer ;;
 quick)
   nvidia-smi | tee "$out/device.txt"
@@ -262,7 +281,7 @@ full)
   sanitizer
   peers_bench
   extras_bench ;;
-*) echo "usage: bash bench/gpu_session.sh quick|sanitize|peers|extras|bench|full|tests|rehearse"; exit 2 ;;
+*) echo "usage: bash bench/gpu_session.sh quick|sanitize|peers|extras|bench|full|tests|preflight|rehearse"; exit 2 ;;
 esac
 echo; echo "== summary ($stage)"; cat "$out/summary.txt"
 exit $status

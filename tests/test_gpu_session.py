@@ -149,3 +149,31 @@ def test_batched_peer_times_the_eager_step_when_compiling_fails():
     assert r.returncode == 0, r.stderr
     assert "torch.compile failed, timing the eager step: RuntimeError: no Triton here" in r.stderr
     assert re.search(rf"compiled=failed G=4 .* model_steps_per_s={NUM}$", r.stdout.strip()), r.stdout
+
+
+def test_preflight_finds_cuda_libraries_off_the_build_path(tmp_path):
+    """A GPU machine whose cuBLAS is not where the build's toolkit was: the
+    preflight finds the same soname under its search roots (here a stand-in
+    library, libcu..., that no loader path holds) and uses that folder."""
+    b, bin_dir = bundle(tmp_path)
+    lib = tmp_path / "roots" / "toolkit" / "lib64"
+    lib.mkdir(parents=True)
+    (tmp_path / "lib.c").write_text("int ml_stub_cuda_version(void) { return 13; }\n")
+    (tmp_path / "main.c").write_text('#include <stdio.h>\nint ml_stub_cuda_version(void);\n'
+                                     'int main(void) { printf("cuda backend: stand-in, library %d\\n", '
+                                     'ml_stub_cuda_version()); return 0; }\n')
+    subprocess.run(["cc", "-shared", "-fPIC", "-Wl,-soname,libcustub_ml.so.13", "-o", str(lib / "libcustub_ml.so.13"),
+                    str(tmp_path / "lib.c")], check=True)
+    os.unlink(b / "monolab")
+    subprocess.run(["cc", str(tmp_path / "main.c"), "-o", str(b / "monolab"), "-L", str(lib), "-l:libcustub_ml.so.13"],
+                   check=True)
+    assert "not found" in subprocess.run(["ldd", str(b / "monolab")], capture_output=True, text=True).stdout
+    r, out, summary = session(tmp_path, "preflight", b, bin_dir, GPU_SESSION_LIB_ROOTS=str(tmp_path / "roots"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"CUDA libraries found outside the build's toolkit path: LD_LIBRARY_PATH={lib}" in r.stdout
+    assert "cuda backend: stand-in, library 13" in r.stdout
+    assert rows(summary) == {"preflight": "PASS"}
+    # and without the right roots, the preflight names what is missing
+    r, out, summary = session(tmp_path, "preflight", b, bin_dir, GPU_SESSION_LIB_ROOTS=str(tmp_path / "bin"))
+    assert r.returncode == 1 and "libcustub_ml.so.13 => not found" in r.stdout, r.stdout
+    assert rows(summary) == {"preflight": "FAIL: libraries not found (see log.txt)"}
