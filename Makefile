@@ -201,7 +201,7 @@ endif
 $(BUILD)/gpu/%: tests/gpu/%.c $(BACKEND_OBJ) $(BUILD)/libmonolab.a | $(BUILD)/.deps
 ifdef WITH_CUDA
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $^ -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests -Ikernels $^ -o $@ $(LDLIBS) -lcmocka
 endif
 
 # The GPU tests on the CPU execution layer at full size, in every thread

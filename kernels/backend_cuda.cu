@@ -40,6 +40,7 @@
 //         sound here.
 #include "cuda_check.h"
 #include "embed_cuda.cuh"
+#include "embed_similar_cuda.cuh"
 #include "lt_epilogue.cuh"
 #include "train_kernels.cuh"
 #include <cstring>
@@ -421,7 +422,8 @@ static void cuda_train_step_dispatch(void *st, const ml_group *g, long step, flo
 extern "C" {
 const ml_backend ml_backend_cuda = {
     "cuda", cuda_create, cuda_destroy, cuda_sample, cuda_forward, cuda_backward, cuda_optimize, cuda_mse,
-    cuda_status, cuda_params, cuda_sfa, cuda_peek, cuda_memory_budget, ml_embed_cuda, cuda_train_step_dispatch,
+    cuda_status, cuda_params, cuda_sfa, cuda_peek, cuda_memory_budget, ml_embed_cuda, ml_similar_topk_cuda,
+    cuda_train_step_dispatch,
     cuda_side_by_side,
 };
 

@@ -12,6 +12,7 @@
 #include "monolab/common.h"
 #include "monolab/elementwise.h"
 #include "monolab/embed_cpu.h"
+#include "monolab/embed_similar.h"
 #include "monolab/philox_x8.h"
 #include "monolab/threads.h"
 #include <cblas.h>
@@ -499,4 +500,5 @@ const ml_backend ml_backend_cpu = {
     .peek = cpu_peek,
     .memory_budget = NULL,
     .embed = ml_embed_cpu,
+    .similar_topk = ml_similar_topk,
 };

@@ -175,7 +175,7 @@ int ml_embed_main(int argc, char **argv) {
     }
     write_outputs(outdir, &L, sel, res, &o);
     if (L.true_features) ml_toy_summary(outdir, &L, sel, res, &o);
-    ml_embed_clusters_stage(outdir, input, &L, &o, sel, res);
+    ml_embed_clusters_stage(be, outdir, input, &L, &o, sel, res);
     fprintf(stderr, "[monolab] wrote %s/neurons.csv, examples.csv, linkage.safetensors, clusters.csv, similar.safetensors%s\n", outdir,
             L.true_features ? ", summary.json" : "");
     for (int j = 0; j < L.n; j++) {

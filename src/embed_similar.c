@@ -10,13 +10,15 @@
  * similarity matrix (40 GB) is never formed. Rows are normalised once, then
  * for each block of rows one sgemm per block of columns gives a tile of
  * similarities that is folded into a running top-k per row and dropped.
- * This is a plain function of host arrays, so a cuBLAS twin can replace
- * it without touching the callers. */
+ * This is a plain function of host arrays, and its twin on the CUDA
+ * backend (kernels/embed_similar_cuda.cu) has the same signature: the
+ * backend's similar_topk member picks one. */
 #include "monolab/embed_similar.h"
 #include "monolab/common.h"
 #include "monolab/fsutil.h"
 #include "monolab/hac.h"
 #include "monolab/safetensors.h"
+#include "monolab/topk.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -92,24 +94,7 @@ void ml_clusters_summarise(const ml_layer *L, const ml_embed_opts *o, const ml_s
     free(first);
 }
 
-/* Insert (s, j) into a row's list kept best first; j grows along the scan,
- * so an equal similarity goes after the ones already there. */
-static inline void topk_push(float *ts, int64_t *ti, int *cnt, int k, float s, int64_t j) {
-    if (*cnt == k && !(s > ts[k - 1])) return;
-    int p = *cnt < k ? (*cnt)++ : k - 1;
-    while (p > 0 && s > ts[p - 1]) {
-        ts[p] = ts[p - 1];
-        ti[p] = ti[p - 1];
-        p--;
-    }
-    ts[p] = s;
-    ti[p] = j;
-}
-
-void ml_similar_topk(const float *E, int64_t C, int d, const int *group, int k, int64_t *idx, float *sim) {
-    for (int64_t i = 0; i < C * k; i++) { idx[i] = -1; sim[i] = NAN; }
-    if (C == 0 || k == 0) return;
-    float *U = ml_malloc(sizeof(float) * (size_t)C * d);
+void ml_unit_rows(const float *E, int64_t C, int d, float *U) {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < C; i++) {
         double s = 0;
@@ -117,6 +102,13 @@ void ml_similar_topk(const float *E, int64_t C, int d, const int *group, int k, 
         float inv = s > 0 ? (float)(1 / sqrt(s)) : 0.0f; /* a zero row stays zero: similarity 0 */
         for (int c = 0; c < d; c++) U[i * d + c] = E[i * d + c] * inv;
     }
+}
+
+void ml_similar_topk(const float *E, int64_t C, int d, const int *group, int k, int64_t *idx, float *sim) {
+    for (int64_t i = 0; i < C * k; i++) { idx[i] = -1; sim[i] = NAN; }
+    if (C == 0 || k == 0) return;
+    float *U = ml_malloc(sizeof(float) * (size_t)C * d);
+    ml_unit_rows(E, C, d, U);
     float *S = ml_malloc(sizeof(float) * ROW_BLOCK * COL_BLOCK);
     int *cnt = ml_calloc(ROW_BLOCK, sizeof(int));
     for (int64_t r0 = 0; r0 < C; r0 += ROW_BLOCK) {
@@ -131,7 +123,7 @@ void ml_similar_topk(const float *E, int64_t C, int d, const int *group, int k, 
                 int64_t i = r0 + r;
                 const float *row = S + (size_t)r * nc;
                 for (int c = 0; c < nc; c++)
-                    if (group[c0 + c] != group[i]) topk_push(sim + i * k, idx + i * k, &cnt[r], k, row[c], c0 + c);
+                    if (group[c0 + c] != group[i]) ml_topk_push(sim + i * k, idx + i * k, &cnt[r], k, row[c], c0 + c);
             }
         }
     }
@@ -165,18 +157,18 @@ static void clusters_write(const char *outdir, const ml_cluster_table *t, const 
     ml_st_write(path, 3, ts, 5, meta);
 }
 
-void ml_embed_clusters_stage(const char *outdir, const char *input, const ml_layer *L, const ml_embed_opts *o,
-                             const ml_selection *sel, const ml_neuron_result *res) {
+void ml_embed_clusters_stage(const ml_backend *be, const char *outdir, const char *input, const ml_layer *L,
+                             const ml_embed_opts *o, const ml_selection *sel, const ml_neuron_result *res) {
     double t0 = ml_now();
     ml_cluster_table t;
     ml_clusters_summarise(L, o, sel, res, &t);
     t.k = o->similar;
     if (t.k) /* C^2 d multiply-adds: minutes on a CPU at GPT-2 scale, so say so before starting */
-        fprintf(stderr, "[monolab] similar clusters: %lld clusters, %.1f TFLOP (--similar 0 skips this)\n",
-                (long long)t.C, 2e-12 * (double)t.C * (double)t.C * t.d);
+        fprintf(stderr, "[monolab] similar clusters: %lld clusters, %.1f TFLOP on the %s backend (--similar 0 skips this)\n",
+                (long long)t.C, 2e-12 * (double)t.C * (double)t.C * t.d, be->name);
     t.sim_idx = ml_malloc(sizeof(int64_t) * (size_t)(t.C * t.k + 1));
     t.sim = ml_malloc(sizeof(float) * (size_t)(t.C * t.k + 1));
-    ml_similar_topk(t.emb, t.C, t.d, t.neuron, t.k, t.sim_idx, t.sim);
+    be->similar_topk(t.emb, t.C, t.d, t.neuron, t.k, t.sim_idx, t.sim);
     char *abs = realpath(input, NULL), samples[32], seed[32];
     snprintf(samples, sizeof samples, "%d", L->T);
     if (o->seed_set) snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);

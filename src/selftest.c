@@ -24,6 +24,7 @@
 #include "monolab/common.h"
 #include "monolab/device_stamp.h"
 #include "monolab/model_init.h"
+#include "monolab/philox.h"
 #include "monolab/train.h"
 #include <math.h>
 #include <omp.h>
@@ -344,6 +345,35 @@ static void case_embed(selftest *t, int T, int n) {
     end(t, name, 0);
 }
 
+/* Similar clusters of C rows in groups of three, entries +-1 (d = 16): every
+ * similarity a multiple of 1/16, exact in any order, and full of ties, so
+ * the device's lists must be the CPU's bit for bit, tie order included. */
+static void case_similar(selftest *t, int64_t C, int k) {
+    char name[96];
+    snprintf(name, sizeof name, "similar clusters, %lld rows, top %d", (long long)C, k);
+    begin(t);
+    const int d = 16;
+    float *E = ml_malloc(sizeof(float) * (size_t)C * d);
+    int *group = ml_malloc(sizeof(int) * (size_t)C);
+    for (int64_t i = 0; i < C; i++) {
+        group[i] = (int)(i / 3);
+        for (int c = 0; c < d; c++) E[i * d + c] = ml_draw(11, 5, 0, (uint64_t)(i * d + c)).v[0] & 1 ? 1.0f : -1.0f;
+    }
+    size_t n = (size_t)C * k;
+    int64_t *id = ml_malloc(sizeof(int64_t) * n), *ir = ml_malloc(sizeof(int64_t) * n);
+    float *sd = ml_malloc(sizeof(float) * n), *sr = ml_malloc(sizeof(float) * n);
+    side(t, 1);
+    t->dev->similar_topk(E, C, d, group, k, id, sd);
+    side(t, 0);
+    t->ref->similar_topk(E, C, d, group, k, ir, sr);
+    for (size_t i = 0; i < n && !t->why[0]; i++)
+        if (id[i] != ir[i] || memcmp(&sd[i], &sr[i], sizeof(float)))
+            snprintf(t->why, sizeof t->why, "row %lld, place %lld: cluster %lld (%.4f) where the CPU has %lld (%.4f)",
+                     (long long)(i / k), (long long)(i % k), (long long)id[i], sd[i], (long long)ir[i], sr[i]);
+    free(E), free(group), free(id), free(ir), free(sd), free(sr);
+    end(t, name, 0);
+}
+
 /* ------------------------------------------------------------ the command */
 static void run_cases(selftest *t) {
     case_ops(t, TASK_DECODER, ACT_RELU, OPT_LAMB, PREC_FP32, 48, 12, 40, 32);
@@ -360,6 +390,7 @@ static void run_cases(selftest *t) {
     case_trajectory(t, t->full ? 300 : 100);
     case_invariance(t, t->full ? 60 : 20);
     case_embed(t, t->full ? 6000 : 1500, t->full ? 300 : 48);
+    case_similar(t, t->full ? 5000 : 600, 20); /* full: two column tiles */
 }
 
 static const char *USAGE =

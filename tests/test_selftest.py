@@ -41,24 +41,24 @@ def test_cpu_selftest_passes_and_can_fail(tmp_path):
     r = run(MONOLAB, "selftest", "--device", "cpu", cache=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     cases = [l for l in r.stdout.splitlines() if l.startswith("  ok ")]
-    assert len(cases) == 7 and all("bit-identical" in l for l in cases)
-    assert r.stdout.splitlines()[-1].startswith("selftest passed: 7 cases passed")
+    assert len(cases) == 8 and all("bit-identical" in l for l in cases)
+    assert r.stdout.splitlines()[-1].startswith("selftest passed: 8 cases passed")
     assert not stamps(tmp_path)  # the CPU has no stamp
     # the check is real: a perturbed result on the device side fails it, naming the case
     r = run(MONOLAB, "selftest", "--device", "cpu", cache=tmp_path, env_extra={"MONOLAB_TEST_SELFTEST": "perturb"})
     assert r.returncode == 1
-    assert re.search(r"selftest failed: FAILED \d of 7 cases; first: ops decoder relu lamb fp32 .*: H, model \d", r.stdout)
+    assert re.search(r"selftest failed: FAILED \d of 8 cases; first: ops decoder relu lamb fp32 .*: H, model \d", r.stdout)
 
 
 def test_pass_writes_the_stamp_and_auto_uses_the_device(tmp_path, cfg):
     assert os.path.exists(EMU), "build/emu/monolab-emu is missing: `make emu`"
     r = run(EMU, "selftest", cache=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "worst error" in r.stdout and "selftest passed: 7 cases passed" in r.stdout
+    assert "worst error" in r.stdout and "selftest passed: 8 cases passed" in r.stdout
     (st,) = stamps(tmp_path)
     text = st.read_text()
     for key in ("monolab-build:", "gpu: cuda_host", "uuid:", "compute-capability: 9.0", "driver: 13000",
-                "runtime: 13000", "kernels: ref", "result: pass", "date:", "summary: 7 cases passed"):
+                "runtime: 13000", "kernels: ref", "result: pass", "date:", "summary: 8 cases passed"):
         assert key in text, key
     info = run(EMU, "info", cache=tmp_path).stdout
     assert "self-test: passed on" in info and "--device auto uses this GPU" in info
@@ -76,10 +76,10 @@ def test_no_stamp_auto_runs_the_quick_selftest_first(tmp_path, cfg):
     assert "first use of this GPU by this build" in r.stderr
     assert "passed its self-test" in r.stderr and "on the cuda backend" in r.stderr
     assert len(stamps(tmp_path)) == 1 and "result: pass" in stamps(tmp_path)[0].read_text()
-    assert (tmp_path / "monolab" / "selftest-last.log").read_text().count("  ok ") == 7
+    assert (tmp_path / "monolab" / "selftest-last.log").read_text().count("  ok ") == 8
 
 
-@pytest.mark.parametrize("mode,reason", [("perturb", r"FAILED \d of 7 cases; first: ops "),
+@pytest.mark.parametrize("mode,reason", [("perturb", r"FAILED \d of 8 cases; first: ops "),
                                          ("abort", r"the self-test crashed \(signal 6\)")])
 def test_failed_or_crashed_selftest_falls_back_to_the_cpu(tmp_path, cfg, mode, reason):
     r = run(EMU, "sweep", cfg, "-o", str(tmp_path / "out"), cache=tmp_path, env_extra={"MONOLAB_TEST_SELFTEST": mode})
@@ -133,10 +133,10 @@ def test_no_device_never_tests_or_records(tmp_path, cfg):
 
 def test_cached_reuses_the_recorded_verdict(tmp_path):
     r = run(EMU, "selftest", "--cached", cache=tmp_path)  # none recorded: it runs
-    assert r.returncode == 0 and r.stdout.count("  ok ") == 7
+    assert r.returncode == 0 and r.stdout.count("  ok ") == 8
     r = run(EMU, "selftest", "--cached", cache=tmp_path)
     assert r.returncode == 0 and "  ok " not in r.stdout
-    assert r.stdout.startswith("selftest passed (recorded ") and "7 cases passed" in r.stdout
+    assert r.stdout.startswith("selftest passed (recorded ") and "8 cases passed" in r.stdout
     st = stamps(tmp_path)[0]
     st.write_text(st.read_text().replace("result: pass", "result: fail"))
     assert run(EMU, "selftest", "--cached", cache=tmp_path).returncode == 1
@@ -159,7 +159,7 @@ def test_slurm_task_checks_its_gpu_before_training(tmp_path, cfg):
            "SLURM_ARRAY_JOB_ID": "1"}
     r = run("bash", str(out / "slurm" / "sweep.sbatch"), cache=tmp_path, env_extra=env)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.count("  ok ") == 7 and "selftest passed" in r.stdout
+    assert r.stdout.count("  ok ") == 8 and "selftest passed" in r.stdout
     assert "on the cuda backend" in r.stderr  # auto then trusts the checked GPU
     r = run("bash", str(out / "slurm" / "sweep.sbatch"), cache=tmp_path,
             env_extra=dict(env, PATH=os.environ["PATH"]))  # no nvidia-smi: no check

@@ -49,6 +49,10 @@ typedef struct ml_backend {
      * of every neuron of a layer (ml_embed_cpu in embed_cpu.h, ml_embed_cuda in kernels/embed_cuda.cuh). */
     void (*embed)(const ml_layer *L, const ml_embed_opts *o, ml_selection *sel, ml_neuron_result *res,
                   double *t_select, double *t_cluster);
+    /* embed's similar clusters: for each row of E [C][d], the k rows of
+     * other groups most similar to it (ml_similar_topk in embed_similar.h,
+     * ml_similar_topk_cuda in kernels/embed_similar_cuda.cuh). */
+    void (*similar_topk)(const float *E, int64_t C, int d, const int *group, int k, int64_t *idx, float *sim);
     /* Optional: one whole training step, the same as sample(TRAIN, step),
      * forward, backward(step) and optimize(step, sched, decay_on) in turn.
      * NULL: the training loop makes those four calls. A backend sets it

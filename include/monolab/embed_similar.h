@@ -4,6 +4,7 @@
  * of other neurons by cosine similarity of their central embeddings. */
 #ifndef MONOLAB_EMBED_SIMILAR_H
 #define MONOLAB_EMBED_SIMILAR_H
+#include "monolab/backend.h"
 #include "monolab/embed_layer.h"
 #include <stdint.h>
 
@@ -32,13 +33,16 @@ void ml_clusters_summarise(const ml_layer *L, const ml_embed_opts *o, const ml_s
  * row, so memory is O(block), not O(C^2). A zero row has similarity 0 to
  * everything. Unfilled slots get idx -1 and sim NaN. */
 void ml_similar_topk(const float *E, int64_t C, int d, const int *group, int k, int64_t *idx, float *sim);
+/* U [C][d]: E's rows scaled to unit length (norms summed in double; a zero
+ * row stays zero). Both twins of ml_similar_topk start from it. */
+void ml_unit_rows(const float *E, int64_t C, int d, float *U);
 
 void ml_clusters_free(ml_cluster_table *t);
 
 /* The embed stage: summarise, find the o->similar most similar clusters of
- * each, write clusters.csv and similar.safetensors (whose metadata names
+ * each (be's similar_topk: the CPU's ml_similar_topk or its CUDA twin), write clusters.csv and similar.safetensors (whose metadata names
  * INPUT and the sampling keys, so `monolab explore` can find the tokens). */
-void ml_embed_clusters_stage(const char *outdir, const char *input, const ml_layer *L, const ml_embed_opts *o,
-                             const ml_selection *sel, const ml_neuron_result *res);
+void ml_embed_clusters_stage(const ml_backend *be, const char *outdir, const char *input, const ml_layer *L,
+                             const ml_embed_opts *o, const ml_selection *sel, const ml_neuron_result *res);
 
 #endif

@@ -71,9 +71,14 @@ MUTANTS = {
     "embed_scan_bound": ("embed_cuda.cu", "    int j = blockIdx.x * blockDim.x + threadIdx.x;\n    if (j >= n) return;\n"
                          "    ml_sel_slots", "    int j = blockIdx.x * blockDim.x + threadIdx.x;\n    if (j > n) return;\n"
                          "    ml_sel_slots", 1, "embed_cuda", True, "an off-by-one bound: one thread past the neurons"),
+    "similar_merge_order": ("embed_similar_cuda.cu", "for (int p = 0; p < SEGMENTS; p++) {",
+                            "for (int p = SEGMENTS - 1; p >= 0; p--) {", 1, "embed_cuda", False,
+                            "similar clusters: segment lists merged out of index order (ties swap)"),
+    "similar_segment_bound": ("embed_similar_cuda.cu", "c_hi = min(nc, c_lo + len);", "c_hi = c_lo + len;", 1,
+                              "embed_cuda", True, "similar clusters: the last segment runs past the tile's columns"),
 }
 
-KERNELS = ["train_kernels", "backend_cuda", "embed_cuda", "lt_epilogue"]
+KERNELS = ["train_kernels", "backend_cuda", "embed_cuda", "embed_similar_cuda", "lt_epilogue"]
 STAGES = [("natural", {}), ("random", {"CUDA_HOST_ORDER": "random"}), ("reverse", {"CUDA_HOST_ORDER": "reverse"})]
 
 

@@ -9,7 +9,7 @@
 EMU := $(BUILD)/emu
 EMU_CXX ?= g++
 EMU_SRC := $(wildcard tests/cuda_host/*.cpp)
-EMU_KERNELS := train_kernels backend_cuda embed_cuda lt_epilogue
+EMU_KERNELS := train_kernels backend_cuda embed_cuda embed_similar_cuda lt_epilogue
 EMU_BASE := -std=c++17 -ffp-contract=off -fno-math-errno -fopenmp -Wall -Werror=format -Wno-unused-function \
             -Itests/cuda_host -Ikernels -Iinclude -Isrc -MMD -MP
 EMU_FLAGS := -O2 -march=x86-64-v3 $(EMU_BASE)
@@ -28,7 +28,7 @@ $(1)/obj/k_%.o: kernels/%.cu $(BUILD)/.config | $(BUILD)/.deps
 	$(EMU_CXX) $(2) -x c++ -c $$< -o $$@
 $(1)/obj/t_%.o: tests/gpu/%.c $(BUILD)/.config | $(BUILD)/.deps
 	@mkdir -p $$(dir $$@)
-	$(CC) $(CFLAGS) $(filter -fsanitize% -g -O1,$(2)) -Itests -c $$< -o $$@
+	$(CC) $(CFLAGS) $(filter -fsanitize% -g -O1,$(2)) -Itests -Ikernels -c $$< -o $$@
 $(1)/lib.a: $(EMU_SRC:tests/cuda_host/%.cpp=$(1)/obj/%.o) $(EMU_KERNELS:%=$(1)/obj/k_%.o)
 	rm -f $$@ && ar rcs $$@ $$^
 $(1)/test_backend_ops $(1)/test_embed_cuda: $(1)/%: $(1)/obj/t_%.o $(1)/lib.a $(BUILD)/libmonolab.a

@@ -31,6 +31,8 @@
 #include "monolab/embed_layer.h"
 #include "monolab/elementwise.h"
 #include "monolab/model_init.h"
+#include "monolab/philox.h"
+#include "embed_similar_cuda.cuh"
 
 static const ml_backend *cuda;
 
@@ -191,6 +193,68 @@ static void test_inexact(void **s) {
         }
 }
 
+/* Similar clusters (ml_similar_topk and its CUDA twin) on C rows of E
+ * [C][d], rows in groups of 1-6 consecutive rows (a neuron's clusters),
+ * every 13th row zero. exact: entries +-1 with d = 16, so every unit row is
+ * +-1/4 and every similarity a multiple of 1/16, exact in any summation
+ * order: the two twins must keep the same lists bit for bit, with many
+ * ties (lower index first). Else Gaussian rows: the similarities within
+ * 2e-6, the ids the same wherever the similarity is not within 1e-5 of a
+ * neighbour's in the list. Tiles (rb x cb) smaller than C cross row and
+ * column tiles, and column tiles with fewer columns than segments. */
+static void compare_similar(int64_t C, int exact, int k, int rb, int cb) {
+    const int d = exact ? 16 : 48;
+    float *E = malloc(sizeof(float) * (size_t)(C ? C : 1) * d);
+    int *group = malloc(sizeof(int) * (size_t)(C ? C : 1));
+    uint64_t q = 1000;
+    for (int64_t i = 0, g = 0, left = 0; i < C; i++) {
+        if (left == 0) { g++; left = 1 + (int)(6 * ml_u01((uint32_t)ml_draw(5, 1, 0, q++).v[0])); }
+        group[i] = (int)g, left--;
+        for (int c = 0; c < d; c++) {
+            float v = exact ? (ml_draw(5, 2, 0, q++).v[0] & 1 ? 1.0f : -1.0f) : gauss(q++);
+            E[i * d + c] = i % 13 == 12 ? 0.0f : v;
+        }
+    }
+    size_t n = (size_t)C * k + 1;
+    int64_t *ic = malloc(sizeof(int64_t) * n), *ig = malloc(sizeof(int64_t) * n);
+    float *sc = malloc(sizeof(float) * n), *sg = malloc(sizeof(float) * n);
+    ml_backend_cpu.similar_topk(E, C, d, group, k, ic, sc);
+    if (rb > 0) ml_similar_topk_cuda_tiled(E, C, d, group, k, ig, sg, rb, cb);
+    else cuda->similar_topk(E, C, d, group, k, ig, sg);
+    long filled = 0, ties = 0;
+    for (int64_t i = 0; i < C; i++)
+        for (int p = 0; p < k; p++) {
+            size_t at = (size_t)i * k + p;
+            filled += ic[at] >= 0;
+            ties += p > 0 && ic[at] >= 0 && sc[at] == sc[at - 1];
+            if (exact || ic[at] < 0) {
+                assert_int_equal(ic[at], ig[at]);
+                assert_memory_equal(&sc[at], &sg[at], sizeof(float)); /* NaN in empty slots too */
+                continue;
+            }
+            assert_true(fabsf(sc[at] - sg[at]) <= 2e-6f);
+            int near = (p > 0 && fabsf(sc[at] - sc[at - 1]) <= 1e-5f) || (p + 1 < k && fabsf(sc[at] - sc[at + 1]) <= 1e-5f);
+            if (!near) assert_int_equal(ic[at], ig[at]);
+        }
+    if (C > k + 6 && k > 0) assert_true(filled == C * k); /* every row has k others */
+    if (exact && C > 50 && k > 1) assert_true(ties > C / 2); /* the tie order was really tested */
+    free(E); free(group); free(ic); free(ig); free(sc); free(sg);
+}
+
+static void test_similar(void **s) {
+    (void)s;
+    const int quick = getenv("MONOLAB_GPU_QUICK") != NULL;
+    for (int exact = 1; exact >= 0; exact--) {
+        compare_similar(60, exact, 5, 7, 5);              /* 9 x 12 tiles; columns fewer than segments */
+        compare_similar(quick ? 300 : 700, exact, 20, 64, 100);
+        compare_similar(quick ? 600 : 3000, exact, 20, 0, 0); /* the backend's own tiles */
+    }
+    compare_similar(9, 1, 20, 4, 4);  /* fewer other rows than k: -1 and NaN after them */
+    compare_similar(1, 1, 3, 0, 0);   /* one row, no other group */
+    compare_similar(0, 1, 20, 0, 0);  /* no clusters */
+    compare_similar(40, 1, 0, 0, 0);  /* --similar 0 */
+}
+
 int main(void) {
     char reason[256];
     if (!(cuda = ml_backend_cuda_get(reason, sizeof reason))) {
@@ -198,6 +262,7 @@ int main(void) {
         return 1;
     }
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_twins), cmocka_unit_test(test_big_and_max_act),
-                                       cmocka_unit_test(test_adversarial), cmocka_unit_test(test_inexact)};
+                                       cmocka_unit_test(test_adversarial), cmocka_unit_test(test_inexact),
+                                       cmocka_unit_test(test_similar)};
     return cmocka_run_group_tests_name("embed_cuda", tests, NULL, NULL);
 }
