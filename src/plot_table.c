@@ -182,8 +182,9 @@ void ml_plot_table_load(ml_plot_table *p, char **dirs, int n_dirs) {
     }
     int repeated = n_dirs > 1 ? repeated_runs(p) : 0;
     if (repeated) {
-        /* the same run in two folders is not one run counted twice: its
-         * results may differ (another device, another version) */
+        /* the same run in two folders stays one row in each folder's
+         * curves, not two in one: its results may differ (another device,
+         * another version) */
         p->swept_log[p->n_swept] = 0;
         p->swept[p->n_swept++] = t->n_cols - 1;
         fprintf(stderr, "[monolab] plot: %d run%s also in another folder (the same settings and seed): the folder "
