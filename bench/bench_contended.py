@@ -106,7 +106,7 @@ def main():
             a, c = times[(w, pol, "alone")], times[(w, pol, busy)]
             print(f"| {w} | {pol} | {fmt(a)} | {100 * (med(a) / fastest - 1):+.0f}% | {fmt(c)} "
                   f"| {med(c) / med(a):.1f}x |")
-    cond.report(own=hogs_n + int(CORES))
+    cond.report()
 
 
 if __name__ == "__main__":

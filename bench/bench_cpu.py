@@ -18,7 +18,8 @@ are taken run by run against the side-by-side run (the sgemm rate of the
 same process; the peer run of the same repetition), then summarised the
 same way. The ms columns say where monolab's step time goes (each backend
 call's time per step). The header and footer give the CPU, the thread
-count and the load average before and after (bench/benchstat.py).
+count and how busy other work kept the cores before and after
+(bench/benchstat.py).
 
 BASELINE=<another build's bench_cpu binary> adds its rows, run in the same
 interleaved loop, for before/after comparisons under the same conditions.

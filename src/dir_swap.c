@@ -6,7 +6,32 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* The build folder begun and not yet committed, and the process that began
+ * it. A command refused between begin and commit exits through ml_die
+ * (exit 2): the folder, empty or half written, is then removed on the way
+ * out, so a refusal leaves nothing beside the target. Only that process
+ * removes it: a forked child that exits through the same handlers (one
+ * whose exec failed) must not take its parent's build away. A killed
+ * process runs no handler; the next begin removes what it left. */
+static char *pending;
+static pid_t pending_pid;
+
+static void remove_pending(void) {
+    if (pending && getpid() == pending_pid && ml_rmtree_try(pending))
+        fprintf(stderr, "[monolab] could not remove the unfinished build %s: %s\n", pending, strerror(errno));
+}
+
+static void track(const char *build) {
+    static int registered;
+    if (!registered && atexit(remove_pending) == 0) registered = 1;
+    free(pending);
+    pending = ml_strdup(build);
+    pending_pid = getpid();
+}
 
 /* "<dir>/.<name><suffix>" for target "<dir>/<name>". */
 static void beside(char *buf, size_t n, const char *target, const char *suffix) {
@@ -32,9 +57,13 @@ void ml_dir_build_begin(const char *target, char *build, size_t n) {
     beside(build, n, target, ".partial");
     ml_rmtree(build); /* a killed build's: only a lock holder writes there */
     ml_mkdirs(build); /* and the target's parents */
+    track(build);
 }
 
 void ml_dir_build_commit(const char *build, const char *target) {
+    /* Finished work from here on: a failure below names it and leaves it. */
+    free(pending);
+    pending = NULL;
     if (renameat2(AT_FDCWD, build, AT_FDCWD, target, RENAME_EXCHANGE) == 0) {
         ml_rmtree(build); /* now the old target */
         return;

@@ -183,9 +183,13 @@ static int rm_entry(const char *path, const struct stat *st, int type, struct FT
     return (type == FTW_DP ? rmdir(path) : unlink(path)) ? -1 : 0;
 }
 
-void ml_rmtree(const char *path) {
+int ml_rmtree_try(const char *path) {
     /* FTW_PHYS: a symlink inside is removed, never followed */
-    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) && errno != ENOENT) ml_io_die("cannot remove", path, errno);
+    return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) && errno != ENOENT ? -1 : 0;
+}
+
+void ml_rmtree(const char *path) {
+    if (ml_rmtree_try(path)) ml_io_die("cannot remove", path, errno);
 }
 
 void ml_prune_numbered(const char *dir, const char *prefix, long keep) {

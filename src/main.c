@@ -65,7 +65,7 @@ static const struct {
                              "                [--seed S] [--feature-frac 0.1] [--similar 20] [--probe training|single|pair]"},
     {"explore", ml_explore_main, "OUTDIR... [-o SITE] [--input FILE] [--vocab FILE]"},
     {"sae", ml_sae_main, "CONFIG.yaml [key=value ...] [-o OUTDIR]"},
-    {"plot", ml_plot_main, "OUTDIR [OUTDIR...] [-o FIGDIR] [--runs RUN_ID,...]"},
+    {"plot", ml_plot_main, "OUTDIR [OUTDIR...] [-o FIGDIR] [--runs [FOLDER:]RUN_ID,...]"},
     {"watch", ml_watch_main, "OUTDIR [--every SECONDS] [--once] [--all]"},
     {"analyze", ml_analyze_main, "CKPT [-o analysis.json] [--samples 8192] [--on-frac 0.99]"},
     {"selftest", ml_selftest_main, "[--device cuda|cpu] [--quick|--full] [--cached]"},

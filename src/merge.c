@@ -61,26 +61,28 @@ static int list_shards(const char *shards, unsigned char *present, int cap) {
 
 /* Complete rows of shard `shard`'s runs.csv (in buf), by run index:
  * pointers into buf. Returns how many of its runs have a row. A damaged
- * row, or one trained with another config, is named, not copied. */
+ * row, or one trained with another config, is not copied: the first is
+ * named in why ("PATH:LINE: ..."; empty when all are sound). */
 static int read_rows(const char *path, const char *buf, const ml_sweep_config *cfg, const int *shard_of, int shard,
-                     const char **row, int *row_len, problems *p) {
+                     const char **row, int *row_len, char *why, size_t why_n) {
     const char *hdr = ml_runs_csv_header();
+    why[0] = 0;
     if (strncmp(buf, hdr, strlen(hdr))) {
-        problem(p, "shard %d: %s has other columns than this version's", shard, path);
+        snprintf(why, why_n, "%s has other columns than this version's", path);
         return 0;
     }
     int n = 0, line = 2;
-    char why[256];
+    char bad[256];
     for (const char *s = buf + strlen(hdr); *s; line++) {
         const char *nl = strchr(s, '\n');
         if (!nl) break; /* a row being appended right now */
-        int idx = ml_runs_csv_row(cfg, s, (size_t)(nl - s), why, sizeof why);
+        int idx = ml_runs_csv_row(cfg, s, (size_t)(nl - s), bad, sizeof bad);
         if (idx < 0) {
-            problem(p, "shard %d: %s:%d: %s", shard, path, line, why);
+            snprintf(why, why_n, "%s:%d: %s", path, line, bad);
             return n;
         }
         if (shard_of[idx] != shard) {
-            problem(p, "shard %d has run %s, which belongs to shard %d", shard, cfg->runs[idx].id, shard_of[idx]);
+            snprintf(why, why_n, "%s:%d: run %s belongs to shard %d", path, line, cfg->runs[idx].id, shard_of[idx]);
             return n;
         }
         if (!row[idx]) n++; /* (a shard never writes a run twice; keep the first if it did) */
@@ -211,19 +213,24 @@ static void read_shard_rows(merge_state *m) {
         if (m->bad[i]) continue; /* named in step 1 */
         snprintf(path, sizeof path, "%s/shard.txt", dir);
         char *have = ml_read_file(path, NULL), *want = ml_shard_manifest(&m->cfg, m->shard_of, i, m->count);
-        int same = have && !strcmp(have, want);
+        int same = have && !strcmp(have, want), mine = 0, done = 0;
         free(have);
         free(want);
-        if (!same) {
-            problem(&m->pr, "shard %d lists other runs than shard %d/%d of this config", i, i, m->count);
-            continue;
-        }
-        int mine = 0, done = 0;
         for (int r = 0; r < m->cfg.n_runs; r++) mine += m->shard_of[r] == i;
+        char why[ML_PATH_MAX2 + 512] = "";
         snprintf(path, sizeof path, "%s/runs.csv", dir);
         m->bufs[i] = ml_read_file(path, NULL);
-        if (m->bufs[i]) done = read_rows(path, m->bufs[i], &m->cfg, m->shard_of, i, m->row, m->row_len, &m->pr);
-        if (done < mine) problem(&m->pr, "shard %d is incomplete (%d of %d runs done)", i, done, mine);
+        if (m->bufs[i])
+            done = read_rows(path, m->bufs[i], &m->cfg, m->shard_of, i, m->row, m->row_len, why, sizeof why);
+        /* shard.txt lists other runs than this config cuts for the shard:
+         * its config.yaml was swapped or edited after it trained. The run
+         * ids (hashes) cannot say what changed; a row, holding the
+         * settings its run trained with, names the key and both values. */
+        if (!same && why[0]) problem(&m->pr, "shard %d (%s) was not trained with its config.yaml: %s", i, dir, why);
+        else if (!same)
+            problem(&m->pr, "shard %d lists other runs than shard %d/%d of this config (%s/shard.txt)", i, i, m->count, dir);
+        else if (why[0]) problem(&m->pr, "shard %d: %s", i, why);
+        if (same && done < mine) problem(&m->pr, "shard %d is incomplete (%d of %d runs done)", i, done, mine);
     }
 }
 

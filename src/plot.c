@@ -9,6 +9,7 @@
 #include "monolab/csv_table.h"
 #include "monolab/dir_swap.h"
 #include "monolab/fsutil.h"
+#include "monolab/gnuplot_run.h"
 #include "monolab/metrics.h"
 #include "monolab/plot_sae.h"
 #include "monolab/plot_fig.h"
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Everything a figure's data blocks need: the rows and the figure's choices. */
 typedef struct {
@@ -350,8 +352,29 @@ static int by_key_desc(const void *a, const void *b) {
 }
 static int by_key_asc(const void *a, const void *b) { return -by_key_desc(a, b); }
 
-/* The sfa heatmap and the bias plot of one run (docs/science.md §1.12). */
-static void fig_sfa(plotter *pl, const char *id, const char *ckpt) {
+/* A per-run figure's name and title label for row r: its id, and where
+ * the id is in several folders (the same settings and seed), the folder
+ * too. The first folder holding it keeps the plain name; folder K (1: the
+ * first OUTDIR) adds _K, so that no two folders' runs share a file. */
+static void run_names(const ml_plot_table *p, int r, char *stem, size_t sn, char *label, size_t ln) {
+    const char *id = p->t.rows[r][p->c_id];
+    int first = r, holders = 0;
+    for (int q = 0; q < p->t.n_rows; q++)
+        if (!strcmp(p->t.rows[q][p->c_id], id)) {
+            holders++;
+            if (q < first) first = q;
+        }
+    if (first == r) snprintf(stem, sn, "%s", id);
+    else snprintf(stem, sn, "%s_%d", id, p->src[r] + 1);
+    if (holders > 1) snprintf(label, ln, "%s in %s", id, p->dirs[p->src[r]]);
+    else snprintf(label, ln, "%s", id);
+    ml_gp_text(label); /* a folder's name is the user's text */
+}
+
+/* The sfa heatmap and the bias plot of one run, row r (docs/science.md §1.12). */
+static void fig_sfa(plotter *pl, int r, const char *ckpt) {
+    char stem[64], id[512]; /* id: the label in titles */
+    run_names(pl->p, r, stem, sizeof stem, id, sizeof id);
     ml_checkpoint c;
     ml_checkpoint_load(&c, ckpt);
     const int N = c.run.N, k = c.run.k;
@@ -381,7 +404,7 @@ static void fig_sfa(plotter *pl, const char *id, const char *ckpt) {
     }
     qsort(fk, (size_t)N, sizeof *fk, by_key_asc);
     char name[128];
-    snprintf(name, sizeof name, "sfa_%s", id);
+    snprintf(name, sizeof name, "sfa_%s", stem);
     FILE *d = ml_fig_open(pl->figdir, name, "dat");
     double smax = 0;
     for (int q = 0; q < k; q++) {
@@ -395,7 +418,7 @@ static void fig_sfa(plotter *pl, const char *id, const char *ckpt) {
     fclose(d);
     ml_mono_stats ms;
     ml_mono_metric(S, c.b1, k, N, &ms);
-    char *body = NULL, title[256];
+    char *body = NULL, title[1024];
     size_t len = 0;
     FILE *g = open_memstream(&body, &len);
     snprintf(title, sizeof title, "Single-feature activations, run %s (%d monosemantic of %d neurons)", id,
@@ -409,7 +432,7 @@ static void fig_sfa(plotter *pl, const char *id, const char *ckpt) {
     pl->n_files += ml_fig_single(pl->figdir, name, title, pl->p->caption, body);
     free(body);
 
-    snprintf(name, sizeof name, "bias_%s", id);
+    snprintf(name, sizeof name, "bias_%s", stem);
     d = ml_fig_open(pl->figdir, name, "dat");
     for (int q = 0; q < k; q++) fprintf(d, "%d %.6g %d\n", q, c.b1[nk[q].idx], nk[q].idx);
     fclose(d);
@@ -427,7 +450,7 @@ static void fig_sfa(plotter *pl, const char *id, const char *ckpt) {
 }
 
 static const char USAGE[] =
-    "usage: monolab plot OUTDIR [OUTDIR...] [-o FIGDIR] [--runs RUN_ID,...]\n"
+    "usage: monolab plot OUTDIR [OUTDIR...] [-o FIGDIR] [--runs [FOLDER:]RUN_ID,...]\n"
     "\n"
     "Draws the figures of a sweep (or of a `monolab sae` folder) into OUTDIR/figures/:\n"
     "NAME.png, NAME.svg, the numbers in NAME.dat and the gnuplot script NAME.gp.\n"
@@ -436,17 +459,55 @@ static const char USAGE[] =
     "A figure with more curves than one panel shows legibly (10) is faceted into\n"
     "panels and pages, never cut short; stderr says so.\n"
     "--runs picks the runs of the per-run figures (default: the most and least\n"
-    "monosemantic). See README.md \"plot\" for the list of figures.\n";
+    "monosemantic). Run ids name the settings and seed, so folders may share\n"
+    "one: FOLDER:RUN_ID takes it from that OUTDIR, a bare RUN_ID from the first\n"
+    "that holds it (stderr says which hold it). Each folder's runs make their\n"
+    "own curves when folders share runs. See README.md \"plot\" for the list of\n"
+    "figures.\n";
 
-/* The row and newest checkpoint of run `id`, looked for in every folder;
- * exits 2 before anything is drawn when it has none. */
-static int named_run(const ml_plot_table *p, const char *id, char *ck, size_t n) {
+/* The folder a --runs FOLDER:ID names: one of the OUTDIRs, as typed or by
+ * another path to it; exits 2 when it is not one drawn. */
+static int folder_named(const ml_plot_table *p, const char *spec, int len) {
+    char dir[ML_PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", len, spec);
+    struct stat a, b;
+    for (int i = 0; i < p->n_dirs; i++)
+        if (!strcmp(p->dirs[i], dir) ||
+            (!stat(dir, &a) && !stat(p->dirs[i], &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+            return i;
+    ml_die("plot: --runs %s: %s is not one of the folders drawn", spec, dir);
+}
+
+/* The row and newest checkpoint of a --runs entry: ID, looked for in every
+ * folder, or FOLDER:ID, in that one (ids hash the settings and seed, so two
+ * folders may hold the same run). A bare ID that several folders hold is
+ * drawn from the first, and stderr says so in one line. Exits 2 before
+ * anything is drawn when the run is not there or has no checkpoint. */
+static int named_run(const ml_plot_table *p, const char *spec, char *ck, size_t n) {
+    const char *colon = strrchr(spec, ':'), *id = colon ? colon + 1 : spec;
+    int folder = colon ? folder_named(p, spec, (int)(colon - spec)) : -1;
+    int first = -1, last = -1, n_held = 0;
     for (int r = 0; r < p->t.n_rows; r++)
-        if (!strcmp(p->t.rows[r][p->c_id], id)) {
-            if (final_ckpt(p->dirs[p->src[r]], id, ck, n)) return r;
-            ml_die("plot: run '%s' has no checkpoint in %s/ckpt (checkpoints: none?)", id, p->dirs[p->src[r]]);
+        if (!strcmp(p->t.rows[r][p->c_id], id) && (folder < 0 || p->src[r] == folder)) {
+            if (first < 0) first = r;
+            last = r;
+            n_held++;
         }
-    ml_die("plot: run '%s' has no checkpoint: it is not a run of %s%s/runs.csv", id, p->dirs[0], p->n_dirs > 1 ? " (or the other folders')" : "");
+    if (first < 0)
+        ml_die("plot: run '%s' has no checkpoint: it is not a run of %s/runs.csv%s", id, p->dirs[folder < 0 ? 0 : folder],
+               folder < 0 && p->n_dirs > 1 ? " (nor of the other folders')" : "");
+    const char *dir = p->dirs[p->src[first]];
+    if (!final_ckpt(dir, id, ck, n)) ml_die("plot: run '%s' has no checkpoint in %s/ckpt (checkpoints: none?)", id, dir);
+    if (n_held > 1) {
+        char held[2048] = "";
+        for (int r = first, k = 0; r <= last; r++)
+            if (!strcmp(p->t.rows[r][p->c_id], id))
+                snprintf(held + strlen(held), sizeof held - strlen(held), "%s%s", k++ ? (r == last ? " and " : ", ") : "",
+                         p->dirs[p->src[r]]);
+        fprintf(stderr, "[monolab] plot: run %s is in %s (the same settings and seed); drawing %s's; name one as "
+                "FOLDER:ID to choose (--runs %s:%s)\n", id, held, dir, p->dirs[p->src[last]], id);
+    }
+    return first;
 }
 
 int ml_plot_main(int argc, char **argv) {
@@ -522,7 +583,7 @@ int ml_plot_main(int argc, char **argv) {
     for (int i = 0; i < n_named; i++) {
         int r = named[i];
         final_ckpt(t.dirs[t.src[r]], t.t.rows[r][t.c_id], ck, sizeof ck);
-        fig_sfa(&pl, t.t.rows[r][t.c_id], ck);
+        fig_sfa(&pl, r, ck);
     }
     ml_dir_build_commit(build, figdir);
     fprintf(stderr, "[monolab] %d figures in %s\n", pl.n_files, figdir);

@@ -76,8 +76,9 @@ static void check_agree(const ml_plot_table *p, int i) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Does a setting and seed occur in two folders? Then only the folder tells those runs apart. */
-static int folders_overlap(const ml_plot_table *p) {
+/* How many rows repeat a setting and seed (a run id) of another folder's?
+ * Only the folder tells those runs apart. */
+static int repeated_runs(const ml_plot_table *p) {
     const ml_csv *t = &p->t;
     char **keys = ml_calloc((size_t)t->n_rows, sizeof(char *));
     for (int r = 0; r < t->n_rows; r++) {
@@ -89,14 +90,14 @@ static int folders_overlap(const ml_plot_table *p) {
         keys[r] = ml_strdup(k);
     }
     qsort(keys, (size_t)t->n_rows, sizeof *keys, cmp_str);
-    int overlap = 0;
-    for (int r = 1; r < t->n_rows && !overlap; r++) {
+    int repeated = 0;
+    for (int r = 1; r < t->n_rows; r++) {
         size_t l = strcspn(keys[r], "\t");
-        overlap = l == strcspn(keys[r - 1], "\t") && !strncmp(keys[r], keys[r - 1], l) && strcmp(keys[r] + l, keys[r - 1] + l);
+        repeated += l == strcspn(keys[r - 1], "\t") && !strncmp(keys[r], keys[r - 1], l) && strcmp(keys[r] + l, keys[r - 1] + l);
     }
     for (int r = 0; r < t->n_rows; r++) free(keys[r]);
     free(keys);
-    return overlap;
+    return repeated;
 }
 
 static void combine(ml_plot_table *p) {
@@ -179,9 +180,16 @@ void ml_plot_table_load(ml_plot_table *p, char **dirs, int n_dirs) {
         p->swept_log[p->n_swept] = hf->log_axis;
         p->swept[p->n_swept++] = c;
     }
-    if (n_dirs > 1 && folders_overlap(p)) {
+    int repeated = n_dirs > 1 ? repeated_runs(p) : 0;
+    if (repeated) {
+        /* the same run in two folders stays one row in each folder's
+         * curves, not two in one: its results may differ (another device,
+         * another version) */
         p->swept_log[p->n_swept] = 0;
         p->swept[p->n_swept++] = t->n_cols - 1;
+        fprintf(stderr, "[monolab] plot: %d run%s also in another folder (the same settings and seed): the folder "
+                "is a swept variable, sweep, so each folder's runs make their own curves and none counts twice\n",
+                repeated, repeated == 1 ? " is" : "s are");
     }
     caption(p, k_varies);
 }

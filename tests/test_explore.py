@@ -14,12 +14,14 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from selenium.webdriver.common.by import By
 
 from browser import browser, console_errors, js_all, shot, wait  # noqa: F401  (browser: a fixture)
 from conftest import BUILD, run, run_id, ok
 from gpt2_fixture import export, make_gpt2
+from stio import save
 
 MONOLAB = os.path.join(BUILD, "monolab")
 
@@ -179,3 +181,22 @@ def test_explore_errors(monolab, toy_site, tmp_path):
     assert r.returncode == 2 and "not a monolab explorer site" in r.stderr
     assert (mine / "index.html").read_text() == "my page"  # nothing of the user's is lost
     ok(run([monolab, "explore", str(outdir), "-o", str(site)]))  # a site may be rebuilt in place
+
+
+def test_refused_explore_leaves_no_build_folder(monolab, toy_site, tmp_path):
+    """explore refused after its build began (an --input that is not the file
+    the layer was embedded from) keeps the existing site as it was and leaves
+    no hidden build folder beside it; only the lock file stays (it is kept on
+    purpose: it holds the last command's pid, outdir_lock.c)."""
+    outdir, _ = toy_site
+    site = tmp_path / "site"
+    ok(run([monolab, "explore", str(outdir), "-o", str(site)]))
+    files = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "site"]
+    wrong = tmp_path / "wrong.safetensors"
+    save(str(wrong), {"pre_mlp": np.zeros((8, 4), np.float32), "W_in": np.zeros((4, 7), np.float32)},
+         {"model": "x", "layer": "0"})
+    r = run([monolab, "explore", str(outdir), "-o", str(site), "--input", str(wrong)])
+    assert r.returncode == 2 and "it was embedded from" in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "site", "wrong.safetensors"]
+    assert {p: p.read_bytes() for p in site.rglob("*") if p.is_file()} == files

@@ -7,12 +7,14 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include "monolab/common.h"
+#include "monolab/dir_swap.h"
 #include "monolab/fsutil.h"
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static jmp_buf died;
@@ -112,11 +114,40 @@ static void test_reads_refuse_fifos_devices_and_huge_files(void **s) {
     expect_refused(dir, ML_READ_MAX, "not a regular file (a folder)");
 }
 
+/* A build folder begun and never committed is removed when the process
+ * that began it exits (ml_die exits 2 between begin and commit), and only
+ * then: a forked child exiting through the same handlers leaves it. Run in
+ * a child, whose exit is the one under test; its exit status says whether
+ * the build was still there after its own child exited. */
+static void test_uncommitted_build_removed_at_exit_by_its_owner(void **s) {
+    (void)s;
+    char site[300], build[400];
+    snprintf(site, sizeof site, "%s/site", dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ml_dir_build_begin(site, build, sizeof build);
+        pid_t child = fork();
+        if (child == 0) exit(0); /* runs the atexit handlers, in another process */
+        int st;
+        waitpid(child, &st, 0);
+        exit(ml_file_exists(build) ? 0 : 3);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0); /* the child of the builder left the build */
+    snprintf(build, sizeof build, "%s/.site.partial", dir);
+    assert_false(ml_file_exists(build)); /* the builder's exit removed it */
+    assert_false(ml_file_exists(site));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_atomic_write_never_follows_links),
         cmocka_unit_test(test_create_new_refuses_a_link),
         cmocka_unit_test(test_reads_refuse_fifos_devices_and_huge_files),
+        cmocka_unit_test(test_uncommitted_build_removed_at_exit_by_its_owner),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -110,8 +110,11 @@ def test_merge_refuses_damaged_and_foreign_rows(monolab, shards):
     for i in range(2):  # every shard's config swapped for one with another lr
         c = out / "shards" / str(i) / "config.yaml"
         c.write_text(c.read_text().replace("lr: 0.01", "lr: 0.02"))
-    # run ids name the settings: the shards' manifests list other runs than this config's
-    refused(monolab, out, "shard 0 lists other runs than shard 0/2 of this config")
+    # run ids name the settings: the shards' manifests list other runs than this config's, and a row says why
+    refused(monolab, out, f"shard 0 ({out}/shards/0) was not trained with its config.yaml: {out}/shards/0/runs.csv:2: "
+            f"run {run_id(out / 'shards' / '0')} has lr=0.01, this config has 0.02")
+    (out / "shards" / "0" / "runs.csv").write_text(ls[0])  # no row to say why
+    refused(monolab, out, f"shard 0 lists other runs than shard 0/2 of this config ({out}/shards/0/shard.txt)")
 
 
 def test_merge_refuses_runs_whose_files_are_gone(monolab, shards):

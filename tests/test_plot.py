@@ -231,3 +231,55 @@ def test_plot_several_folders(monolab, tiny_sweep, tmp_path):
     r = run([monolab, "plot", str(tiny_sweep), str(rep), "-o", str(tmp_path / "bad")])
     assert r.returncode == 2 and "not on one axis" in r.stderr and r.stderr.count("\n") == 1
     assert not (tmp_path / "bad").exists()
+
+
+def test_plot_same_run_in_two_folders(monolab, tiny_sweep, tmp_path):
+    """Run ids hash the settings and seed, so a folder grown from the same
+    config (here seeds 0-2 beside tiny_sweep's 0-1) holds the same ids.
+    --runs FOLDER:ID picks one folder's run; a bare ID held by both draws the
+    first folder's and says so in one line; each folder's rows make their own
+    curves (the folder is the variable `sweep`), so no run counts twice in a
+    median, and stderr says so once."""
+    import csv
+    import statistics
+    from conftest import BUILD
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(TINY)
+    a, b = str(tiny_sweep), str(tmp_path / "grown")
+    r = run([os.path.join(BUILD, "monolab"), "sweep", str(cfg), "-o", b, "--device", "cpu", "seeds=3"])
+    assert r.returncode == 0, r.stderr
+    rid = run_id(a, 1)
+    ids = {d: {x["run_id"] for x in csv.DictReader(open(os.path.join(d, "runs.csv")))} for d in (a, b)}
+    assert rid in ids[b] and len(ids[b] - ids[a]) == 4
+    figs = tmp_path / "figs"
+    r = run([monolab, "plot", a, b, "-o", str(figs), "--runs", rid])
+    assert r.returncode == 0, r.stderr
+    said = [l for l in r.stderr.splitlines() if rid in l]
+    assert said == [f"[monolab] plot: run {rid} is in {a} and {b} (the same settings and seed); drawing {a}'s; "
+                    f"name one as FOLDER:ID to choose (--runs {b}:{rid})"], r.stderr
+    assert sorted(f.name for f in figs.glob("sfa_*.png")) == [f"sfa_{rid}.png"]
+    shared = [l for l in r.stderr.splitlines() if "also in another folder" in l]
+    assert shared == ["[monolab] plot: 8 runs are also in another folder (the same settings and seed): the folder is "
+                      "a swept variable, sweep, so each folder's runs make their own curves and none counts twice"]
+    # each curve's median is over one folder's rows
+    for d in (a, b):
+        rows = list(csv.DictReader(open(os.path.join(d, "runs.csv"))))
+        for bias in ("0", "-1"):
+            want = [statistics.median(float(x["mono_per_feature"]) for x in rows
+                                      if x["k"] == k and x["bias_offset"] == bias) for k in ("8", "16")]
+            block = (figs / "mono_vs_k.dat").read_text().split(f"# bias_offset={bias}, sweep={d}\n")[1]
+            got = [float(l.split()[1]) for l in block.split("\n\n")[0].splitlines()]
+            assert got == pytest.approx(want), (d, bias)
+    # both folders' runs of one id, each in its own file; the second's title names its folder
+    r = run([monolab, "plot", a, b, "-o", str(figs), "--runs", f"{b}:{rid},{a}/:{rid}"])
+    assert r.returncode == 0, r.stderr
+    assert rid not in r.stderr
+    assert sorted(f.name for f in figs.glob("sfa_*.png")) == [f"sfa_{rid}.png", f"sfa_{rid}_2.png"]
+    assert f"run {rid} in {b} " in (figs / f"sfa_{rid}_2.gp").read_text()
+    # a folder that is not drawn, or a run it does not hold: exit 2, nothing drawn
+    for spec, msg in ((f"{tmp_path}:{rid}", f"{tmp_path} is not one of the folders drawn"),
+                      (f"{a}:{min(ids[b] - ids[a])}", f"it is not a run of {a}/runs.csv")):
+        r = run([monolab, "plot", a, b, "-o", str(tmp_path / "none"), "--runs", spec])
+        refusal = [l for l in r.stderr.splitlines() if l.startswith("monolab: ")]
+        assert r.returncode == 2 and len(refusal) == 1 and msg in refusal[0], r.stderr
+        assert not (tmp_path / "none").exists()

@@ -118,6 +118,50 @@ def test_merge_refuses_missing_incomplete_and_foreign_shards(monolab, tiny):
     assert_same_sweep(one, out)
 
 
+def files(out):
+    """Every file under a folder by content, but the lock (it holds the last command's pid)."""
+    return {os.path.relpath(os.path.join(p, n), out): open(os.path.join(p, n), "rb").read()
+            for p, _, names in os.walk(out) for n in names if n != ".monolab.lock"}
+
+
+def test_merge_names_what_a_swapped_config_changed(monolab, tiny):
+    """Every shard's config.yaml swapped for one with another lr: the shards
+    agree with one another, so only their rows (the settings each run
+    trained with) can say what differs. merge refuses in one line naming
+    each shard's folder, the key and both values, and loses nothing."""
+    d, cfg, _ = tiny
+    out = str(d / "swapped")
+    run_shards(monolab, cfg, out, 2)
+
+    def swap(old, new):
+        for i in range(2):
+            c = os.path.join(out, "shards", str(i), "config.yaml")
+            text = open(c).read()
+            assert old in text
+            open(c, "w").write(text.replace(old, new))
+
+    def refused():
+        before = files(out)
+        r = run([monolab, "merge", out])
+        assert r.returncode == 2, r.stderr
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].endswith("; nothing merged"), r.stderr
+        for i in range(2):
+            assert (f"shard {i} ({out}/shards/{i}) was not trained with its config.yaml: {out}/shards/{i}/runs.csv:2: "
+                    f"run {run_id(os.path.join(out, 'shards', str(i)))} has lr=0.01, this config has 0.02") in lines[0]
+        assert files(out) == before, "a refused merge writes nothing"
+
+    swap("lr: 0.01", "lr: 0.02")
+    refused()
+    assert not os.path.exists(os.path.join(out, "runs.csv"))
+    # after a merge: what it wrote is kept as it was
+    swap("lr: 0.02", "lr: 0.01")
+    assert run([monolab, "merge", out]).returncode == 0
+    swap("lr: 0.01", "lr: 0.02")
+    refused()
+    assert os.path.exists(os.path.join(out, "runs.csv"))
+
+
 def test_shard_refuses_other_config_or_n(monolab, tiny):
     d, cfg, _ = tiny
     out = str(d / "refuse")

@@ -45,6 +45,9 @@ FILE *ml_create_new(const char *path);
 
 /* rm -rf, never following a symlink inside. */
 void ml_rmtree(const char *path);
+/* The same, returning -1 (errno set) instead of exiting: for clean-up on
+ * the way out, where exiting again is not allowed. */
+int ml_rmtree_try(const char *path);
 /* Removes the entries of dir named <prefix><number> with number >= keep:
  * what a smaller re-run into a folder leaves of a larger one. */
 void ml_prune_numbered(const char *dir, const char *prefix, long keep);
