@@ -295,31 +295,42 @@ static void cuda_optimize(void *st, const ml_group *g, long step, float sched, i
     optimize_into((cuda_state *)st, g, step_arg(step_params(step, sched, decay_on), nullptr));
 }
 
-// Graph mode: the first call captures one whole step, reading its time
-// parameters from the device table; every call replays it. The loop's
-// own step, sched and decay_on must agree with the table (they come from
-// the same functions); a mismatch is a bug, not bad input.
+// One whole step that reads its time parameters from the device table
+// (the next entry, by the device counter): what graph mode captures.
+static void table_step(cuda_state *s, const ml_group *g) {
+    ml_step_arg sa = step_arg(step_params(0, 1.0f, 0), s->step_dev);
+    ml_k_step_fill(s->step_table, s->step_counter, s->step_dev, s->stream);
+    sample_into(s, ML_STREAM_TRAIN, sa);
+    forward_into(s, g);
+    backward_into(s, g, sa);
+    optimize_into(s, g, sa);
+}
+
+// Graph mode: step 0 runs table_step's calls as they are, outside any
+// capture, because cuBLAS sets a handle's kernels up lazily at their first
+// call and a capture must not contain that; step 1 captures the same calls
+// as one graph, and every step from there replays it. The loop's own step,
+// sched and decay_on must agree with the table (they come from the same
+// functions); a mismatch is a bug, not bad input.
 static void cuda_train_step(void *st, const ml_group *g, long step, float sched, int decay_on) {
     cuda_state *s = (cuda_state *)st;
     if (step != s->next_step)
         ml_fatal("internal: CUDA graph replay expected step %ld, the loop asked for %ld", s->next_step, step);
     (void)sched;
     (void)decay_on;
-    if (!s->graph) {
-        cudaGraph_t graph;
-        ml_step_params none = step_params(0, 1.0f, 0);
-        ml_step_arg sa = step_arg(none, s->step_dev);
-        cudaCheck(cudaStreamBeginCapture(s->stream, cudaStreamCaptureModeThreadLocal));
-        ml_k_step_fill(s->step_table, s->step_counter, s->step_dev, s->stream);
-        sample_into(s, ML_STREAM_TRAIN, sa);
-        forward_into(s, g);
-        backward_into(s, g, sa);
-        optimize_into(s, g, sa);
-        cudaCheck(cudaStreamEndCapture(s->stream, &graph));
-        cudaCheck(cudaGraphInstantiate(&s->graph, graph, 0));
-        cudaCheck(cudaGraphDestroy(graph));
+    if (step == 0) {
+        table_step(s, g);
+    } else {
+        if (!s->graph) {
+            cudaGraph_t graph;
+            cudaCheck(cudaStreamBeginCapture(s->stream, cudaStreamCaptureModeThreadLocal));
+            table_step(s, g);
+            cudaCheck(cudaStreamEndCapture(s->stream, &graph));
+            cudaCheck(cudaGraphInstantiate(&s->graph, graph, 0));
+            cudaCheck(cudaGraphDestroy(graph));
+        }
+        cudaCheck(cudaGraphLaunch(s->graph, s->stream));
     }
-    cudaCheck(cudaGraphLaunch(s->graph, s->stream));
     if (ml_cuda_sync_mode()) cudaCheck(cudaStreamSynchronize(s->stream));
     s->next_step = step + 1;
 }

@@ -110,11 +110,15 @@ static void combine(ml_plot_table *p) {
     if (extra) t->cols[nc - 1] = "sweep";
     t->rows = ml_calloc((size_t)total, sizeof(char **));
     p->src = ml_calloc((size_t)total, sizeof(int));
+    /* the "sweep" cells are copies: every cell is made gnuplot-safe in
+     * place below, and the folders' paths must stay the paths they are */
+    p->labels = ml_calloc((size_t)p->n_dirs, sizeof(char *));
+    for (int i = 0; i < p->n_dirs; i++) p->labels[i] = ml_strdup(p->dirs[i]);
     for (int i = 0; i < p->n_dirs; i++)
         for (int r = 0; r < p->parts[i].n_rows; r++) {
             char **row = ml_calloc((size_t)nc, sizeof(char *));
             memcpy(row, p->parts[i].rows[r], sizeof(char *) * (size_t)p->parts[0].n_cols);
-            if (extra) row[nc - 1] = p->dirs[i];
+            if (extra) row[nc - 1] = p->labels[i];
             p->src[t->n_rows] = i;
             t->rows[t->n_rows++] = row;
         }
@@ -201,4 +205,6 @@ void ml_plot_table_free(ml_plot_table *p) {
     for (int i = 0; i < p->n_dirs; i++) ml_csv_free(&p->parts[i]);
     free(p->parts);
     free(p->src);
+    for (int i = 0; p->labels && i < p->n_dirs; i++) free(p->labels[i]);
+    free(p->labels);
 }

@@ -26,6 +26,7 @@
 #include "monolab/model_init.h"
 #include "monolab/philox.h"
 #include "monolab/train.h"
+#include "monolab/twin_tolerance.h"
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -157,7 +158,7 @@ static void case_ops(selftest *t, ml_task task, ml_act act, ml_optim opt, ml_pre
         r[i].l1 = i == 2 ? 0.01 : 0;
         rp[i] = &r[i];
     }
-    const double tol = t->cpu_mode ? 0 : prec == PREC_TF32 ? 5e-3 : 1e-5;
+    double tol = 0; /* per step (twin_tolerance.h); 0 in cpu mode: bit-identity */
     ml_group *g = ml_group_create(rp, G);
     side(t, 1);
     void *sd = t->dev->create(g);
@@ -165,6 +166,7 @@ static void case_ops(selftest *t, ml_task task, ml_act act, ml_optim opt, ml_pre
     void *sr = t->ref->create(g);
     if (getenv("MONOLAB_TEST_SELFTEST") && !strcmp(getenv("MONOLAB_TEST_SELFTEST"), "abort")) abort();
     for (long step = 0; step < 3 && !t->why[0]; step++) {
+        tol = t->cpu_mode ? 0 : ml_twin_tol(prec, step);
         side(t, 1);
         t->dev->sample(sd, g, ML_STREAM_TRAIN, (uint32_t)step);
         side(t, 0);
@@ -181,7 +183,7 @@ static void case_ops(selftest *t, ml_task task, ml_act act, ml_optim opt, ml_pre
         t->dev->backward(sd, g, step);
         side(t, 0);
         t->ref->backward(sr, g, step);
-        peek_both(t, sd, sr, g, "grads", 10 * tol);
+        peek_both(t, sd, sr, g, "grads", ML_TWIN_GRAD_FACTOR * tol);
         double ld[G], lr_[G];
         side(t, 1);
         t->dev->status(sd, g, ld, NULL);
@@ -197,7 +199,7 @@ static void case_ops(selftest *t, ml_task task, ml_act act, ml_optim opt, ml_pre
         t->dev->params(sd, g, pd);
         side(t, 0);
         t->ref->params(sr, g, pr);
-        compare(t, "parameters after the update", pd, pr, G, g->n_param, 10 * tol);
+        compare(t, "parameters after the update", pd, pr, G, g->n_param, ML_TWIN_GRAD_FACTOR * tol);
         free(pd);
         free(pr);
     }
@@ -214,7 +216,7 @@ static void case_ops(selftest *t, ml_task task, ml_act act, ml_optim opt, ml_pre
     t->dev->destroy(sd);
     t->ref->destroy(sr);
     ml_group_free(g);
-    end(t, name, tol);
+    end(t, name, t->cpu_mode ? 0 : ml_twin_tol(prec, 0));
 }
 
 static void train(const selftest *t, int device, const ml_run *const *rp, int G, ml_train_result *res) {

@@ -283,3 +283,16 @@ def test_plot_same_run_in_two_folders(monolab, tiny_sweep, tmp_path):
         refusal = [l for l in r.stderr.splitlines() if l.startswith("monolab: ")]
         assert r.returncode == 2 and len(refusal) == 1 and msg in refusal[0], r.stderr
         assert not (tmp_path / "none").exists()
+
+
+def test_plot_folders_with_quotes_in_their_names(monolab, tiny_sweep, tmp_path):
+    """A folder's path is text for gnuplot (the `sweep` variable's values)
+    and a path to read: making the first safe must not change the second."""
+    import shutil
+    odd = tmp_path / "it's \"odd\" @runs"
+    shutil.copytree(tiny_sweep, odd)
+    rid = run_id(odd)
+    r = run([monolab, "plot", str(tiny_sweep), str(odd), "--runs", f"{odd}:{rid}", "-o", str(tmp_path / "figs")])
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "figs" / "mono_vs_sweep.png").exists()
+    assert any(p.name.startswith(f"sfa_{rid}") for p in (tmp_path / "figs").iterdir())

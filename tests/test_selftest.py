@@ -164,3 +164,17 @@ def test_slurm_task_checks_its_gpu_before_training(tmp_path, cfg):
     r = run("bash", str(out / "slurm" / "sweep.sbatch"), cache=tmp_path,
             env_extra=dict(env, PATH=os.environ["PATH"]))  # no nvidia-smi: no check
     assert r.returncode == 0 and "selftest" not in r.stdout
+
+
+def test_passes_with_another_gemm_summation_order(tmp_path):
+    """cuBLAS sums its GEMMs in another order than OpenBLAS: the self-test's
+    tolerances (include/monolab/twin_tolerance.h) must hold against that, or
+    a correct GPU would be refused. CUDA_HOST_GEMM_ORDER=split makes the
+    layer's cuBLAS sum every GEMM in two halves (make test-emu runs --full
+    so too)."""
+    r = run(EMU, "selftest", "--quick", cache=tmp_path, env_extra={"CUDA_HOST_GEMM_ORDER": "split"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "selftest passed: 8 cases passed" in r.stdout
+    # and the order really differs: the fp32 ops are no longer bit-identical to the CPU's
+    fp32_ops = [l for l in r.stdout.splitlines() if l.startswith("  ok    ops ") and " fp32 " in l]
+    assert fp32_ops and all("worst error" in l and "worst error 0 " not in l for l in fp32_ops), r.stdout

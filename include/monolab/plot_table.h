@@ -8,6 +8,7 @@
 typedef struct {
     int n_dirs;
     char **dirs;     /* the sweep folders, as given */
+    char **labels;   /* their "sweep" cells: copies, made gnuplot-safe (several folders only) */
     ml_csv *parts;   /* their runs.csv */
     ml_csv t;        /* every row; a "sweep" column last when several folders */
     int *src;        /* row -> folder */

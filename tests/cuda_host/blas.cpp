@@ -4,6 +4,8 @@
 #include "cublas_v2.h"
 #include "cuda_host.h"
 #include <cblas.h>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 struct cuda_host_blas {
@@ -42,6 +44,15 @@ static std::vector<float> tf32_copy(const float *A, long rows, long cols, long l
     return out;
 }
 
+// CUDA_HOST_GEMM_ORDER=split: every GEMM sums its K in two halves, so that
+// the tests' tolerances between the twins meet a summation order other
+// than the CPU twin's own (on the layer both use OpenBLAS, and fp32 results
+// are otherwise identical; cuBLAS on a GPU sums in its own order).
+static bool split_k() {
+    const char *e = getenv("CUDA_HOST_GEMM_ORDER");
+    return e && !strcmp(e, "split");
+}
+
 void gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *A, int lda, const float *B, int ldb,
           float beta, float *C, int ldc, bool tf32) {
     if (m <= 0 || n <= 0) return;
@@ -61,8 +72,17 @@ void gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *A, in
         B = b.data(), ldb = tb ? n : k;
     }
     const long t0 = now_ns();
-    cblas_sgemm(CblasColMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, A, lda,
-                B, ldb, beta, C, ldc);
+    const CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+    if (split_k() && k >= 2) {
+        // C = alpha A[:, h:] B[h:, :] + beta C, then + alpha A[:, :h] B[:h, :]: every element a sum of two
+        // partial sums, rounded as a GPU's split-K or tiled accumulation rounds, not as OpenBLAS's one pass
+        const int h = k / 2;
+        const float *A2 = A + (ta ? (size_t)h : (size_t)h * lda), *B2 = B + (tb ? (size_t)h * ldb : (size_t)h);
+        cblas_sgemm(CblasColMajor, TA, TB, m, n, k - h, alpha, A2, lda, B2, ldb, beta, C, ldc);
+        cblas_sgemm(CblasColMajor, TA, TB, m, n, h, alpha, A, lda, B, ldb, 1.0f, C, ldc);
+    } else {
+        cblas_sgemm(CblasColMajor, TA, TB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    }
     g_stats.blas_ns += now_ns() - t0;
 }
 

@@ -8,7 +8,9 @@
 #   run_tests.sh full BUILD    what `make test-emu` runs: the op test at full
 #                              size, then at quick sizes in reverse and random
 #                              thread order, the embed test in all three
-#                              orders, then everything again at quick sizes
+#                              orders, the op test and `selftest --full` with
+#                              GEMMs summed in another order (CUDA_HOST_GEMM_ORDER
+#                              =split), then everything again at quick sizes
 #                              under AddressSanitizer and UBSan (BUILD/emu-asan)
 # Prints one line per step and a summary; exits non-zero if any step failed.
 set -u
@@ -65,6 +67,11 @@ elif [ "$mode" = full ]; then
         step "embed_cuda.$order" CUDA_HOST_ORDER=$order -- "$emu/test_embed_cuda"
     done
     philox "$emu" ""
+    # the tolerances against a GEMM summation order other than the CPU twin's (cuBLAS has its own):
+    # the op test at full size and the full self-test, which gates --device auto
+    step backend_ops.split_k CUDA_HOST_GEMM_ORDER=split CUDA_HOST_THREADS=2 -- "$emu/test_backend_ops"
+    step selftest_full.split_k CUDA_HOST_GEMM_ORDER=split XDG_CACHE_HOME="$log/selftest-cache" -- \
+        "$emu/monolab-emu" selftest --full
     # the fall-back paths of cuBLASLt: no PEDANTIC algorithm (fp32 groups take COMPUTE_32F)
     step backend_ops.lt_no_pedantic MONOLAB_GPU_QUICK=1 CUDA_HOST_LT_NO_ALGO=pedantic -- "$emu/test_backend_ops"
     A=(ASAN_OPTIONS=detect_leaks=0:detect_stack_use_after_return=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
