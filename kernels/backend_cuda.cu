@@ -114,7 +114,7 @@ static void *cuda_create(const ml_group *g) {
     cuda_state *s = new cuda_state();
     s->var = variants_from_env();
     if (ml_cuda_sync_mode()) s->var.graph = false; // a capture cannot synchronise
-    size_t G = g->G, B = g->B, np = g->n_param, tot = 0;
+    size_t G = g->G, B = g->B, np = g->n_param, ld = ml_ld_param(np), tot = 0;
     cudaCheck(cudaStreamCreate(&s->stream));
     cublasCheck(cublasCreate(&s->blas));
     cublasCheck(cublasSetStream(s->blas, s->stream));
@@ -122,12 +122,16 @@ static void *cuda_create(const ml_group *g) {
     cublasCheck(cublasSetWorkspace(s->blas, s->workspace, WORKSPACE_BYTES));
     s->train_math = g->shape.precision == PREC_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH;
     cublasCheck(cublasSetMathMode(s->blas, s->train_math));
-    s->params = ml_dupload(g->init_params, G * np, &tot);
-    s->grads = ml_dalloc<float>(G * np, &tot);
-    s->m1 = ml_dalloc<float>(G * np, &tot);
-    s->m2 = ml_dalloc<float>(G * np, &tot);
-    cudaCheck(cudaMemset(s->m1, 0, sizeof(float) * G * np));
-    cudaCheck(cudaMemset(s->m2, 0, sizeof(float) * G * np));
+    /* parameter-shaped buffers: one model every ld floats (ml_ld_param), the padding zero */
+    s->params = ml_dalloc<float>(G * ld, &tot);
+    cudaCheck(cudaMemset(s->params, 0, sizeof(float) * G * ld));
+    cudaCheck(cudaMemcpy2D(s->params, sizeof(float) * ld, g->init_params, sizeof(float) * np, sizeof(float) * np, G,
+                           cudaMemcpyHostToDevice));
+    s->grads = ml_dalloc<float>(G * ld, &tot);
+    s->m1 = ml_dalloc<float>(G * ld, &tot);
+    s->m2 = ml_dalloc<float>(G * ld, &tot);
+    cudaCheck(cudaMemset(s->m1, 0, sizeof(float) * G * ld));
+    cudaCheck(cudaMemset(s->m2, 0, sizeof(float) * G * ld));
     s->X = ml_dalloc<float>(G * B * g->m, &tot);
     s->T = ml_dalloc<float>(G * B * g->out, &tot);
     s->Y = ml_dalloc<float>(G * B * g->out, &tot);
@@ -153,13 +157,13 @@ static void *cuda_create(const ml_group *g) {
     cudaCheck(cudaMemset(s->frozen_at, 0xff, sizeof(long long) * G)); /* all -1 */
     if (s->var.lt) { /* before the poison below: its trial matmul writes H. The workspace is shared with the
                         cuBLAS handle: both run on s->stream, in order, never at once. */
-        ml_lt_shape sh = {g->G, g->m, g->k, g->B, (int)g->shape.act, np, g->off_W1, g->off_b1, s->var.batched,
+        ml_lt_shape sh = {g->G, g->m, g->k, g->B, (int)g->shape.act, ld, g->off_W1, g->off_b1, s->var.batched,
                           g->shape.precision == PREC_TF32};
         s->lt = ml_lt_create(sh, s->X, s->H, s->workspace, WORKSPACE_BYTES, s->stream, &tot);
     }
     if (getenv("MONOLAB_POISON")) { /* tests: every output must be written before it is read */
         float *work[] = {s->grads, s->X, s->T, s->Y, s->PRE, s->H, s->dH, s->S, s->db1_part};
-        size_t n[] = {G * np, G * B * g->m, G * B * g->out, G * B * g->out, G * B * g->k, G * B * g->k,
+        size_t n[] = {G * ld, G * B * g->m, G * B * g->out, G * B * g->out, G * B * g->k, G * B * g->k,
                       G * B * g->k, G * g->k * g->N, G * ml_db1_slabs(g->B) * g->k};
         for (int i = 0; i < 9; i++) cudaCheck(cudaMemset(work[i], 0xff, sizeof(float) * n[i])); /* NaN */
     }
@@ -176,7 +180,7 @@ static void *cuda_create(const ml_group *g) {
         cudaCheck(cudaMemset(s->step_counter, 0, sizeof(long long)));
     }
     s->d = ml_dev_group{g->G, g->N, g->m, g->k, g->out, g->B, (int)g->shape.act, (int)g->shape.task, np,
-                        g->off_W1, g->off_b1, g->off_W2, s->seed, s->lr, s->decay, s->l1, s->feat_p, s->Pt,
+                        g->off_W1, g->off_b1, g->off_W2, ld, s->seed, s->lr, s->decay, s->l1, s->feat_p, s->Pt,
                         s->Qt, s->frozen_at};
     fprintf(stderr, "[monolab] cuda group of %d models: %.1f MB of device memory; kernels:%s%s%s%s%s%s%s%s\n", g->G,
             tot / 1e6, s->var.gather ? " gather" : "", s->var.fused ? " fused" : "", s->var.batched ? " batched" : "",
@@ -245,7 +249,7 @@ static void gemm(cuda_state *s, cublasOperation_t ta, cublasOperation_t tb, int 
 
 static void forward_into(cuda_state *s, const ml_group *g) {
     const int B = g->B, m = g->m, k = g->k, out = g->out, G = g->G;
-    const long long np = (long long)g->n_param;
+    const long long np = (long long)s->d.ld_param; /* the models' parameter stride */
     if (s->lt) { /* H = relu(W1 x + b1) in one cuBLASLt matmul; PRE is not written (lt_epilogue.cuh) */
         ml_lt_forward(s->lt, s->params, s->X, s->H, s->stream);
     } else {
@@ -263,7 +267,7 @@ static void cuda_forward(void *st, const ml_group *g) { forward_into((cuda_state
 
 static void backward_into(cuda_state *s, const ml_group *g, ml_step_arg sa) {
     const int B = g->B, m = g->m, k = g->k, out = g->out, G = g->G;
-    const long long np = (long long)g->n_param;
+    const long long np = (long long)s->d.ld_param; /* the models' parameter stride */
     ml_k_loss_grad(s->d, s->Y, s->T, s->rowloss, 1, s->stream);
     ml_k_reduce_loss(s->d, s->rowloss, s->loss, sa, 1, s->stream);
     /* dHᵀ (k x B) = W2ᵀ (k x out) · dYᵀ (out x B) */
@@ -354,10 +358,16 @@ static void cuda_status(void *st, const ml_group *g, double *loss, long *frozen_
     delete[] fz;
 }
 
+// A parameter-shaped buffer ([G][ld_param] on the device) as [G][n_param].
+static void download_params(cuda_state *s, const ml_group *g, const float *dev, float *out) {
+    cudaCheck(cudaMemcpy2DAsync(out, sizeof(float) * g->n_param, dev, sizeof(float) * s->d.ld_param,
+                                sizeof(float) * g->n_param, g->G, cudaMemcpyDeviceToHost, s->stream));
+    cudaCheck(cudaStreamSynchronize(s->stream));
+}
+
 static void cuda_params(void *st, const ml_group *g, float *out) {
     cuda_state *s = (cuda_state *)st;
-    cudaCheck(cudaMemcpyAsync(out, s->params, sizeof(float) * g->G * g->n_param, cudaMemcpyDeviceToHost, s->stream));
-    cudaCheck(cudaStreamSynchronize(s->stream));
+    download_params(s, g, s->params, out);
 }
 
 // S always in pedantic fp32, whatever the training precision: the metric's
@@ -368,7 +378,7 @@ static void cuda_sfa(void *st, const ml_group *g, float *S) {
     cublasCheck(cublasSetMathMode(s->blas, CUBLAS_PEDANTIC_MATH));
     /* Sᵀ (N x k) = Pt (N x m) · W1ᵀ (m x k) */
     gemm(s, CUBLAS_OP_T, CUBLAS_OP_N, N, k, m, s->Pt, m, (long long)N * m, s->params + g->off_W1, m,
-         (long long)g->n_param, s->S, N, (long long)k * N, g->G);
+         (long long)s->d.ld_param, s->S, N, (long long)k * N, g->G);
     cublasCheck(cublasSetMathMode(s->blas, s->train_math));
     ml_k_sfa_act(s->d, s->params, s->S, s->stream);
     cudaCheck(cudaMemcpyAsync(S, s->S, sizeof(float) * g->G * k * N, cudaMemcpyDeviceToHost, s->stream));
@@ -380,6 +390,10 @@ static void cuda_peek(void *st, const ml_group *g, const char *name, float *out)
     const float *bufs[ML_N_BUFS] = {s->X, s->T, s->Y, s->PRE, s->H, s->dH, s->grads, s->m1, s->m2};
     size_t n;
     int i = ml_peek_buffer(g, name, &n);
+    if (i >= ML_BUF_GRADS) { /* grads, m1, m2: parameter-shaped */
+        download_params(s, g, bufs[i], out);
+        return;
+    }
     cudaCheck(cudaMemcpyAsync(out, bufs[i], sizeof(float) * n, cudaMemcpyDeviceToHost, s->stream));
     cudaCheck(cudaStreamSynchronize(s->stream));
 }

@@ -10,7 +10,7 @@
 //
 // Alignment: cuBLASLt's heuristic assumes 256-byte aligned operands unless
 // told otherwise, and its bias epilogue wants an aligned bias. A model's W1
-// and b1 sit at params + g * n_param, aligned to as little as 4 bytes.
+// and b1 sit at params + g * ld_param (+ their offsets), aligned to as little as 4 bytes.
 // So each step first copies W1 and b1 of every model into padded buffers
 // whose per-model strides are multiples of 64 floats (256 bytes): a pass
 // over G (k m + k) floats, small beside the B x k activations (B >= m in
@@ -56,12 +56,12 @@ static uint32_t alignment_of(size_t bytes) {
 
 // W1 and b1 of every model into the padded copies, one element per thread
 // of a grid-stride loop (ml_grid_for honours the tests' MONOLAB_GRID_CAP).
-__global__ void lt_stage_kernel(int G, int k, int m, size_t n_param, size_t off_W1, size_t off_b1,
+__global__ void lt_stage_kernel(int G, int k, int m, size_t ld_param, size_t off_W1, size_t off_b1,
                                 const float *params, float *w1, size_t w1_stride, float *b1, size_t b1_stride) {
     const size_t km = (size_t)k * m, per = km + (size_t)k, n = (size_t)G * per;
     for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < n; e += (size_t)gridDim.x * blockDim.x) {
         const size_t gi = e / per, i = e % per;
-        const float *p = params + gi * n_param;
+        const float *p = params + gi * ld_param;
         if (i < km) w1[gi * w1_stride + i] = p[off_W1 + i];
         else b1[gi * b1_stride + (i - km)] = p[off_b1 + (i - km)];
     }
@@ -200,7 +200,7 @@ ml_lt *ml_lt_create(const ml_lt_shape &sh, const float *X, float *H, void *works
 void ml_lt_forward(ml_lt *lt, const float *params, const float *X, float *H, cudaStream_t s) {
     const ml_lt_shape &sh = lt->sh;
     ML_LAUNCH(lt_stage_kernel, ml_grid_for((size_t)sh.G * ((size_t)sh.k * sh.m + sh.k)), ML_GRID_THREADS, 0, s)(
-        sh.G, sh.k, sh.m, sh.n_param, sh.off_W1, sh.off_b1, params, lt->w1, lt->w1_stride, lt->b1, lt->b1_stride);
+        sh.G, sh.k, sh.m, sh.ld_param, sh.off_W1, sh.off_b1, params, lt->w1, lt->w1_stride, lt->b1, lt->b1_stride);
     cudaLaunchCheck("lt_stage");
     cublasCheck(lt_matmul(lt, X, H, s));
     if (ml_cuda_sync_mode()) cudaCheck(cudaStreamSynchronize(s)); // MONOLAB_CUDA_SYNC: name the matmul's faults

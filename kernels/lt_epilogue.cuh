@@ -39,7 +39,7 @@
 // What the fused product needs to know of a group.
 struct ml_lt_shape {
     int G, m, k, B, act;
-    size_t n_param, off_W1, off_b1;
+    size_t ld_param, off_W1, off_b1; // model gi's parameters at params + gi * ld_param
     bool batched; // one strided-batched matmul for the group, else one per model
     bool tf32;    // CUBLAS_COMPUTE_32F_FAST_TF32, else CUBLAS_COMPUTE_32F_PEDANTIC (CUBLAS_COMPUTE_32F if it has no algorithm)
 };
@@ -61,7 +61,7 @@ ml_lt *ml_lt_create(const ml_lt_shape &sh, const float *X, float *H, void *works
                     cudaStream_t s, size_t *total);
 
 // H[g] (B x k, row-major) = relu(X[g] W1[g]^T + b1[g]) for every model g,
-// from params [G][n_param]. Stream-ordered, no allocation, no sync.
+// from params [G][ld_param]. Stream-ordered, no allocation, no sync.
 void ml_lt_forward(ml_lt *lt, const float *params, const float *X, float *H, cudaStream_t s);
 
 void ml_lt_destroy(ml_lt *lt);

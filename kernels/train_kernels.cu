@@ -226,7 +226,7 @@ __global__ void bias_act_kernel(ml_dev_group g, const float *params, float *PRE,
     for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < n; e += (size_t)gridDim.x * blockDim.x) {
         int gi = (int)(e / ((size_t)rows * g.k)), j = (int)(e % g.k);
         if (g.frozen_at[gi] >= 0) continue;
-        float z = PRE[e] + params[(size_t)gi * g.n_param + g.off_b1 + j];
+        float z = PRE[e] + params[(size_t)gi * g.ld_param + g.off_b1 + j];
         PRE[e] = z;
         H[e] = ml_act_fwd(g.act, z);
     }
@@ -353,7 +353,7 @@ __global__ void bias_grad_sum_kernel(ml_dev_group g, const float *part, float *g
         const float *p = part + (size_t)gi * n_slab * g.k + j;
         float acc = 0.0f;
         for (int sl = 0; sl < n_slab; sl++) acc += p[(size_t)sl * g.k];
-        grads[(size_t)gi * g.n_param + g.off_b1 + j] = acc;
+        grads[(size_t)gi * g.ld_param + g.off_b1 + j] = acc;
     }
 }
 
@@ -384,7 +384,7 @@ __global__ void opt_pass1_kernel(ml_dev_group g, int optimizer, float weight_dec
     size_t lo, hi;
     int tensor;
     ml_opt_chunk(g.off_b1, g.off_W2, g.n_param, (size_t)c, &lo, &hi, &tensor);
-    size_t base = (size_t)gi * g.n_param;
+    size_t base = (size_t)gi * g.ld_param;
     float *p = params + base, *gr = grads + base, *mm = m1 + base, *vv = m2 + base;
     if (optimizer == OPT_LAMB) {
         double pp = 0, aa = 0;
@@ -434,9 +434,10 @@ __global__ void lamb_apply_kernel(ml_dev_group g, float *params, const float *di
         if (g.frozen_at[gi] >= 0) continue;
         int t = i < g.off_b1 ? ML_TENSOR_W1 : i < g.off_W2 ? ML_TENSOR_B1 : ML_TENSOR_W2;
         const float step_size = g.lr[gi] * sp.sched * ratio[gi * 3 + t];
-        float q = params[e] - step_size * dir[e];
+        const size_t at = (size_t)gi * g.ld_param + i;
+        float q = params[at] - step_size * dir[at];
         if (sp.decay_on && t == ML_TENSOR_B1) q *= ml_bias_decay_factor(g.decay[gi], g.lr[gi]);
-        params[e] = q;
+        params[at] = q;
     }
 }
 
@@ -460,7 +461,7 @@ __global__ void sfa_act_kernel(ml_dev_group g, const float *params, float *S) {
     size_t n = (size_t)g.G * g.k * g.N;
     for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < n; e += (size_t)gridDim.x * blockDim.x) {
         int gi = (int)(e / ((size_t)g.k * g.N)), j = (int)(e / g.N % g.k);
-        S[e] = ml_act_fwd(g.act, S[e] + params[(size_t)gi * g.n_param + g.off_b1 + j]);
+        S[e] = ml_act_fwd(g.act, S[e] + params[(size_t)gi * g.ld_param + g.off_b1 + j]);
     }
 }
 

@@ -16,11 +16,21 @@
 struct ml_dev_group {
     int G, N, m, k, out, B, act, task;
     size_t n_param, off_W1, off_b1, off_W2;
+    size_t ld_param; // model gi's parameters (and grads, moments) start at gi * ld_param: see ml_ld_param
     const uint64_t *seed;   // [G]
     const float *lr, *decay, *l1, *feat_p; // [G], [G], [G], [G][N]
     const float *Pt, *Qt;   // [G][N][m]
     long long *frozen_at;   // [G], -1 = training
 };
+
+// The device stride between models' parameter-shaped buffers: n_param
+// rounded up to 64 floats, so that every model's slice starts 256-byte
+// aligned, as a model alone does. cuBLAS and cuBLASLt choose kernels by
+// their operands' alignment, and another kernel sums in another order: with
+// a packed stride a model's bits would depend on its place in its group
+// (the layer's CUDA_HOST_GEMM_ORDER=align reproduces that). The padding is
+// never read as a parameter: every kernel stops at n_param.
+static inline size_t ml_ld_param(size_t n_param) { return (n_param + 63) / 64 * 64; }
 
 // What one optimiser step needs to know of time. Launched eagerly, the
 // kernels get it by value (v). Inside a captured CUDA Graph, which replays

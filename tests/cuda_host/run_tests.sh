@@ -72,6 +72,8 @@ elif [ "$mode" = full ]; then
     step backend_ops.split_k CUDA_HOST_GEMM_ORDER=split CUDA_HOST_THREADS=2 -- "$emu/test_backend_ops"
     step selftest_full.split_k CUDA_HOST_GEMM_ORDER=split XDG_CACHE_HOME="$log/selftest-cache" -- \
         "$emu/monolab-emu" selftest --full
+    # a GEMM's order by its operands' alignment, as cuBLAS picks kernels: group invariance must hold
+    step backend_ops.align MONOLAB_GPU_QUICK=1 CUDA_HOST_GEMM_ORDER=align -- "$emu/test_backend_ops"
     # the fall-back paths of cuBLASLt: no PEDANTIC algorithm (fp32 groups take COMPUTE_32F)
     step backend_ops.lt_no_pedantic MONOLAB_GPU_QUICK=1 CUDA_HOST_LT_NO_ALGO=pedantic -- "$emu/test_backend_ops"
     A=(ASAN_OPTIONS=detect_leaks=0:detect_stack_use_after_return=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)

@@ -308,6 +308,36 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind
     enqueue(s, [=] { memmove(dst, src, n); });
     return cudaSuccess;
 }
+// 2D copies: `height` rows of `width` bytes, `dpitch`/`spitch` bytes apart;
+// each side checked as the span from its first to its last byte, as cuda
+// requires width <= pitch.
+static cudaError_t copy2d_check(const char *call, void *dst, size_t dpitch, const void *src, size_t spitch,
+                                size_t width, size_t height, cudaMemcpyKind k) {
+    if (width > dpitch || width > spitch) return cudaErrorInvalidValue;
+    if (!height || !width) return cudaSuccess;
+    if (cudaError_t e = copy_check(call, dst, src, 0, k)) return e; // the direction
+    uintptr_t b;
+    size_t sz;
+    if (find_alloc(dst, &b, &sz)) check_device(call, dst, dpitch * (height - 1) + width);
+    if (find_alloc(src, &b, &sz)) check_device(call, src, spitch * (height - 1) + width);
+    return cudaSuccess;
+}
+static void copy2d(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width, size_t height) {
+    for (size_t r = 0; r < height; r++) memmove((char *)dst + r * dpitch, (const char *)src + r * spitch, width);
+}
+cudaError_t cudaMemcpy2D(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width, size_t height,
+                         cudaMemcpyKind k) {
+    if (cudaError_t e = capture_forbids("cudaMemcpy2D")) return e;
+    if (cudaError_t e = copy2d_check("cudaMemcpy2D", dst, dpitch, src, spitch, width, height, k)) return e;
+    copy2d(dst, dpitch, src, spitch, width, height);
+    return cudaSuccess;
+}
+cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width, size_t height,
+                              cudaMemcpyKind k, cudaStream_t s) {
+    if (cudaError_t e = copy2d_check("cudaMemcpy2DAsync", dst, dpitch, src, spitch, width, height, k)) return e;
+    enqueue(s, [=] { copy2d(dst, dpitch, src, spitch, width, height); });
+    return cudaSuccess;
+}
 cudaError_t cudaMemset(void *p, int v, size_t n) {
     if (cudaError_t e = capture_forbids("cudaMemset")) return e;
     check_device("cudaMemset", p, n);
