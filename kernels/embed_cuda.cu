@@ -85,15 +85,18 @@ __global__ void scan_kernel(scan_state s, const float *A, const float *b, const 
     s.cur[j] = cur;
 }
 
-// E[q][a][:] = h_row * w_j (or h), zero past the neuron's examples.
-__global__ void gather_kernel(const float *pre, const float *W, const int64_t *row, const int *count, int j0, int nb,
-                              int n, int d, int cap, int pre_mlp, float *E) {
+// E[q][a][:] = h_row * w_j (or h), zero past the neuron's examples. w_j is
+// read from Wt, W's columns as rows: the block's threads read consecutive
+// floats (W itself would put them n floats apart).
+__global__ void gather_kernel(const float *pre, const float *Wt, const int64_t *row, const int *count, int j0, int nb,
+                              int d, int cap, int pre_mlp, float *E) {
     int q = blockIdx.y, a = blockIdx.x, j = j0 + q;
     float *e = E + ((size_t)q * cap + a) * d;
     bool live = q < nb && a < count[j];
     const float *h = live ? pre + (size_t)row[(size_t)j * cap + a] * d : nullptr;
+    const float *w = Wt + (size_t)j * d;
     for (int c = threadIdx.x; c < d; c += blockDim.x)
-        e[c] = live ? (pre_mlp ? h[c] : h[c] * W[(size_t)c * n + j]) : 0.0f;
+        e[c] = live ? (pre_mlp ? h[c] : h[c] * w[c]) : 0.0f;
 }
 
 // One block per neuron: condensed distances from the Gram matrix (all
@@ -135,6 +138,7 @@ struct dev_layer {
     cublasHandle_t blas;
     float *pre, *W, *b; // [T][d], [d][n], [n]
     int64_t *doc;       // [T], or null
+    float *Wt;          // [n][d]: W's columns as rows (w_columns), for the selection and the gather
 };
 
 static void upload_layer(dev_layer *D, const ml_layer *L, cublasHandle_t blas) {
@@ -144,6 +148,7 @@ static void upload_layer(dev_layer *D, const ml_layer *L, cublasHandle_t blas) {
     D->W = ml_dupload(L->W, (size_t)L->d * L->n);
     D->b = ml_dupload(L->b, (size_t)L->n);
     D->doc = L->doc ? ml_dupload(L->doc, (size_t)L->T) : nullptr;
+    D->Wt = nullptr; // w_columns, once the layer is up
 }
 
 static const float one = 1, zero = 0;
@@ -234,7 +239,7 @@ static void select_examples(const dev_layer *D, const ml_embed_opts *o, scan_sta
     std::vector<float> h_margin(n); // the screen's margins (host, shared with the CPU)
     ml_embed_margins(L, h_margin.data());
     float *margin = ml_dupload(h_margin.data(), n);
-    float *Wt = w_columns(D);
+    const float *Wt = D->Wt;
     if (L->max_act) {
         mx = ml_dupload(L->max_act, n);
     } else {
@@ -251,7 +256,7 @@ static void select_examples(const dev_layer *D, const ml_embed_opts *o, scan_sta
         cudaLaunchCheck("scan");
     }
     download_selection(s, n, cap, sel);
-    void *bufs[] = {A, mx, margin, Wt};
+    void *bufs[] = {A, mx, margin};
     for (void *p : bufs) cudaCheck(cudaFree(p));
 }
 
@@ -300,7 +305,7 @@ static void embed_cluster(const dev_layer *D, const ml_embed_opts *o, const scan
     cudaCheck(cudaFuncSetAttribute(cluster_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     for (int j0 = 0; j0 < n; j0 += NEURON_BATCH) {
         int nb = std::min(NEURON_BATCH, n - j0);
-        ML_LAUNCH(gather_kernel, dim3(cap, nb), 128, 0, 0)(D->pre, D->W, s->row, s->count, j0, nb, n, d, cap,
+        ML_LAUNCH(gather_kernel, dim3(cap, nb), 128, 0, 0)(D->pre, D->Wt, s->row, s->count, j0, nb, d, cap,
                                                            o->pre_mlp, E);
         cudaLaunchCheck("gather");
         // G (cap x cap) = E Eᵀ for each neuron: column-major view of E is Eᵀ (d x cap)
@@ -340,6 +345,7 @@ extern "C" void ml_embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_sele
     double t0 = ml_now();
     dev_layer D;
     upload_layer(&D, L, blas);
+    D.Wt = w_columns(&D);
     scan_state s;
     select_examples(&D, o, &s, sel);
     *t_select = ml_now() - t0;
@@ -347,7 +353,7 @@ extern "C" void ml_embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_sele
     embed_cluster(&D, o, &s, res);
     *t_cluster = ml_now() - t0;
     scan_free(&s);
-    void *bufs[] = {D.pre, D.W, D.b, D.doc};
+    void *bufs[] = {D.pre, D.W, D.b, D.doc, D.Wt};
     for (void *p : bufs)
         if (p) cudaCheck(cudaFree(p));
     cublasCheck(cublasDestroy(blas));

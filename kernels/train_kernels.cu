@@ -385,13 +385,21 @@ __global__ void opt_pass1_kernel(ml_dev_group g, int optimizer, float weight_dec
     int tensor;
     ml_opt_chunk(g.off_b1, g.off_W2, g.n_param, (size_t)c, &lo, &hi, &tensor);
     size_t base = (size_t)gi * g.ld_param;
-    float *p = params + base, *gr = grads + base, *mm = m1 + base, *vv = m2 + base;
+    // Four distinct buffers: restrict and register copies let every load of
+    // an element be issued before its stores (otherwise each store could
+    // alias the next load, a round trip to memory apiece). The arithmetic
+    // is the CPU twin's, in the same order.
+    float *__restrict__ p = params + base, *__restrict__ gr = grads + base, *__restrict__ mm = m1 + base,
+                        *__restrict__ vv = m2 + base;
     if (optimizer == OPT_LAMB) {
         double pp = 0, aa = 0;
         for (size_t i = lo + lane; i < hi; i += 32) {
-            float a = ml_lamb_dir(gr[i], &mm[i], &vv[i]);
+            float gv = gr[i], mv = mm[i], vv_i = vv[i], pv = p[i];
+            float a = ml_lamb_dir(gv, &mv, &vv_i);
+            mm[i] = mv;
+            vv[i] = vv_i;
             gr[i] = a;
-            pp += (double)p[i] * p[i];
+            pp += (double)pv * pv;
             aa += (double)a * a;
         }
         pp = warp_fold(pp);
@@ -407,8 +415,11 @@ __global__ void opt_pass1_kernel(ml_dev_group g, int optimizer, float weight_dec
     const float wdf = optimizer == OPT_ADAMW ? 1.0f - lr * weight_decay : 1.0f;
     const float f = ml_bias_decay_factor(g.decay[gi], g.lr[gi]);
     for (size_t i = lo + lane; i < hi; i += 32) {
-        float q = ml_adam_update(p[i], gr[i], &mm[i], &vv[i], lr, sp.bc1, sp.bc2s, wdf);
+        float mv = mm[i], vv_i = vv[i];
+        float q = ml_adam_update(p[i], gr[i], &mv, &vv_i, lr, sp.bc1, sp.bc2s, wdf);
         if (sp.decay_on && tensor == ML_TENSOR_B1) q *= f; // after the update (docs/science.md §1.7), as the CPU
+        mm[i] = mv;
+        vv[i] = vv_i;
         p[i] = q;
     }
 }
