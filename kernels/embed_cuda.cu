@@ -141,6 +141,20 @@ struct dev_layer {
     float *Wt;          // [n][d]: W's columns as rows (w_columns), for the selection and the gather
 };
 
+static const float one = 1, zero = 0;
+
+// W's columns made contiguous (Wt [n][d]) for the canonical pre-activations
+// (embed_scan.h; embed_cpu.c's ml_layer_w_columns).
+static float *w_columns(const dev_layer *D) {
+    const int d = D->L->d, n = D->L->n;
+    float *Wt = ml_dalloc<float>((size_t)d * n);
+    // Wt (column-major d x n, ld d) = transpose of W (column-major n x d, ld n); an exact copy
+    // (B is Wt itself with beta 0; zeroed first so that a read of it cannot bring NaN from fresh memory)
+    cudaCheck(cudaMemset(Wt, 0, sizeof(float) * d * n));
+    cublasCheck(cublasSgeam(D->blas, CUBLAS_OP_T, CUBLAS_OP_N, d, n, &one, D->W, n, &zero, Wt, d, Wt, d));
+    return Wt;
+}
+
 static void upload_layer(dev_layer *D, const ml_layer *L, cublasHandle_t blas) {
     D->L = L;
     D->blas = blas;
@@ -148,10 +162,8 @@ static void upload_layer(dev_layer *D, const ml_layer *L, cublasHandle_t blas) {
     D->W = ml_dupload(L->W, (size_t)L->d * L->n);
     D->b = ml_dupload(L->b, (size_t)L->n);
     D->doc = L->doc ? ml_dupload(L->doc, (size_t)L->T) : nullptr;
-    D->Wt = nullptr; // w_columns, once the layer is up
+    D->Wt = w_columns(D);
 }
-
-static const float one = 1, zero = 0;
 
 // Advance to the next chunk of rows [*r0, *r1) and put z = pre W (bias
 // added by the kernels) in A [(r1-r0) x n], row-major. Returns 0 after the
@@ -166,17 +178,6 @@ static int next_chunk(const dev_layer *D, int *r0, int *r1, float *A) {
     return 1;
 }
 
-// W's columns made contiguous (Wt [n][d]) for the canonical pre-activations
-// (embed_scan.h; embed_cpu.c's ml_layer_w_columns).
-static float *w_columns(const dev_layer *D) {
-    const int d = D->L->d, n = D->L->n;
-    float *Wt = ml_dalloc<float>((size_t)d * n);
-    // Wt (column-major d x n, ld d) = transpose of W (column-major n x d, ld n); an exact copy
-    // (B is Wt itself with beta 0; zeroed first so that a read of it cannot bring NaN from fresh memory)
-    cudaCheck(cudaMemset(Wt, 0, sizeof(float) * d * n));
-    cublasCheck(cublasSgeam(D->blas, CUBLAS_OP_T, CUBLAS_OP_N, d, n, &one, D->W, n, &zero, Wt, d, Wt, d));
-    return Wt;
-}
 
 static const int TPB = 256; // threads per block of the one-thread-per-neuron kernels
 
@@ -345,7 +346,6 @@ extern "C" void ml_embed_cuda(const ml_layer *L, const ml_embed_opts *o, ml_sele
     double t0 = ml_now();
     dev_layer D;
     upload_layer(&D, L, blas);
-    D.Wt = w_columns(&D);
     scan_state s;
     select_examples(&D, o, &s, sel);
     *t_select = ml_now() - t0;

@@ -1,5 +1,5 @@
 // CUDA twin of src/embed_similar.c's ml_similar_topk (similar clusters,
-// docs/science.md §3): the same unit rows (ml_unit_rows, on the host: O(C d)
+// docs/science.md §3): the same start (ml_similar_begin: empty slots, unit rows, on the host: O(C d)
 // against the search's O(C^2 d)), the similarities by cuBLAS in fp32
 // (pedantic math, as the CPU's sgemm), and every candidate through the
 // CPU's own push rule (monolab/topk.h), so the lists are the CPU's up to
@@ -71,10 +71,8 @@ __global__ void topk_merge_kernel(int nr, int k, const float *seg_s, const int64
 
 extern "C" void ml_similar_topk_cuda_tiled(const float *E, int64_t C, int d, const int *group, int k, int64_t *idx,
                                            float *sim, int row_block, int col_block) {
-    for (int64_t i = 0; i < C * k; i++) { idx[i] = -1; sim[i] = NAN; }
-    if (C == 0 || k == 0) return;
-    float *U = (float *)ml_malloc(sizeof(float) * (size_t)C * d);
-    ml_unit_rows(E, C, d, U);
+    float *U = ml_similar_begin(E, C, d, k, idx, sim);
+    if (!U) return;
     cublasHandle_t blas;
     cublasCheck(cublasCreate(&blas));
     cublasCheck(cublasSetMathMode(blas, CUBLAS_PEDANTIC_MATH)); // fp32, as the CPU's sgemm

@@ -94,7 +94,8 @@ void ml_clusters_summarise(const ml_layer *L, const ml_embed_opts *o, const ml_s
     free(first);
 }
 
-void ml_unit_rows(const float *E, int64_t C, int d, float *U) {
+/* U [C][d]: E's rows scaled to unit length (norms summed in double). */
+static void unit_rows(const float *E, int64_t C, int d, float *U) {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < C; i++) {
         double s = 0;
@@ -104,11 +105,17 @@ void ml_unit_rows(const float *E, int64_t C, int d, float *U) {
     }
 }
 
-void ml_similar_topk(const float *E, int64_t C, int d, const int *group, int k, int64_t *idx, float *sim) {
+float *ml_similar_begin(const float *E, int64_t C, int d, int k, int64_t *idx, float *sim) {
     for (int64_t i = 0; i < C * k; i++) { idx[i] = -1; sim[i] = NAN; }
-    if (C == 0 || k == 0) return;
+    if (C == 0 || k == 0) return NULL;
     float *U = ml_malloc(sizeof(float) * (size_t)C * d);
-    ml_unit_rows(E, C, d, U);
+    unit_rows(E, C, d, U);
+    return U;
+}
+
+void ml_similar_topk(const float *E, int64_t C, int d, const int *group, int k, int64_t *idx, float *sim) {
+    float *U = ml_similar_begin(E, C, d, k, idx, sim);
+    if (!U) return;
     float *S = ml_malloc(sizeof(float) * ROW_BLOCK * COL_BLOCK);
     int *cnt = ml_calloc(ROW_BLOCK, sizeof(int));
     for (int64_t r0 = 0; r0 < C; r0 += ROW_BLOCK) {

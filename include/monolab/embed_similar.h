@@ -33,9 +33,11 @@ void ml_clusters_summarise(const ml_layer *L, const ml_embed_opts *o, const ml_s
  * row, so memory is O(block), not O(C^2). A zero row has similarity 0 to
  * everything. Unfilled slots get idx -1 and sim NaN. */
 void ml_similar_topk(const float *E, int64_t C, int d, const int *group, int k, int64_t *idx, float *sim);
-/* U [C][d]: E's rows scaled to unit length (norms summed in double; a zero
- * row stays zero). Both twins of ml_similar_topk start from it. */
-void ml_unit_rows(const float *E, int64_t C, int d, float *U);
+/* What both twins of ml_similar_topk start with: every slot empty (idx -1,
+ * sim NaN), and U [C][d], E's rows scaled to unit length (norms summed in
+ * double; a zero row stays zero), the caller's to free; NULL when there is
+ * nothing to search (C or k 0). */
+float *ml_similar_begin(const float *E, int64_t C, int d, int k, int64_t *idx, float *sim);
 
 void ml_clusters_free(ml_cluster_table *t);
 
